@@ -1,0 +1,57 @@
+/**
+ * Campaign parameters of a landing URL. The SDK copies these from the page URL into
+ * `context.campaign`; the server reads them from the URL too, so a client that sends only URLs
+ * loses nothing.
+ */
+
+/** UTM parameters and the `context.campaign` field each one fills. */
+export const UTM_PARAMS = {
+  utm_source: 'source',
+  utm_medium: 'medium',
+  utm_campaign: 'name',
+  utm_term: 'term',
+  utm_content: 'content',
+} as const;
+
+/**
+ * Click ids that ad networks append to landing URLs. Any of them marks the visit as paid.
+ * Sources: the networks' own documentation of their auto-tagging parameters.
+ */
+export const CLICK_ID_PARAMS = [
+  'gclid', // Google Ads
+  'gbraid', // Google Ads (iOS app to web)
+  'wbraid', // Google Ads (web to app)
+  'dclid', // Google Display & Video 360
+  'gclsrc', // Google Ads (Search Ads 360)
+  'msclkid', // Microsoft Advertising
+  'fbclid', // Meta (Facebook, Instagram)
+  'ttclid', // TikTok
+  'twclid', // X (Twitter)
+  'li_fat_id', // LinkedIn
+  'epik', // Pinterest
+  'rdt_cid', // Reddit
+  'sccid', // Snapchat
+  'yclid', // Yandex Direct
+  'ScCid', // Snapchat (older spelling)
+  'irclickid', // impact.com affiliate network
+] as const;
+
+/** `utm_medium` values that mean the visit was bought. */
+export const PAID_MEDIUMS = [
+  'cpc',
+  'ppc',
+  'cpm',
+  'cpv',
+  'cpa',
+  'paid',
+  'paidsearch',
+  'paid_search',
+  'paid-search',
+  'paidsocial',
+  'paid_social',
+  'paid-social',
+  'display',
+  'banner',
+  'retargeting',
+  'affiliate',
+] as const;

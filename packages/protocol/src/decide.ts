@@ -1,0 +1,57 @@
+import type { Campaign, PageContext } from './messages.js';
+
+/**
+ * Body of `POST /v1/decide`: every personalized slot of one page view, asked for in one call.
+ *
+ * @example
+ * { "anonymousId": "a1", "slots": ["home-hero"],
+ *   "context": { "page": { "url": "https://shop.example/?utm_term=thailand", "referrer": "https://www.google.com/" } } }
+ */
+export interface DecideRequest {
+  anonymousId?: string;
+  userId?: string;
+  slots: string[];
+  context?: {
+    page?: PageContext;
+    campaign?: Campaign;
+    userAgent?: string;
+    userHash?: string;
+    [key: string]: unknown;
+  };
+  writeKey?: string;
+}
+
+/** Content of an offer: data only, rendered by the SDK with DOM methods, never as HTML. */
+export interface OfferContent {
+  title?: string;
+  text?: string;
+  image?: string;
+  link?: string;
+  linkText?: string;
+}
+
+/**
+ * What one slot shows. `variant: 'control'` means the visitor is in the offer's control group:
+ * `content` is null, the page keeps its default, and the SDK reports the exposure.
+ */
+export interface SlotDecision {
+  offerId: string;
+  variant: 'offer' | 'control';
+  content: OfferContent | null;
+  /** Why the slot got this answer, for debugging: e.g. `segment`, `everyone`, `control`. */
+  reason?: string;
+  /** Only when the site turns `exposeSegments` on: the names of the segments that matched. */
+  segments?: string[];
+}
+
+/** Answer of `POST /v1/decide`: null for a slot means "keep the default content". */
+export interface DecideResponse {
+  slots: Record<string, SlotDecision | null>;
+}
+
+/** Events that the SDK sends about slots, attributed back to offers by `properties.offerId`. */
+export const SLOT_EVENTS = {
+  impression: 'Offer Viewed',
+  click: 'Offer Clicked',
+  control: 'Offer Control Exposed',
+} as const;
