@@ -1,0 +1,65 @@
+import { HttpError } from './http/errors.js';
+import { RateLimiter, type RateLimit } from './http/rate-limit.js';
+import type { SiteDirectory } from './sites/directory.js';
+import type { Store } from './store/store.js';
+
+/**
+ * Options of `createApp`, with their defaults.
+ */
+export interface AppOptions {
+  store: Store;
+  sites: SiteDirectory;
+  /** The admin token of the JSON API and the console. */
+  adminToken: string;
+  /** Believe X-Forwarded-For (only behind a reverse proxy you run). @default false */
+  trustProxy?: boolean;
+  /** Requests per second per client IP on the collect and decide endpoints; null turns it off. @default { rate: 50, burst: 200 } */
+  rateLimitPerIp?: RateLimit | null;
+  /** Requests per second per site; null turns it off. @default { rate: 2000, burst: 4000 } */
+  rateLimitPerSite?: RateLimit | null;
+  /** Folder holding the script-tag build (`sdk.js`, `sdk.js.map`). @default the built @rapport/sdk */
+  sdkDir?: string;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+export const DEFAULT_RATE_LIMIT_PER_IP: RateLimit = { rate: 50, burst: 200 };
+export const DEFAULT_RATE_LIMIT_PER_SITE: RateLimit = { rate: 2000, burst: 4000 };
+
+/** What every route module gets: the dependencies and the shared limits. */
+export interface AppContext {
+  store: Store;
+  sites: SiteDirectory;
+  adminToken: string;
+  options: { trustProxy: boolean; sdkDir: string | undefined };
+  limits: { perIp(key: string): void; perSite(key: string): void };
+  now: () => number;
+}
+
+export function appContext(options: AppOptions): AppContext {
+  const now = options.now ?? Date.now;
+  return {
+    store: options.store,
+    sites: options.sites,
+    adminToken: options.adminToken,
+    options: { trustProxy: options.trustProxy ?? false, sdkDir: options.sdkDir },
+    limits: {
+      perIp: limiter(options.rateLimitPerIp === undefined ? DEFAULT_RATE_LIMIT_PER_IP : options.rateLimitPerIp, now, 'this IP address'),
+      perSite: limiter(options.rateLimitPerSite === undefined ? DEFAULT_RATE_LIMIT_PER_SITE : options.rateLimitPerSite, now, 'this site'),
+    },
+    now,
+  };
+}
+
+function limiter(limit: RateLimit | null, now: () => number, who: string) {
+  if (!limit) return () => {};
+  const buckets = new RateLimiter(limit, now);
+  return (key: string) => {
+    const wait = buckets.take(key);
+    if (wait > 0) {
+      throw new HttpError(429, `too many requests from ${who}; retry after ${wait} s`, undefined, {
+        'Retry-After': String(wait),
+      });
+    }
+  };
+}

@@ -1,0 +1,49 @@
+import { Hono } from 'hono';
+import { appContext, type AppOptions } from './app-context.js';
+import { defaultSdkDir, sdkAssetRoutes } from './assets/sdk-asset.js';
+import { collectRoutes } from './collect/routes.js';
+import { eventRoutes } from './events/routes.js';
+import { adminAuth } from './http/auth.js';
+import { collectCors } from './http/cors.js';
+import { errorResponse, HttpError } from './http/errors.js';
+import { siteRoutes } from './sites/routes.js';
+
+export type { AppOptions } from './app-context.js';
+
+/**
+ * The Rapport HTTP application. It does no I/O of its own: the caller opens the store and owns
+ * the process (ports, signals); see `cli.ts`.
+ *
+ * @example
+ * const store = SqliteStore.open('./data/rapport.db');
+ * const app = createApp({ store, sites: await SiteDirectory.load(store), adminToken: 'secret' });
+ * serve({ fetch: app.fetch, port: 8787 });
+ */
+export function createApp(options: AppOptions) {
+  const ctx = appContext({ ...options, sdkDir: options.sdkDir ?? defaultSdkDir() });
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    if (error instanceof HttpError) return errorResponse(c, error);
+    console.error('rapport: unexpected error on', c.req.method, c.req.path, error);
+    return c.json({ error: 'internal error' }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', async (c) => {
+    const ok = await ctx.store.health();
+    return c.json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'ok' : 'not answering' }, ok ? 200 : 503);
+  });
+
+  app.use('/v1/*', collectCors(ctx.sites));
+  app.route('/v1', collectRoutes(ctx));
+
+  app.use('/api/*', adminAuth(() => ctx.adminToken));
+  app.route('/api/sites', siteRoutes(ctx));
+  app.route('/api/events', eventRoutes(ctx));
+
+  app.route('/', sdkAssetRoutes(ctx.options.sdkDir));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

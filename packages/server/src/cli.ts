@@ -1,0 +1,187 @@
+import { DEFAULT_RATE_LIMIT_PER_IP, DEFAULT_RATE_LIMIT_PER_SITE } from './app-context.js';
+import { has, integer, last, parseArgs, UsageError, type ParsedArgs } from './cli-args.js';
+import type { RateLimit } from './http/rate-limit.js';
+import { startServer, type ServerConfig } from './server.js';
+import { SiteDirectory } from './sites/directory.js';
+import { normalizeOrigin } from './sites/origins.js';
+import { siteJson } from './sites/routes.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+
+const HELP = `Rapport: e-CRM toolkit server.
+
+Usage: rapport <command> [options]
+
+Commands:
+  start            Start the server with the demo site and shop (what \`npm start\` runs)
+  serve            Start the server
+  sites create     Create a site; prints its write key and secret
+  sites list       List the sites
+  help             Show this help (also: rapport <command> --help)
+
+Run \`rapport serve --help\` or \`rapport sites --help\` for their options.`;
+
+const SERVE_HELP = `Usage: rapport serve [options]    (rapport start: the same, with the demo site)
+
+Options:
+  --port <n>             Port to listen on. Env RAPPORT_PORT. Default 8787.
+  --host <address>       Address to listen on. Env RAPPORT_HOST. Default 127.0.0.1
+                         (0.0.0.0 to accept connections from other machines).
+  --db <file>            SQLite database file, created if missing. Env RAPPORT_DB.
+                         Default ./data/rapport.db.
+  --admin-token <token>  The admin token of the API and console. Env RAPPORT_ADMIN_TOKEN.
+                         Default: made on first start, kept in the database, printed then.
+  --trust-proxy          Take the client IP from X-Forwarded-For (only behind your own
+                         reverse proxy). Env RAPPORT_TRUST_PROXY=1.
+  --synchronous <mode>   full: fsync every commit before answering (default);
+                         normal: survive a crash of the process, not of the machine; faster.
+  --rate-limit-ip <n>    Requests per second per client IP on /v1, 0 for no limit.
+                         Default ${DEFAULT_RATE_LIMIT_PER_IP.rate} (bursts of ${DEFAULT_RATE_LIMIT_PER_IP.burst}).
+  --rate-limit-site <n>  Requests per second per site on /v1, 0 for no limit.
+                         Default ${DEFAULT_RATE_LIMIT_PER_SITE.rate} (bursts of ${DEFAULT_RATE_LIMIT_PER_SITE.burst}).
+  -h, --help             Show this help.`;
+
+const SITES_HELP = `Usage: rapport sites create --name <name> [--origin <url>]... [options]
+       rapport sites list [--db <file>] [--json]
+
+Options:
+  --name <name>          Name of the site (required for create).
+  --origin <url>         An origin allowed to send data, like https://shop.example.com.
+                         Repeat for several.
+  --require-user-hash    Browser messages need a valid context.userHash for their user id.
+  --db <file>            SQLite database file. Env RAPPORT_DB. Default ./data/rapport.db.
+  --json                 Print JSON instead of text.
+  -h, --help             Show this help.`;
+
+const SERVE_SPEC = {
+  flags: ['help', 'trust-proxy'],
+  values: ['port', 'host', 'db', 'admin-token', 'synchronous', 'rate-limit-ip', 'rate-limit-site'],
+};
+const SITES_SPEC = { flags: ['help', 'require-user-hash', 'json'], values: ['name', 'origin', 'db'] };
+
+/** Entry point of the `rapport` command. Returns when a one-shot command is done. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(HELP);
+        return;
+      case 'serve':
+      case 'start':
+        return await serve(parseArgs(rest, SERVE_SPEC), env, command === 'start');
+      case 'sites':
+        return await sites(rest, env);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`rapport: ${error.message}\nRun \`rapport --help\` for usage.`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}
+
+export function serveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): ServerConfig {
+  const port = last(args, 'port') ?? env.RAPPORT_PORT;
+  const synchronous = last(args, 'synchronous') ?? 'full';
+  if (synchronous !== 'full' && synchronous !== 'normal') throw new UsageError('--synchronous must be full or normal');
+  return {
+    port: port === undefined ? 8787 : integer(port, '--port', 0, 65535),
+    host: last(args, 'host') ?? env.RAPPORT_HOST ?? '127.0.0.1',
+    db: last(args, 'db') ?? env.RAPPORT_DB ?? './data/rapport.db',
+    adminToken: last(args, 'admin-token') ?? (env.RAPPORT_ADMIN_TOKEN || undefined),
+    trustProxy: has(args, 'trust-proxy') || env.RAPPORT_TRUST_PROXY === '1' || env.RAPPORT_TRUST_PROXY === 'true',
+    synchronous,
+    rateLimitPerIp: rateLimit(last(args, 'rate-limit-ip'), '--rate-limit-ip', DEFAULT_RATE_LIMIT_PER_IP),
+    rateLimitPerSite: rateLimit(last(args, 'rate-limit-site'), '--rate-limit-site', DEFAULT_RATE_LIMIT_PER_SITE),
+  };
+}
+
+function rateLimit(value: string | undefined, name: string, fallback: RateLimit): RateLimit | null {
+  if (value === undefined) return fallback;
+  const rate = integer(value, name, 0, 1_000_000);
+  return rate === 0 ? null : { rate, burst: Math.max(rate * 4, 10) };
+}
+
+async function serve(args: ParsedArgs, env: NodeJS.ProcessEnv, demo: boolean) {
+  if (has(args, 'help')) return console.log(SERVE_HELP);
+  if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const server = await startServer({ ...serveConfig(args, env), demo });
+  const lines = [
+    `Rapport is running at ${server.url}`,
+    `  health:     ${server.url}/healthz`,
+    `  SDK:        ${server.url}/sdk.js`,
+    `  database:   ${serveConfig(args, env).db}`,
+  ];
+  if (server.createdAdminToken || demo) lines.push(`  admin token: ${server.adminToken}${server.createdAdminToken ? '   (new: keep it)' : ''}`);
+  if (server.demoSite) {
+    lines.push(
+      `Demo site "${server.demoSite.name}" (${server.demoSite.id})`,
+      `  write key:  ${server.demoSite.writeKey}`,
+      `  script tag: <script async src="${server.url}/sdk.js" data-write-key="${server.demoSite.writeKey}"></script>`,
+    );
+  }
+  if (!demo && server.sites.list().length === 0) {
+    lines.push('No site yet: create one with `rapport sites create --name "My shop" --origin https://shop.example.com`.');
+  }
+  console.log(lines.join('\n'));
+
+  const stop = async (signal: string) => {
+    console.log(`rapport: ${signal}, closing`);
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function sites(argv: string[], env: NodeJS.ProcessEnv) {
+  const args = parseArgs(argv, SITES_SPEC);
+  const [action, ...extra] = args.positionals;
+  if (has(args, 'help') || action === undefined) return console.log(SITES_HELP);
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const store = SqliteStore.open(last(args, 'db') ?? env.RAPPORT_DB ?? './data/rapport.db');
+  try {
+    const directory = await SiteDirectory.load(store);
+    if (action === 'list') {
+      const list = directory.list().map(siteJson);
+      if (has(args, 'json')) return console.log(JSON.stringify(list, null, 2));
+      if (list.length === 0) return console.log('No sites.');
+      for (const s of list) console.log(`${s.id}  ${s.name}  write key ${s.writeKey}  origins ${s.origins.join(' ') || '(none)'}`);
+      return;
+    }
+    if (action !== 'create') throw new UsageError(`unknown sites action "${action}"; use create or list`);
+    const name = last(args, 'name')?.trim();
+    if (!name) throw new UsageError('sites create needs --name');
+    if (name.length > 100) throw new UsageError('--name must have at most 100 characters');
+    const origins = (args.options.get('origin') ?? []).map((o) => {
+      try {
+        return normalizeOrigin(o);
+      } catch (error) {
+        throw new UsageError(`--origin: ${(error as Error).message}`);
+      }
+    });
+    const site = await directory.create({
+      name,
+      origins: [...new Set(origins)],
+      settings: { requireUserHash: has(args, 'require-user-hash') },
+    });
+    if (has(args, 'json')) return console.log(JSON.stringify(siteJson(site), null, 2));
+    console.log(
+      [
+        `Created site "${site.name}" (${site.id})`,
+        `  write key: ${site.writeKey}`,
+        `  secret:    ${site.secret}   (keep it on your servers: it signs user ids and authenticates server-side calls)`,
+        `  origins:   ${site.origins.join(' ') || '(none: add one with PATCH /api/sites/:id before browsers can send)'}`,
+      ].join('\n'),
+    );
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,68 @@
+import type { Context } from 'hono';
+import { HttpError } from './errors.js';
+
+/** Content types a collect or decide body may come with; beacons send text/plain. */
+const ACCEPTED_TYPES = new Set(['application/json', 'text/plain', '']);
+
+export interface JsonBody {
+  value: unknown;
+  bytes: number;
+}
+
+/**
+ * Reads a JSON request body of at most `limit` bytes: 413 past it (checked on Content-Length
+ * before reading, and while streaming for bodies that lie about it), 415 for a content type that
+ * is not JSON or text, 400 for an empty body, bytes that are not UTF-8, or text that is not JSON.
+ */
+export async function readJsonBody(c: Context, limit: number): Promise<JsonBody> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (!ACCEPTED_TYPES.has(type)) {
+    throw new HttpError(415, `content type ${type} is not accepted: send application/json or text/plain`);
+  }
+  const declared = Number(c.req.header('content-length'));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  const bytes = await readLimited(c.req.raw, limit);
+  if (bytes.length === 0) throw new HttpError(400, 'the body is empty: send a JSON object');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new HttpError(400, 'the body is not valid UTF-8');
+  }
+  try {
+    return { value: JSON.parse(text), bytes: bytes.length };
+  } catch (error) {
+    throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+// The rest of an oversized body is never read, so the connection cannot carry another request.
+const tooLarge = (limit: number) =>
+  new HttpError(413, `the body is larger than the limit of ${Math.round(limit / 1024)} KB`, undefined, {
+    Connection: 'close',
+  });
+
+async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

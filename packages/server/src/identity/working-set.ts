@@ -1,0 +1,141 @@
+import { mergeProfiles } from '../profiles/computed.js';
+import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
+import type { IdentityKind } from '../store/types.js';
+
+export type MergeRule = 'identify' | 'alias' | 'email' | 'anonymous-moved';
+
+/** One entry of a profile's history: a merge, or an anonymous id that moved to another user. */
+export interface MergeRecord {
+  into: string;
+  /** The profile merged away, or (for `anonymous-moved`) the profile the id left; null when a profile only gained an id. */
+  from: string | null;
+  rule: MergeRule;
+  ids: { anonymousId?: string | null; userId?: string | null; previousId?: string | null; email?: string | null };
+  messageId: string | null;
+  at: number;
+}
+
+export interface IdentityChange {
+  kind: IdentityKind;
+  value: string;
+  /** null removes the identity. */
+  profileId: string | null;
+}
+
+const key = (kind: IdentityKind, value: string) => `${kind}\u0000${value}`;
+
+/**
+ * The identities and profiles that one ingest call touches, loaded from the store inside its
+ * transaction, changed in memory by the identity rules, and written back as a list of changes.
+ * Keeping the rules off the database makes them testable alone and lets another store (say
+ * PostgreSQL with row locks) reuse them unchanged.
+ */
+export class WorkingSet {
+  private readonly identities = new Map<string, string | null>();
+  readonly profiles = new Map<string, ProfileRecord>();
+  readonly created = new Set<string>();
+  readonly dirty = new Set<string>();
+  readonly identityChanges = new Map<string, IdentityChange>();
+  readonly merges: MergeRecord[] = [];
+
+  constructor(
+    readonly siteId: string,
+    private readonly newId: () => string,
+    readonly now: number,
+  ) {}
+
+  /** Loading: what the store found for an identity (null: not known). */
+  loadIdentity(kind: IdentityKind, value: string, profileId: string | null) {
+    this.identities.set(key(kind, value), profileId);
+  }
+
+  loadProfile(profile: ProfileRecord) {
+    this.profiles.set(profile.id, profile);
+  }
+
+  /** The live profile an id ends at, following merges. */
+  final(id: string): string {
+    let current = id;
+    for (let hops = 0; hops < 64; hops++) {
+      const next = this.profiles.get(current)?.mergedInto;
+      if (!next) return current;
+      current = next;
+    }
+    return current;
+  }
+
+  lookup(kind: IdentityKind, value: string): string | null {
+    const id = this.identities.get(key(kind, value));
+    return id ? this.final(id) : null;
+  }
+
+  /** A user id is found as the current user id of a profile, or as one an alias retired. */
+  lookupUser(userId: string): string | null {
+    return this.lookup('user', userId) ?? this.lookup('alias', userId);
+  }
+
+  profile(id: string): ProfileRecord {
+    const profile = this.profiles.get(this.final(id));
+    if (!profile) throw new Error(`profile ${id} is not in the working set`);
+    return profile;
+  }
+
+  create(userId: string | null = null): ProfileRecord {
+    const profile: ProfileRecord = {
+      id: this.newId(),
+      siteId: this.siteId,
+      userId,
+      email: null,
+      traits: {},
+      traitTimes: {},
+      computed: emptyComputed(),
+      mergedInto: null,
+      createdAt: this.now,
+      updatedAt: this.now,
+    };
+    this.profiles.set(profile.id, profile);
+    this.created.add(profile.id);
+    this.dirty.add(profile.id);
+    return profile;
+  }
+
+  touch(id: string) {
+    this.dirty.add(this.final(id));
+  }
+
+  attach(kind: IdentityKind, value: string, profileId: string) {
+    const k = key(kind, value);
+    this.identities.set(k, profileId);
+    this.identityChanges.set(k, { kind, value, profileId });
+  }
+
+  detach(kind: IdentityKind, value: string) {
+    const k = key(kind, value);
+    this.identities.set(k, null);
+    this.identityChanges.set(k, { kind, value, profileId: null });
+  }
+
+  /** Folds profile `fromId` into `intoId`; the store moves its events and identities. */
+  merge(fromId: string, intoId: string, record: Omit<MergeRecord, 'from' | 'into'>) {
+    const from = this.profile(fromId);
+    const into = this.profile(intoId);
+    if (from.id === into.id) return;
+    mergeProfiles(into, from);
+    from.mergedInto = into.id;
+    from.userId = null;
+    from.email = null;
+    from.traits = {};
+    from.traitTimes = {};
+    from.computed = emptyComputed();
+    for (const change of this.identityChanges.values()) {
+      if (change.profileId === from.id) change.profileId = into.id;
+    }
+    this.dirty.add(from.id);
+    this.dirty.add(into.id);
+    this.merges.push({ ...record, from: from.id, into: into.id });
+  }
+
+  note(record: MergeRecord) {
+    this.merges.push(record);
+  }
+}

@@ -1,0 +1,96 @@
+import type { JsonObject } from '@rapport/protocol';
+
+/** Where a visit came from, as the referral parser and the campaign parameters tell. */
+export interface Touch {
+  medium: string;
+  source: string | null;
+  term: string | null;
+  campaign: string | null;
+  referrer: string | null;
+  landingPage: string | null;
+  at: number;
+}
+
+/** The browser session the server currently counts for a profile. */
+export interface SessionState {
+  id: string;
+  start: number;
+  last: number;
+  /** Campaign key of the session; a different one arriving starts a new session. */
+  campaign: string | null;
+}
+
+/**
+ * Attributes kept current at ingest so that a decision reads one row. Stored as JSON in the
+ * profile row. Derived figures (average order value, lifetime values, days since first and last
+ * seen) are computed when read: see `describeComputed`.
+ */
+export interface Computed {
+  firstSeen: number | null;
+  lastSeen: number | null;
+  sessions: number;
+  pageviews: number;
+  eventCount: number;
+  /** Count of each `track` event name. */
+  events: Record<string, number>;
+  /** Per-day counts of each event name (UTC day number → count), for "in the last N days". */
+  daily: Record<string, Record<string, number>>;
+  orders: number;
+  /** Revenue of completed orders minus refunds. */
+  revenue: number;
+  refunds: number;
+  firstOrderAt: number | null;
+  lastOrderAt: number | null;
+  firstTouch: Touch | null;
+  /** The latest session that came from somewhere (direct and internal visits do not replace it). */
+  lastTouch: Touch | null;
+  /** Every search keyword seen, newest last. */
+  keywords: string[];
+  devices: string[];
+  browsers: string[];
+  oses: string[];
+  lastPage: { url: string | null; path: string | null; title: string | null; at: number } | null;
+  /** Paths of the pages seen, oldest first, bounded. */
+  pages: string[];
+  session: SessionState | null;
+}
+
+export interface ProfileRecord {
+  id: string;
+  siteId: string;
+  userId: string | null;
+  email: string | null;
+  traits: JsonObject;
+  /** When each trait was last set: merges keep the newest value of each. */
+  traitTimes: Record<string, number>;
+  computed: Computed;
+  mergedInto: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export function emptyComputed(): Computed {
+  return {
+    firstSeen: null,
+    lastSeen: null,
+    sessions: 0,
+    pageviews: 0,
+    eventCount: 0,
+    events: {},
+    daily: {},
+    orders: 0,
+    revenue: 0,
+    refunds: 0,
+    firstOrderAt: null,
+    lastOrderAt: null,
+    firstTouch: null,
+    lastTouch: null,
+    keywords: [],
+    devices: [],
+    browsers: [],
+    oses: [],
+    lastPage: null,
+    pages: [],
+    session: null,
+  };
+}

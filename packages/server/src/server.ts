@@ -1,0 +1,118 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { createApp, type App } from './app.js';
+import type { RateLimit } from './http/rate-limit.js';
+import { newToken } from './ids.js';
+import { SiteDirectory } from './sites/directory.js';
+import type { Synchronous } from './store/sqlite/open.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Site } from './store/types.js';
+
+/** Everything `rapport serve` can be told; the CLI fills it from flags and environment. */
+export interface ServerConfig {
+  /** @default 8787 */
+  port: number;
+  /** @default '127.0.0.1' */
+  host: string;
+  /** @default './data/rapport.db' */
+  db: string;
+  /** When given, this is the admin token; otherwise the one stored in the database (made on first start). */
+  adminToken?: string;
+  trustProxy?: boolean;
+  synchronous?: Synchronous;
+  rateLimitPerIp?: RateLimit | null;
+  rateLimitPerSite?: RateLimit | null;
+  /** Create the demo site on first start. */
+  demo?: boolean;
+  sdkDir?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: App;
+  store: SqliteStore;
+  sites: SiteDirectory;
+  adminToken: string;
+  /** True when this start created the admin token (a new database). */
+  createdAdminToken: boolean;
+  /** The demo site, when `demo` is on. */
+  demoSite: Site | null;
+  close(): Promise<void>;
+}
+
+const ADMIN_TOKEN_KEY = 'admin_token';
+
+/**
+ * Opens the database, prepares the admin token (and the demo site), and listens.
+ *
+ * @example
+ * const server = await startServer({ port: 0, host: '127.0.0.1', db: './data/test.db' });
+ * console.log(server.url, server.adminToken);
+ * await server.close();
+ */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const store = SqliteStore.open(config.db, { synchronous: config.synchronous });
+  try {
+    let adminToken = config.adminToken ?? (await store.getMeta(ADMIN_TOKEN_KEY));
+    const createdAdminToken = !adminToken;
+    if (!adminToken) {
+      adminToken = newToken();
+      await store.setMeta(ADMIN_TOKEN_KEY, adminToken);
+    }
+    const sites = await SiteDirectory.load(store);
+    const app = createApp({
+      store,
+      sites,
+      adminToken,
+      trustProxy: config.trustProxy,
+      rateLimitPerIp: config.rateLimitPerIp,
+      rateLimitPerSite: config.rateLimitPerSite,
+      sdkDir: config.sdkDir,
+    });
+    const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server;
+    // Keep-alive connections of a load balancer outlive Node's 5 s default; close them later.
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+    const demoSite = config.demo ? await ensureDemoSite(sites, [url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]) : null;
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      app,
+      store,
+      sites,
+      adminToken,
+      createdAdminToken,
+      demoSite,
+      close: () =>
+        (closing ??= new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }).then(() => store.close())),
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+const DEMO_SITE_NAME = 'Demo shop';
+
+/** The demo site, made on first start with the server's own origins (the shop is served by it). */
+async function ensureDemoSite(sites: SiteDirectory, origins: string[]): Promise<Site> {
+  const existing = sites.list().find((s) => s.name === DEMO_SITE_NAME);
+  const unique = [...new Set(origins)];
+  if (!existing) return sites.create({ name: DEMO_SITE_NAME, origins: unique });
+  const missing = unique.filter((o) => !existing.origins.includes(o));
+  if (missing.length === 0) return existing;
+  return (await sites.update(existing.id, { origins: [...existing.origins, ...missing] }))!;
+}

@@ -1,0 +1,79 @@
+import { Hono } from 'hono';
+import type { AppContext } from '../app-context.js';
+import { HttpError } from '../http/errors.js';
+import { objectBody, optionalBoolean, optionalString, optionalStringArray, requiredString } from '../http/input.js';
+import type { Site, SiteSettings } from '../store/types.js';
+import { normalizeOrigin } from './origins.js';
+
+const SETTING_FIELDS = ['requireUserHash', 'storeFullIp', 'emailMatching', 'exposeSegments'] as const;
+
+/** A site as the admin API shows it: settings flattened beside the keys. */
+export function siteJson(site: Site) {
+  return {
+    id: site.id,
+    name: site.name,
+    writeKey: site.writeKey,
+    secret: site.secret,
+    origins: site.origins,
+    ...site.settings,
+    createdAt: new Date(site.createdAt).toISOString(),
+  };
+}
+
+/** `POST /api/sites`, `GET /api/sites`, `GET /api/sites/:id`, `PATCH /api/sites/:id`. */
+export function siteRoutes(ctx: AppContext) {
+  const app = new Hono();
+
+  app.get('/', (c) => c.json({ sites: ctx.sites.list().map(siteJson) }));
+
+  app.post('/', async (c) => {
+    const body = objectBody(await c.req.json().catch(invalidJson), ['name', 'origins', ...SETTING_FIELDS]);
+    const site = await ctx.sites.create({
+      name: requiredString(body, 'name', { max: 100 }),
+      origins: origins(body) ?? [],
+      settings: settings(body),
+    });
+    return c.json(siteJson(site), 201);
+  });
+
+  app.get('/:id', (c) => c.json(siteJson(found(ctx, c.req.param('id')))));
+
+  app.patch('/:id', async (c) => {
+    const id = c.req.param('id');
+    found(ctx, id);
+    const body = objectBody(await c.req.json().catch(invalidJson), ['name', 'origins', 'rotateSecret', ...SETTING_FIELDS]);
+    const site = await ctx.sites.update(id, {
+      name: optionalString(body, 'name', { min: 1, max: 100 }),
+      origins: origins(body),
+      settings: settings(body),
+      rotateSecret: optionalBoolean(body, 'rotateSecret'),
+    });
+    return c.json(siteJson(site!));
+  });
+
+  return app;
+}
+
+export function found(ctx: AppContext, id: string): Site {
+  const site = ctx.sites.get(id);
+  if (!site) throw new HttpError(404, `no site ${id}`);
+  return site;
+}
+
+export const invalidJson = () => {
+  throw new HttpError(400, 'the body is not valid JSON');
+};
+
+function origins(body: Record<string, unknown>) {
+  const list = optionalStringArray(body, 'origins', normalizeOrigin);
+  return list && [...new Set(list)];
+}
+
+function settings(body: Record<string, unknown>): Partial<SiteSettings> {
+  const out: Partial<SiteSettings> = {};
+  for (const field of SETTING_FIELDS) {
+    const value = optionalBoolean(body, field);
+    if (value !== undefined) out[field] = value;
+  }
+  return out;
+}

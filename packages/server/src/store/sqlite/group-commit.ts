@@ -1,0 +1,70 @@
+import type { Database } from 'better-sqlite3';
+
+interface Unit {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: writes submitted while the event loop is busy (several collect calls whose bodies
+ * arrived together) run in one transaction, each inside its own savepoint, and share one commit
+ * (one fsync). Every caller's promise settles only after that commit, so a 200 still means the
+ * caller's messages are on disk. A unit that throws rolls back its savepoint alone.
+ */
+export class GroupCommit {
+  private queue: Unit[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly db: Database,
+    /** Most units in one transaction, so that one commit never blocks the loop for long. */
+    private readonly maxUnits = 256,
+  ) {}
+
+  submit<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
+    });
+  }
+
+  /** Runs what is queued now (used on shutdown). */
+  drain() {
+    while (this.queue.length) this.flush();
+  }
+
+  private flush = () => {
+    this.scheduled = false;
+    const units = this.queue.splice(0, this.maxUnits);
+    if (this.queue.length) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+    if (units.length === 0) return;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.db.transaction(() => {
+        for (const unit of units) {
+          try {
+            outcomes.push({ ok: true, value: this.db.transaction(unit.work)() });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): nothing of this group is stored.
+      for (const unit of units) unit.reject(error);
+      return;
+    }
+    units.forEach((unit, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) unit.resolve(outcome.value);
+      else unit.reject(outcome.error);
+    });
+  };
+}

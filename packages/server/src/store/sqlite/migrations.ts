@@ -1,0 +1,127 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Numbered migrations, applied in order on open. The number of the last applied one is kept in
+ * the database itself (`schema_migrations`), so a file made by an older version opens in a newer
+ * one. Never edit a migration that has shipped: add the next number.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'sites, profiles, identities, events, merges',
+    sql: `
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+
+      CREATE TABLE sites (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        write_key TEXT NOT NULL UNIQUE,
+        secret TEXT NOT NULL UNIQUE,
+        origins TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+
+      -- One person. A profile merged into another stays as a tombstone (merged_into set, data
+      -- emptied) so that links to its old id still lead somewhere.
+      CREATE TABLE profiles (
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        id TEXT NOT NULL,
+        user_id TEXT,
+        email TEXT,
+        traits TEXT NOT NULL,
+        trait_times TEXT NOT NULL,
+        computed TEXT NOT NULL,
+        first_seen INTEGER,
+        last_seen INTEGER,
+        merged_into TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (site_id, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX profiles_last_seen ON profiles (site_id, last_seen) WHERE merged_into IS NULL;
+      CREATE INDEX profiles_user ON profiles (site_id, user_id) WHERE user_id IS NOT NULL;
+      CREATE INDEX profiles_email ON profiles (site_id, email) WHERE email IS NOT NULL;
+
+      CREATE TABLE identities (
+        site_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (site_id, kind, value)
+      ) WITHOUT ROWID;
+      CREATE INDEX identities_profile ON identities (site_id, profile_id);
+
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        name TEXT,
+        anonymous_id TEXT,
+        user_id TEXT,
+        session_id TEXT,
+        timestamp INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX events_message ON events (site_id, message_id);
+      CREATE INDEX events_site ON events (site_id, type);
+      CREATE INDEX events_profile ON events (site_id, profile_id, timestamp);
+      CREATE INDEX events_anonymous ON events (site_id, anonymous_id) WHERE anonymous_id IS NOT NULL;
+      CREATE INDEX events_user ON events (site_id, user_id) WHERE user_id IS NOT NULL;
+
+      -- The history of every merge (and every anonymous id that moved to another user).
+      CREATE TABLE merges (
+        seq INTEGER PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        into_profile TEXT NOT NULL,
+        from_profile TEXT,
+        rule TEXT NOT NULL,
+        ids TEXT NOT NULL,
+        message_id TEXT,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX merges_into ON merges (site_id, into_profile);
+      CREATE INDEX merges_from ON merges (site_id, from_profile);
+    `,
+  },
+];
+
+/** Applies every migration newer than the database, all in one transaction. */
+export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  )`);
+  const current =
+    (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  const newest = Math.max(0, ...migrations.map((m) => m.version));
+  if (current > newest) {
+    throw new Error(
+      `the database is at schema version ${current}, newer than this Rapport (${newest}); upgrade Rapport`,
+    );
+  }
+  const pending = migrations.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  if (pending.length === 0) return current;
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  db.transaction(() => {
+    for (const m of pending) {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }
+  })();
+  return pending[pending.length - 1].version;
+}

@@ -1,0 +1,156 @@
+import type { JsonObject, MessageType } from '@rapport/protocol';
+
+/** A website that sends data to Rapport. Every other row belongs to one. */
+export interface Site {
+  id: string;
+  name: string;
+  /** Public key that sits in page source: it can only send data and ask for decisions. */
+  writeKey: string;
+  /** Server-side key: authenticates trusted calls and signs user ids (`userHash`). */
+  secret: string;
+  /** Browser origins allowed to call the collect and decide endpoints (CORS). */
+  origins: string[];
+  settings: SiteSettings;
+  createdAt: number;
+}
+
+/** Per-site switches; every one is off unless the site turns it on. */
+export interface SiteSettings {
+  /** Browser messages with a user id need a valid `context.userHash`, else they count as anonymous. */
+  requireUserHash: boolean;
+  /** Keep the full client IP instead of a truncated one (IPv4 /24, IPv6 /48). */
+  storeFullIp: boolean;
+  /** An email in traits links profiles that share it. */
+  emailMatching: boolean;
+  /** Decisions may tell the browser which segments matched (for debugging). */
+  exposeSegments: boolean;
+}
+
+export const DEFAULT_SITE_SETTINGS: SiteSettings = {
+  requireUserHash: false,
+  storeFullIp: false,
+  emailMatching: false,
+  exposeSegments: false,
+};
+
+export interface NewSite {
+  name: string;
+  origins: string[];
+  settings?: Partial<SiteSettings>;
+}
+
+export interface SitePatch {
+  name?: string;
+  origins?: string[];
+  settings?: Partial<SiteSettings>;
+  /** Replace the secret (rotation); the old one stops working at once. */
+  rotateSecret?: boolean;
+}
+
+/** Device facts derived from the user agent at ingest. */
+export interface DeviceInfo {
+  type: string;
+  os: string | null;
+  browser: string | null;
+}
+
+/**
+ * A message after validation, normalization and enrichment: what the store persists.
+ * `message` keeps every field the sender sent (unknown ones included).
+ */
+export interface IngestEvent {
+  messageId: string;
+  type: MessageType;
+  /** Event name for `track`, page or screen name otherwise. */
+  name: string | null;
+  anonymousId: string | null;
+  /** The user id the event counts for; null when verification demoted it to anonymous. */
+  userId: string | null;
+  /** `alias` only: the id that becomes the user id's past. */
+  previousId: string | null;
+  /** Corrected event time, ms since the epoch. */
+  timestamp: number;
+  receivedAt: number;
+  /** Traits of `identify` and `group`, cleaned. */
+  traits: JsonObject | null;
+  properties: JsonObject | null;
+  message: JsonObject;
+  enrichment: Enrichment;
+}
+
+/**
+ * Where a page view came from: the referrer classified, with the campaign of the page URL.
+ * `medium` is one of search, social, email, paid, internal, unknown, direct.
+ */
+export interface Referral {
+  medium: string;
+  source: string | null;
+  term: string | null;
+  campaign: string | null;
+  referrer: string | null;
+  landingPage: string | null;
+}
+
+export interface Enrichment {
+  ip: string | null;
+  device: DeviceInfo | null;
+  /** Referral of this page: `context.page.referrer` and the page URL's campaign. */
+  referral: Referral | null;
+  /** Campaign parameters of the page URL merged over `context.campaign`. */
+  campaign: Record<string, string> | null;
+  page: { url: string | null; path: string | null; title: string | null } | null;
+  /** The visitor's first visit as the SDK remembers it (`context.firstTouch`), classified. */
+  firstTouch: (Referral & { at: number }) | null;
+}
+
+/** An event as the admin API shows it. */
+export interface StoredEvent {
+  id: string;
+  siteId: string;
+  profileId: string;
+  messageId: string;
+  type: MessageType;
+  event: string | null;
+  name: string | null;
+  anonymousId: string | null;
+  userId: string | null;
+  sessionId: string | null;
+  timestamp: string;
+  receivedAt: string;
+  properties: JsonObject | null;
+  traits: JsonObject | null;
+  context: JsonObject | null;
+  enrichment: Enrichment;
+  /** Every other field the sender sent. */
+  extra: JsonObject;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface EventQuery {
+  siteId: string;
+  type?: MessageType;
+  profileId?: string;
+  anonymousId?: string;
+  userId?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** What happened to one message of an ingest call. */
+export type IngestOutcome = 'stored' | 'duplicate';
+
+export interface IngestResult {
+  outcomes: IngestOutcome[];
+}
+
+/** Identities that point at a profile. `alias` holds user ids that an alias retired. */
+export type IdentityKind = 'anonymous' | 'user' | 'alias' | 'email';
+
+export interface Identity {
+  kind: IdentityKind;
+  value: string;
+}

@@ -1,0 +1,23 @@
+import type { IngestEvent } from '../store/types.js';
+
+let counter = 0;
+
+/** An ingest event with sensible defaults, for unit tests of the identity and profile rules. */
+export function ingestEvent(overrides: Partial<IngestEvent> = {}): IngestEvent {
+  const at = overrides.timestamp ?? Date.UTC(2026, 10, 1, 12);
+  return {
+    messageId: `m${++counter}`,
+    type: 'track',
+    name: 'Clicked',
+    anonymousId: null,
+    userId: null,
+    previousId: null,
+    timestamp: at,
+    receivedAt: at,
+    traits: null,
+    properties: null,
+    message: {},
+    enrichment: { ip: null, device: null, referral: null, campaign: null, page: null, firstTouch: null },
+    ...overrides,
+  };
+}

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RateLimit } from '../http/rate-limit.js';
+import { startServer, type RunningServer } from '../server.js';
+import type { Site, SiteSettings } from '../store/types.js';
+
+export interface TestServerOptions {
+  /** Database file; default a new file in a temporary folder, removed on stop. */
+  dbPath?: string;
+  /** Origins of the default site. */
+  origins?: string[];
+  settings?: Partial<SiteSettings>;
+  adminToken?: string;
+  rateLimitPerIp?: RateLimit | null;
+  rateLimitPerSite?: RateLimit | null;
+  trustProxy?: boolean;
+  sdkDir?: string;
+}
+
+export interface TestServer {
+  url: string;
+  adminToken: string;
+  site: Site;
+  dbPath: string;
+  server: RunningServer;
+  createSite(input: { name: string; origins: string[]; settings?: Partial<SiteSettings> }): Promise<Site>;
+  /** Calls the admin JSON API with the admin token. */
+  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** Sends a collect call; `auth` defaults to the write key in HTTP Basic. */
+  send(path: string, body: unknown, init?: { headers?: Record<string, string>; raw?: boolean }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Rapport server on 127.0.0.1 and a free port, over a real SQLite file, with one site.
+ * Rate limits are off unless given, so that tests measure behaviour, not the limiter.
+ */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dir = options.dbPath ? null : mkdtempSync(path.join(tmpdir(), 'rapport-test-'));
+  const dbPath = options.dbPath ?? path.join(dir!, 'rapport.db');
+  const server = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    db: dbPath,
+    adminToken: options.adminToken ?? 'test-admin-token',
+    rateLimitPerIp: options.rateLimitPerIp ?? null,
+    rateLimitPerSite: options.rateLimitPerSite ?? null,
+    trustProxy: options.trustProxy,
+    sdkDir: options.sdkDir,
+  });
+  const existing = server.sites.list().find((s) => s.name === 'Test site');
+  const site =
+    existing ?? (await server.sites.create({ name: 'Test site', origins: options.origins ?? [], settings: options.settings }));
+  const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
+
+  return {
+    url: server.url,
+    adminToken: server.adminToken,
+    site,
+    dbPath,
+    server,
+    createSite: (input) => server.sites.create(input),
+    async api(method, apiPath, body) {
+      const response = await fetch(`${server.url}${apiPath}`, {
+        method,
+        headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : null };
+    },
+    send(collectPath, body, init = {}) {
+      return fetch(`${server.url}${collectPath}`, {
+        method: 'POST',
+        headers: { authorization: basic(site.writeKey), 'content-type': 'application/json', ...init.headers },
+        body: init.raw ? (body as string) : JSON.stringify(body),
+      });
+    },
+    async stop() {
+      await server.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
