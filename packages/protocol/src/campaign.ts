@@ -14,7 +14,7 @@ export const UTM_PARAMS = {
 } as const;
 
 /**
- * Click ids that ad networks append to landing URLs. Any of them marks the visit as paid.
+ * Click ids that ad networks append to landing URLs, kept in `context.campaign`.
  * Sources: the networks' own documentation of their auto-tagging parameters.
  */
 export const CLICK_ID_PARAMS = [
@@ -35,6 +35,12 @@ export const CLICK_ID_PARAMS = [
   'ScCid', // Snapchat (older spelling)
   'irclickid', // impact.com affiliate network
 ] as const;
+
+/**
+ * Click ids that only ad clicks carry: any of them makes a visit `paid`. fbclid is left out,
+ * since Facebook appends it to ordinary shared links as well.
+ */
+export const PAID_CLICK_ID_PARAMS: readonly string[] = CLICK_ID_PARAMS.filter((id) => id !== 'fbclid');
 
 /** `utm_medium` values that mean the visit was bought. */
 export const PAID_MEDIUMS = [
