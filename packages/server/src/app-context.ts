@@ -1,4 +1,6 @@
+import { Catalog } from './decisions/catalog.js';
 import { HttpError } from './http/errors.js';
+import { RankingCache } from './profiles/ranking-cache.js';
 import { RateLimiter, type RateLimit } from './http/rate-limit.js';
 import type { SiteDirectory } from './sites/directory.js';
 import type { Store } from './store/store.js';
@@ -33,6 +35,10 @@ export interface AppContext {
   adminToken: string;
   options: { trustProxy: boolean; sdkDir: string | undefined };
   limits: { perIp(key: string): void; perSite(key: string): void };
+  /** Segments and offers in memory, for decisions. */
+  catalog: Catalog;
+  /** ABC and RFM per site, computed on demand and cached. */
+  rankings: RankingCache;
   now: () => number;
 }
 
@@ -47,6 +53,8 @@ export function appContext(options: AppOptions): AppContext {
       perIp: limiter(options.rateLimitPerIp === undefined ? DEFAULT_RATE_LIMIT_PER_IP : options.rateLimitPerIp, now, 'this IP address'),
       perSite: limiter(options.rateLimitPerSite === undefined ? DEFAULT_RATE_LIMIT_PER_SITE : options.rateLimitPerSite, now, 'this site'),
     },
+    catalog: new Catalog(options.store),
+    rankings: new RankingCache(options.store, now),
     now,
   };
 }

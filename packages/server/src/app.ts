@@ -6,6 +6,10 @@ import { eventRoutes } from './events/routes.js';
 import { adminAuth } from './http/auth.js';
 import { collectCors } from './http/cors.js';
 import { errorResponse, HttpError } from './http/errors.js';
+import { decideRoutes } from './decisions/routes.js';
+import { offerRoutes } from './decisions/offer-routes.js';
+import { profileRoutes } from './profiles/routes.js';
+import { segmentRoutes } from './segments/routes.js';
 import { siteRoutes } from './sites/routes.js';
 
 export type { AppOptions } from './app-context.js';
@@ -37,10 +41,14 @@ export function createApp(options: AppOptions) {
 
   app.use('/v1/*', collectCors(ctx.sites));
   app.route('/v1', collectRoutes(ctx));
+  app.route('/v1', decideRoutes(ctx));
 
   app.use('/api/*', adminAuth(() => ctx.adminToken));
   app.route('/api/sites', siteRoutes(ctx));
   app.route('/api/events', eventRoutes(ctx));
+  app.route('/api/profiles', profileRoutes(ctx));
+  app.route('/api/segments', segmentRoutes(ctx));
+  app.route('/api/offers', offerRoutes(ctx));
 
   app.route('/', sdkAssetRoutes(ctx.options.sdkDir));
   return app;

@@ -1,10 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES, type MessageType } from '@rapport/protocol';
-import { checkOrigin, siteFromBody, siteFromHeaders } from '../http/auth.js';
-import { clientIp } from '../http/client-ip.js';
-import { HttpError } from '../http/errors.js';
-import { readJsonBody } from '../http/read-body.js';
 import type { AppContext } from '../app-context.js';
+import { HttpError } from '../http/errors.js';
+import { readSiteRequest } from '../http/site-request.js';
 import { collect } from './collect.js';
 
 /**
@@ -19,14 +17,7 @@ export function collectRoutes(ctx: AppContext) {
 }
 
 async function handle(c: Context, ctx: AppContext, endpoint: 'batch' | MessageType) {
-  const ip = clientIp(c, ctx.options.trustProxy);
-  ctx.limits.perIp(ip ?? 'unknown');
-  const fromHeaders = await siteFromHeaders(c, ctx.sites);
-  if (fromHeaders) checkOrigin(c, fromHeaders);
-  const body = await readJsonBody(c, endpoint === 'batch' ? MAX_BATCH_BYTES : MAX_MESSAGE_BYTES);
-  const auth = fromHeaders ?? (await siteFromBody(body.value, ctx.sites));
-  if (!fromHeaders) checkOrigin(c, auth);
-  ctx.limits.perSite(auth.site.id);
+  const { auth, body, ip } = await readSiteRequest(c, ctx, endpoint === 'batch' ? MAX_BATCH_BYTES : MAX_MESSAGE_BYTES);
   const outcome = await collect(ctx.store, {
     site: auth.site,
     trusted: auth.trusted,

@@ -15,7 +15,8 @@ export function referralOf(referrer: string | null, pageUrl: string | null, camp
   return {
     medium: parsed.medium,
     source: parsed.source,
-    term: parsed.term,
+    // A landing URL's utm_term names the keyword when the engine hid it (Google, most often).
+    term: parsed.term ?? campaign?.term ?? null,
     campaign: campaign?.name ?? null,
     referrer: referrer || null,
     landingPage: pageUrl || null,

@@ -31,7 +31,7 @@ function resolveIds(ws: WorkingSet, event: IngestEvent): string {
   const pa = a ? ws.lookup('anonymous', a) : null;
   if (!u) {
     if (pa) return pa;
-    const created = ws.create();
+    const created = ws.create(null, a!);
     ws.attach('anonymous', a!, created.id);
     return created.id;
   }
@@ -40,7 +40,7 @@ function resolveIds(ws: WorkingSet, event: IngestEvent): string {
   const base = { ids, messageId: event.messageId, at: event.receivedAt };
 
   if (!pu && !pa) {
-    const created = ws.create(u);
+    const created = ws.create(u, a ?? u);
     ws.attach('user', u, created.id);
     if (a) ws.attach('anonymous', a, created.id);
     return created.id;
@@ -60,7 +60,7 @@ function resolveIds(ws: WorkingSet, event: IngestEvent): string {
     }
     // A shared computer: this browser belonged to another user. The new user gets a profile of
     // their own and the anonymous id follows them from now on.
-    const created = ws.create(u);
+    const created = ws.create(u, a!);
     ws.attach('user', u, created.id);
     ws.attach('anonymous', a!, created.id);
     ws.note({ ...base, rule: 'anonymous-moved', into: created.id, from: pa });
@@ -85,7 +85,7 @@ function resolveAlias(ws: WorkingSet, event: IngestEvent): string {
   const pp = ws.lookupUser(p) ?? ws.lookup('anonymous', p);
 
   if (!pu && !pp) {
-    const created = ws.create(u);
+    const created = ws.create(u, p);
     ws.attach('user', u, created.id);
     ws.attach('alias', p, created.id);
     return created.id;

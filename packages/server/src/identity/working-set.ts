@@ -1,19 +1,8 @@
 import { mergeProfiles } from '../profiles/computed.js';
 import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
-import type { IdentityKind } from '../store/types.js';
+import type { IdentityKind, MergeRecord } from '../store/types.js';
 
-export type MergeRule = 'identify' | 'alias' | 'email' | 'anonymous-moved';
-
-/** One entry of a profile's history: a merge, or an anonymous id that moved to another user. */
-export interface MergeRecord {
-  into: string;
-  /** The profile merged away, or (for `anonymous-moved`) the profile the id left; null when a profile only gained an id. */
-  from: string | null;
-  rule: MergeRule;
-  ids: { anonymousId?: string | null; userId?: string | null; previousId?: string | null; email?: string | null };
-  messageId: string | null;
-  at: number;
-}
+export type { MergeRecord, MergeRule } from '../store/types.js';
 
 export interface IdentityChange {
   kind: IdentityKind;
@@ -80,7 +69,8 @@ export class WorkingSet {
     return profile;
   }
 
-  create(userId: string | null = null): ProfileRecord {
+  /** A new profile; `firstId` is the id it is first known by (its control buckets hash it). */
+  create(userId: string | null, firstId: string): ProfileRecord {
     const profile: ProfileRecord = {
       id: this.newId(),
       siteId: this.siteId,
@@ -88,7 +78,7 @@ export class WorkingSet {
       email: null,
       traits: {},
       traitTimes: {},
-      computed: emptyComputed(),
+      computed: { ...emptyComputed(), firstId },
       mergedInto: null,
       createdAt: this.now,
       updatedAt: this.now,

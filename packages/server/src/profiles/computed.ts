@@ -1,4 +1,4 @@
-import { SESSION_TIMEOUT_MS } from '@rapport/protocol';
+import { SESSION_TIMEOUT_MS, SLOT_EVENTS } from '@rapport/protocol';
 import { campaignKey } from '../enrich/referral.js';
 import type { IngestEvent, Referral } from '../store/types.js';
 import { emptyComputed, type Computed, type ProfileRecord, type Touch } from './types.js';
@@ -56,6 +56,12 @@ export function applyEvent(profile: ProfileRecord, event: IngestEvent, newId: ()
     }
   } else if (event.type === 'track' && event.name) {
     countEvent(c, event.name, ts);
+    const offerId = offerIdOf(event);
+    if (event.name === SLOT_EVENTS.impression && offerId) {
+      const days = (c.offerViews[offerId] ??= {});
+      const day = dayNumber(ts);
+      days[day] = (days[day] ?? 0) + 1;
+    }
     if (event.name === ORDER_COMPLETED) {
       c.orders++;
       c.revenue = round2(c.revenue + orderAmount(event.properties));
@@ -119,6 +125,12 @@ function countEvent(c: Computed, name: string, ts: number) {
   days[day] = (days[day] ?? 0) + 1;
   const oldest = dayNumber(Date.now()) - DAILY_RETENTION_DAYS;
   for (const key in days) if (Number(key) < oldest) delete days[key];
+}
+
+/** The offer a slot event of the SDK is about (`properties.offerId`). */
+export function offerIdOf(event: IngestEvent): string | null {
+  const id = event.properties?.offerId;
+  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : null;
 }
 
 /** Amount of an order per the Segment e-commerce spec: `revenue`, else `total`; else 0. */
@@ -195,6 +207,10 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
     for (const v of c.pages) addBounded(merged.pages, v, MAX_PAGES);
   }
   merged.lastPage = latestPage(a.lastPage, b.lastPage);
+  for (const offer of new Set([...Object.keys(a.offerViews), ...Object.keys(b.offerViews)])) {
+    merged.offerViews[offer] = addCounts(a.offerViews[offer] ?? {}, b.offerViews[offer] ?? {});
+  }
+  merged.firstId = a.firstId ?? b.firstId;
   merged.session = !a.session ? b.session : !b.session ? a.session : a.session.last >= b.session.last ? a.session : b.session;
   into.computed = merged;
 

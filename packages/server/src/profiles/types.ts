@@ -53,6 +53,10 @@ export interface Computed {
   /** Paths of the pages seen, oldest first, bounded. */
   pages: string[];
   session: SessionState | null;
+  /** Impressions of each offer per day (offer id → UTC day number → count), for frequency caps. */
+  offerViews: Record<string, Record<string, number>>;
+  /** The id the profile was first known by: control-group buckets hash it, so they stay stable. */
+  firstId: string | null;
 }
 
 export interface ProfileRecord {
@@ -92,5 +96,7 @@ export function emptyComputed(): Computed {
     lastPage: null,
     pages: [],
     session: null,
+    offerViews: {},
+    firstId: null,
   };
 }

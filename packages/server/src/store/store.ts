@@ -1,5 +1,14 @@
+import type { Offer, OfferEventRow, Segment } from '../decisions/types.js';
+import type { ProfileRecord } from '../profiles/types.js';
 import type {
+  ErasureResult,
   EventQuery,
+  Identity,
+  IdentityKind,
+  MergeRecord,
+  ProfileExport,
+  ProfileQuery,
+  RankingInput,
   IngestEvent,
   IngestResult,
   NewSite,
@@ -35,4 +44,37 @@ export interface Store {
 
   /** Events of a site, newest first. */
   listEvents(query: EventQuery): Promise<Page<StoredEvent>>;
+
+  /** A profile by id, tombstones of merged profiles included (their `mergedInto` says where to go). */
+  getProfile(siteId: string, id: string): Promise<ProfileRecord | null>;
+  /** The live profile an identity points to. */
+  findProfileId(siteId: string, kind: IdentityKind, value: string): Promise<string | null>;
+  profileIdentities(siteId: string, id: string): Promise<Identity[]>;
+  /** Merges into or out of the profile, oldest first. */
+  profileMerges(siteId: string, id: string): Promise<MergeRecord[]>;
+  /** Live profiles, most recently seen first. */
+  listProfiles(query: ProfileQuery): Promise<Page<ProfileRecord>>;
+  /** A profile's events, newest (by event time) first. */
+  profileEvents(siteId: string, id: string, limit: number, cursor?: string): Promise<Page<StoredEvent>>;
+  exportProfile(siteId: string, id: string): Promise<ProfileExport | null>;
+  /** Erasure: the profile, its merged-away tombstones, identities, events and history rows. */
+  deleteProfile(siteId: string, id: string): Promise<ErasureResult>;
+  rankingInputs(siteId: string): Promise<RankingInput[]>;
+  /** Calls `visit` for every live profile of a site, most recently seen first; `visit` returns false to stop. */
+  scanProfiles(siteId: string, visit: (profile: ProfileRecord) => boolean | void, after?: string): Promise<void>;
+
+  listSegments(siteId: string): Promise<Segment[]>;
+  /** Inserts or replaces; a name already used by another segment of the site is a `ConflictError`. */
+  saveSegment(segment: Segment): Promise<void>;
+  deleteSegment(siteId: string, id: string): Promise<boolean>;
+  listOffers(siteId: string): Promise<Offer[]>;
+  saveOffer(offer: Offer): Promise<void>;
+  deleteOffer(siteId: string, id: string): Promise<boolean>;
+  /** Impressions, clicks and control exposures of an offer, oldest first. */
+  offerEvents(siteId: string, offerId: string): Promise<OfferEventRow[]>;
+  /** When the profile first did `event` within [from, to], or null. */
+  firstEventBetween(siteId: string, profileId: string, event: string, from: number, to: number): Promise<number | null>;
 }
+
+/** A write that contradicts what is stored (a duplicate name, say); routes answer 409. */
+export class ConflictError extends Error {}

@@ -1,4 +1,5 @@
 import type { JsonObject, MessageType } from '@rapport/protocol';
+import type { ProfileRecord } from '../profiles/types.js';
 
 /** A website that sends data to Rapport. Every other row belongs to one. */
 export interface Site {
@@ -153,4 +154,51 @@ export type IdentityKind = 'anonymous' | 'user' | 'alias' | 'email';
 export interface Identity {
   kind: IdentityKind;
   value: string;
+}
+
+export type MergeRule = 'identify' | 'alias' | 'email' | 'anonymous-moved';
+
+/** One entry of a profile's history: a merge, or an anonymous id that moved to another user. */
+export interface MergeRecord {
+  into: string;
+  /** The profile merged away, or (for `anonymous-moved`) the profile the id left; null when a profile only gained an id. */
+  from: string | null;
+  rule: MergeRule;
+  ids: { anonymousId?: string | null; userId?: string | null; previousId?: string | null; email?: string | null };
+  messageId: string | null;
+  at: number;
+}
+
+export interface ProfileQuery {
+  siteId: string;
+  userId?: string;
+  anonymousId?: string;
+  email?: string;
+  /** Free text: matched against user ids, emails, anonymous ids and trait values. */
+  q?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** Everything stored about one person: what an export hands over and an erasure removes. */
+export interface ProfileExport {
+  profile: ProfileRecord;
+  identities: Identity[];
+  merges: MergeRecord[];
+  events: StoredEvent[];
+}
+
+export interface ErasureResult {
+  profiles: number;
+  identities: number;
+  events: number;
+  merges: number;
+}
+
+/** The per-profile figures that site-wide rankings (ABC, RFM) need. */
+export interface RankingInput {
+  id: string;
+  orders: number;
+  revenue: number;
+  lastOrderAt: number | null;
 }

@@ -15,8 +15,8 @@ export interface ServerProcess {
  * Starts `rapport serve` as a separate process from the sources (no build needed) and resolves
  * once it listens. For tests that kill a server the hard way.
  */
-export function spawnServer(args: string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', runCli, 'serve', '--port', '0', ...args], {
+export function spawnServer(args: string[], command: 'serve' | 'start' = 'serve'): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', runCli, command, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

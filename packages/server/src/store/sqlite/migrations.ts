@@ -43,6 +43,10 @@ export const MIGRATIONS: Migration[] = [
         computed TEXT NOT NULL,
         first_seen INTEGER,
         last_seen INTEGER,
+        -- Copied out of computed for the site-wide rankings (ABC, RFM), which read every profile.
+        orders INTEGER NOT NULL DEFAULT 0,
+        revenue REAL NOT NULL DEFAULT 0,
+        last_order_at INTEGER,
         merged_into TEXT,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
@@ -95,6 +99,56 @@ export const MIGRATIONS: Migration[] = [
       );
       CREATE INDEX merges_into ON merges (site_id, into_profile);
       CREATE INDEX merges_from ON merges (site_id, from_profile);
+    `,
+  },
+  {
+    version: 2,
+    name: 'segments, offers, offer events',
+    sql: `
+      CREATE TABLE segments (
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT,
+        rule TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (site_id, id)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX segments_name ON segments (site_id, name);
+
+      CREATE TABLE offers (
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        segment_id TEXT,
+        priority INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        content TEXT NOT NULL,
+        starts_at INTEGER,
+        ends_at INTEGER,
+        cap TEXT,
+        control_percent REAL NOT NULL,
+        goal TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (site_id, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX offers_segment ON offers (site_id, segment_id);
+
+      -- Impressions, clicks and control exposures attributed to offers, written at ingest from
+      -- the SDK's slot events, so that reports need not scan every event.
+      CREATE TABLE offer_events (
+        seq INTEGER PRIMARY KEY,
+        site_id TEXT NOT NULL,
+        offer_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        timestamp INTEGER NOT NULL
+      );
+      CREATE INDEX offer_events_offer ON offer_events (site_id, offer_id, kind, timestamp);
+      CREATE INDEX offer_events_profile ON offer_events (site_id, profile_id);
     `,
   },
 ];

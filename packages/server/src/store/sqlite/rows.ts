@@ -1,5 +1,5 @@
 import type { JsonObject, MessageType } from '@rapport/protocol';
-import type { ProfileRecord } from '../../profiles/types.js';
+import { emptyComputed, type ProfileRecord } from '../../profiles/types.js';
 import { DEFAULT_SITE_SETTINGS, type Enrichment, type Site, type StoredEvent } from '../types.js';
 
 /** Row shapes of the SQLite tables and their conversion to the store's types. */
@@ -34,6 +34,9 @@ export interface ProfileRow {
   computed: string;
   first_seen: number | null;
   last_seen: number | null;
+  orders: number;
+  revenue: number;
+  last_order_at: number | null;
   merged_into: string | null;
   created_at: number;
   updated_at: number;
@@ -46,7 +49,8 @@ export const profileFromRow = (row: ProfileRow): ProfileRecord => ({
   email: row.email,
   traits: JSON.parse(row.traits),
   traitTimes: JSON.parse(row.trait_times),
-  computed: JSON.parse(row.computed),
+  // Attributes added by later versions start empty on profiles written before them.
+  computed: { ...emptyComputed(), ...JSON.parse(row.computed) },
   mergedInto: row.merged_into,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -62,6 +66,9 @@ export const profileToParams = (p: ProfileRecord) => ({
   computed: JSON.stringify(p.computed),
   first_seen: p.computed.firstSeen,
   last_seen: p.computed.lastSeen,
+  orders: p.computed.orders,
+  revenue: p.computed.revenue,
+  last_order_at: p.computed.lastOrderAt,
   merged_into: p.mergedInto,
   created_at: p.createdAt,
   updated_at: p.updatedAt,

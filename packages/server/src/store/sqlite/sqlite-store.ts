@@ -1,12 +1,21 @@
 import type Database from 'better-sqlite3';
 import { identityKeysOf, resolveProfile } from '../../identity/resolve.js';
 import { WorkingSet } from '../../identity/working-set.js';
-import { applyEvent } from '../../profiles/computed.js';
+import { SLOT_EVENTS } from '@rapport/protocol';
+import { applyEvent, offerIdOf } from '../../profiles/computed.js';
 import { newId } from '../../ids.js';
-import type { Store } from '../store.js';
+import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
+import { ConflictError, type Store } from '../store.js';
+import type { ProfileRecord } from '../../profiles/types.js';
 import {
   DEFAULT_SITE_SETTINGS,
+  type ErasureResult,
   type EventQuery,
+  type Identity,
+  type MergeRecord,
+  type ProfileExport,
+  type ProfileQuery,
+  type RankingInput,
   type IdentityKind,
   type IngestEvent,
   type IngestOutcome,
@@ -17,7 +26,7 @@ import {
   type SitePatch,
   type StoredEvent,
 } from '../types.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
 import { GroupCommit } from './group-commit.js';
 import { openDatabase, type OpenOptions } from './open.js';
 import {
@@ -30,6 +39,13 @@ import {
   type ProfileRow,
   type SiteRow,
 } from './rows.js';
+
+/** The SDK's slot events and the kind of offer event each one records. */
+const OFFER_EVENT_KINDS = new Map<string, 'impression' | 'click' | 'control'>([
+  [SLOT_EVENTS.impression, 'impression'],
+  [SLOT_EVENTS.click, 'click'],
+  [SLOT_EVENTS.control, 'control'],
+]);
 
 /**
  * The embedded store: one SQLite file in WAL mode, prepared statements made once, one
@@ -158,6 +174,7 @@ export class SqliteStore implements Store {
       if (merge.from && merge.rule !== 'anonymous-moved') {
         sql.moveEvents.run(merge.into, site.id, merge.from);
         sql.moveIdentities.run(merge.into, site.id, merge.from);
+        sql.moveOfferEvents.run(merge.into, site.id, merge.from);
         sql.repointTombstones.run(merge.into, site.id, merge.from);
       }
       sql.insertMerge.run(
@@ -186,10 +203,14 @@ export class SqliteStore implements Store {
     }
     for (const { event, profileId, sessionId } of placed) {
       const data: EventData = { message: event.message, enrichment: event.enrichment };
+      const owner = ws.final(profileId);
+      const offerKind = event.type === 'track' ? OFFER_EVENT_KINDS.get(event.name ?? '') : undefined;
+      const offerId = offerKind ? offerIdOf(event) : null;
+      if (offerKind && offerId) sql.insertOfferEvent.run(site.id, offerId, owner, offerKind, event.timestamp);
       sql.insertEvent.run(
         site.id,
         event.messageId,
-        ws.final(profileId),
+        owner,
         event.type,
         event.name,
         event.anonymousId,
@@ -219,6 +240,261 @@ export class SqliteStore implements Store {
     const items = rows.slice(0, query.limit).map(eventFromRow);
     return { items, nextCursor: more ? encodeCursor(rows[query.limit - 1].seq) : null };
   }
+
+  async getProfile(siteId: string, id: string): Promise<ProfileRecord | null> {
+    const row = this.sql.getProfile.get(siteId, id) as ProfileRow | undefined;
+    return row ? profileFromRow(row) : null;
+  }
+
+  async findProfileId(siteId: string, kind: IdentityKind, value: string): Promise<string | null> {
+    return (this.sql.getIdentity.get(siteId, kind, value) as { profile_id: string } | undefined)?.profile_id ?? null;
+  }
+
+  async profileIdentities(siteId: string, id: string): Promise<Identity[]> {
+    return this.sql.profileIdentities.all(siteId, id) as Identity[];
+  }
+
+  async profileMerges(siteId: string, id: string): Promise<MergeRecord[]> {
+    return (this.sql.profileMerges.all(siteId, id, id) as MergeRow[]).map(mergeFromRow);
+  }
+
+  async listProfiles(query: ProfileQuery): Promise<Page<ProfileRecord>> {
+    const where = ['p.site_id = @site', 'p.merged_into IS NULL'];
+    const params: Record<string, unknown> = { site: query.siteId, limit: query.limit + 1 };
+    const identity = (kind: string, param: string) =>
+      `p.id IN (SELECT profile_id FROM identities WHERE site_id = @site AND kind IN (${kind}) AND value = @${param})`;
+    if (query.userId) (where.push(identity(`'user', 'alias'`, 'userId')), (params.userId = query.userId));
+    if (query.anonymousId) (where.push(identity(`'anonymous'`, 'anonymousId')), (params.anonymousId = query.anonymousId));
+    if (query.email) {
+      where.push(`(p.email = @email OR ${identity(`'email'`, 'email')})`);
+      params.email = query.email.trim().toLowerCase();
+    }
+    if (query.q) {
+      params.like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push(`(p.id = @q OR p.user_id LIKE @like ESCAPE '\\' OR p.email LIKE @like ESCAPE '\\'
+        OR p.traits LIKE @like ESCAPE '\\'
+        OR p.id IN (SELECT profile_id FROM identities WHERE site_id = @site AND value LIKE @like ESCAPE '\\'))`);
+      params.q = query.q;
+    }
+    const after = query.cursor ? decodeCursorParts(query.cursor) : null;
+    if (after) {
+      where.push('(COALESCE(p.last_seen, 0) < @lastSeen OR (COALESCE(p.last_seen, 0) = @lastSeen AND p.id > @afterId))');
+      params.lastSeen = after[0];
+      params.afterId = after[1];
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT p.* FROM profiles p WHERE ${where.join(' AND ')}
+         ORDER BY COALESCE(p.last_seen, 0) DESC, p.id LIMIT @limit`,
+      )
+      .all(params) as ProfileRow[];
+    return pageOf(rows, query.limit, profileFromRow, (r) => encodeCursor(r.last_seen ?? 0, r.id));
+  }
+
+  async profileEvents(siteId: string, id: string, limit: number, cursor?: string): Promise<Page<StoredEvent>> {
+    const after = cursor ? decodeCursorParts(cursor) : null;
+    const rows = (
+      after
+        ? this.sql.profileEventsAfter.all(siteId, id, after[0], after[0], after[1], limit + 1)
+        : this.sql.profileEvents.all(siteId, id, limit + 1)
+    ) as EventRow[];
+    return pageOf(rows, limit, eventFromRow, (r) => encodeCursor(r.timestamp, r.seq));
+  }
+
+  async exportProfile(siteId: string, id: string): Promise<ProfileExport | null> {
+    const profile = await this.getProfile(siteId, id);
+    if (!profile) return null;
+    return {
+      profile,
+      identities: await this.profileIdentities(siteId, id),
+      merges: await this.profileMerges(siteId, id),
+      events: (this.sql.allProfileEvents.all(siteId, id) as EventRow[]).map(eventFromRow),
+    };
+  }
+
+  deleteProfile(siteId: string, id: string): Promise<ErasureResult> {
+    // Through the writer, so that an erasure never interleaves with a group of ingests.
+    return this.writer.submit(() => {
+      const sql = this.sql;
+      const tombstones = sql.tombstonesOf.all(siteId, id) as string[];
+      const ids = [id, ...tombstones];
+      const result: ErasureResult = { profiles: 0, identities: 0, events: 0, merges: 0 };
+      for (const pid of ids) {
+        result.events += sql.deleteEvents.run(siteId, pid).changes;
+        result.identities += sql.deleteIdentities.run(siteId, pid).changes;
+        result.merges += sql.deleteMerges.run(siteId, pid, pid).changes;
+        result.events += sql.deleteOfferEvents.run(siteId, pid).changes;
+        result.profiles += sql.deleteProfile.run(siteId, pid).changes;
+      }
+      return result;
+    });
+  }
+
+  async rankingInputs(siteId: string): Promise<RankingInput[]> {
+    return (this.sql.rankingInputs.all(siteId) as Array<{ id: string; orders: number; revenue: number; last_order_at: number | null }>).map(
+      (r) => ({ id: r.id, orders: r.orders, revenue: r.revenue, lastOrderAt: r.last_order_at }),
+    );
+  }
+
+  async scanProfiles(siteId: string, visit: (profile: ProfileRecord) => boolean | void, after?: string): Promise<void> {
+    const from = after ? decodeCursorParts(after) : null;
+    const rows = (
+      from ? this.sql.liveProfilesAfter.iterate(siteId, from[0], from[0], from[1]) : this.sql.liveProfiles.iterate(siteId)
+    ) as IterableIterator<ProfileRow>;
+    for (const row of rows) {
+      if (visit(profileFromRow(row)) === false) {
+        rows.return?.();
+        return;
+      }
+    }
+  }
+
+  async listSegments(siteId: string): Promise<Segment[]> {
+    return (this.sql.listSegments.all(siteId) as SegmentRow[]).map((r) => ({
+      id: r.id,
+      siteId: r.site_id,
+      name: r.name,
+      description: r.description,
+      rule: JSON.parse(r.rule),
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async saveSegment(segment: Segment): Promise<void> {
+    try {
+      this.sql.saveSegment.run(
+        segment.siteId,
+        segment.id,
+        segment.name,
+        segment.description,
+        JSON.stringify(segment.rule),
+        segment.createdAt,
+        segment.updatedAt,
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new ConflictError(`a segment named "${segment.name}" exists already`);
+      }
+      throw error;
+    }
+  }
+
+  async deleteSegment(siteId: string, id: string): Promise<boolean> {
+    return this.sql.deleteSegment.run(siteId, id).changes > 0;
+  }
+
+  async listOffers(siteId: string): Promise<Offer[]> {
+    return (this.sql.listOffers.all(siteId) as OfferRow[]).map(offerFromRow);
+  }
+
+  async saveOffer(o: Offer): Promise<void> {
+    this.sql.saveOffer.run({
+      site_id: o.siteId,
+      id: o.id,
+      name: o.name,
+      slot: o.slot,
+      segment_id: o.segmentId,
+      priority: o.priority,
+      status: o.status,
+      content: JSON.stringify(o.content),
+      starts_at: o.startsAt,
+      ends_at: o.endsAt,
+      cap: o.cap && JSON.stringify(o.cap),
+      control_percent: o.controlPercent,
+      goal: o.goal && JSON.stringify(o.goal),
+      created_at: o.createdAt,
+      updated_at: o.updatedAt,
+    });
+  }
+
+  async deleteOffer(siteId: string, id: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.sql.deleteOfferEventsOf.run(siteId, id);
+      return this.sql.deleteOffer.run(siteId, id).changes > 0;
+    })();
+  }
+
+  async offerEvents(siteId: string, offerId: string): Promise<OfferEventRow[]> {
+    return (this.sql.offerEvents.all(siteId, offerId) as Array<{ profile_id: string; kind: OfferEventRow['kind']; timestamp: number }>).map(
+      (r) => ({ profileId: r.profile_id, kind: r.kind, timestamp: r.timestamp }),
+    );
+  }
+
+  async firstEventBetween(siteId: string, profileId: string, event: string, from: number, to: number): Promise<number | null> {
+    return (this.sql.firstEventBetween.get(siteId, profileId, from, to, event) as number | undefined) ?? null;
+  }
+}
+
+interface SegmentRow {
+  site_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  rule: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface OfferRow {
+  site_id: string;
+  id: string;
+  name: string;
+  slot: string;
+  segment_id: string | null;
+  priority: number;
+  status: Offer['status'];
+  content: string;
+  starts_at: number | null;
+  ends_at: number | null;
+  cap: string | null;
+  control_percent: number;
+  goal: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const offerFromRow = (r: OfferRow): Offer => ({
+  id: r.id,
+  siteId: r.site_id,
+  name: r.name,
+  slot: r.slot,
+  segmentId: r.segment_id,
+  priority: r.priority,
+  status: r.status,
+  content: JSON.parse(r.content),
+  startsAt: r.starts_at,
+  endsAt: r.ends_at,
+  cap: r.cap ? JSON.parse(r.cap) : null,
+  controlPercent: r.control_percent,
+  goal: r.goal ? JSON.parse(r.goal) : null,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+interface MergeRow {
+  into_profile: string;
+  from_profile: string | null;
+  rule: MergeRecord['rule'];
+  ids: string;
+  message_id: string | null;
+  at: number;
+}
+
+const mergeFromRow = (row: MergeRow): MergeRecord => ({
+  into: row.into_profile,
+  from: row.from_profile,
+  rule: row.rule,
+  ids: JSON.parse(row.ids),
+  messageId: row.message_id,
+  at: row.at,
+});
+
+/** A page of `limit` items from `limit + 1` rows: the extra row only says there is more. */
+function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {
+  const more = rows.length > limit;
+  const kept = rows.slice(0, limit);
+  return { items: kept.map(map), nextCursor: more ? cursorOf(kept[kept.length - 1]) : null };
 }
 
 function prepare(db: Database.Database) {
@@ -246,16 +522,81 @@ function prepare(db: Database.Database) {
     deleteIdentity: db.prepare('DELETE FROM identities WHERE site_id = ? AND kind = ? AND value = ?'),
     insertProfile: db.prepare(
       `INSERT INTO profiles (site_id, id, user_id, email, traits, trait_times, computed, first_seen, last_seen,
-         merged_into, created_at, updated_at)
+         orders, revenue, last_order_at, merged_into, created_at, updated_at)
        VALUES (@site_id, @id, @user_id, @email, @traits, @trait_times, @computed, @first_seen, @last_seen,
-         @merged_into, @created_at, @updated_at)`,
+         @orders, @revenue, @last_order_at, @merged_into, @created_at, @updated_at)`,
     ),
     updateProfile: db.prepare(
       `UPDATE profiles SET user_id = @user_id, email = @email, traits = @traits, trait_times = @trait_times,
-         computed = @computed, first_seen = @first_seen, last_seen = @last_seen, merged_into = @merged_into,
+         computed = @computed, first_seen = @first_seen, last_seen = @last_seen, orders = @orders,
+         revenue = @revenue, last_order_at = @last_order_at, merged_into = @merged_into,
          updated_at = @updated_at
        WHERE site_id = @site_id AND id = @id`,
     ),
+    profileIdentities: db.prepare(
+      'SELECT kind, value FROM identities WHERE site_id = ? AND profile_id = ? ORDER BY kind, created_at, value',
+    ),
+    profileMerges: db.prepare(
+      'SELECT * FROM merges WHERE site_id = ? AND (into_profile = ? OR from_profile = ?) ORDER BY at, seq',
+    ),
+    profileEvents: db.prepare(
+      'SELECT * FROM events WHERE site_id = ? AND profile_id = ? ORDER BY timestamp DESC, seq DESC LIMIT ?',
+    ),
+    profileEventsAfter: db.prepare(
+      `SELECT * FROM events WHERE site_id = ? AND profile_id = ? AND (timestamp < ? OR (timestamp = ? AND seq < ?))
+       ORDER BY timestamp DESC, seq DESC LIMIT ?`,
+    ),
+    allProfileEvents: db.prepare('SELECT * FROM events WHERE site_id = ? AND profile_id = ? ORDER BY timestamp, seq'),
+    tombstonesOf: db.prepare('SELECT id FROM profiles WHERE site_id = ? AND merged_into = ?').pluck(),
+    deleteEvents: db.prepare('DELETE FROM events WHERE site_id = ? AND profile_id = ?'),
+    deleteIdentities: db.prepare('DELETE FROM identities WHERE site_id = ? AND profile_id = ?'),
+    deleteMerges: db.prepare('DELETE FROM merges WHERE site_id = ? AND (into_profile = ? OR from_profile = ?)'),
+    deleteProfile: db.prepare('DELETE FROM profiles WHERE site_id = ? AND id = ?'),
+    rankingInputs: db.prepare(
+      'SELECT id, orders, revenue, last_order_at FROM profiles WHERE site_id = ? AND merged_into IS NULL',
+    ),
+    liveProfiles: db.prepare(
+      'SELECT * FROM profiles WHERE site_id = ? AND merged_into IS NULL ORDER BY COALESCE(last_seen, 0) DESC, id',
+    ),
+    liveProfilesAfter: db.prepare(
+      `SELECT * FROM profiles WHERE site_id = ? AND merged_into IS NULL
+         AND (COALESCE(last_seen, 0) < ? OR (COALESCE(last_seen, 0) = ? AND id > ?))
+       ORDER BY COALESCE(last_seen, 0) DESC, id`,
+    ),
+    listSegments: db.prepare('SELECT * FROM segments WHERE site_id = ? ORDER BY name'),
+    saveSegment: db.prepare(
+      `INSERT INTO segments (site_id, id, name, description, rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (site_id, id) DO UPDATE SET name = excluded.name, description = excluded.description,
+         rule = excluded.rule, updated_at = excluded.updated_at`,
+    ),
+    deleteSegment: db.prepare('DELETE FROM segments WHERE site_id = ? AND id = ?'),
+    listOffers: db.prepare('SELECT * FROM offers WHERE site_id = ? ORDER BY slot, priority DESC, name'),
+    saveOffer: db.prepare(
+      `INSERT INTO offers (site_id, id, name, slot, segment_id, priority, status, content, starts_at, ends_at, cap,
+         control_percent, goal, created_at, updated_at)
+       VALUES (@site_id, @id, @name, @slot, @segment_id, @priority, @status, @content, @starts_at, @ends_at, @cap,
+         @control_percent, @goal, @created_at, @updated_at)
+       ON CONFLICT (site_id, id) DO UPDATE SET name = excluded.name, slot = excluded.slot,
+         segment_id = excluded.segment_id, priority = excluded.priority, status = excluded.status,
+         content = excluded.content, starts_at = excluded.starts_at, ends_at = excluded.ends_at, cap = excluded.cap,
+         control_percent = excluded.control_percent, goal = excluded.goal, updated_at = excluded.updated_at`,
+    ),
+    deleteOffer: db.prepare('DELETE FROM offers WHERE site_id = ? AND id = ?'),
+    deleteOfferEventsOf: db.prepare('DELETE FROM offer_events WHERE site_id = ? AND offer_id = ?'),
+    offerEvents: db.prepare(
+      'SELECT profile_id, kind, timestamp FROM offer_events WHERE site_id = ? AND offer_id = ? ORDER BY timestamp, seq',
+    ),
+    firstEventBetween: db
+      .prepare(
+        `SELECT timestamp FROM events WHERE site_id = ? AND profile_id = ? AND timestamp >= ? AND timestamp <= ?
+           AND type = 'track' AND name = ? ORDER BY timestamp LIMIT 1`,
+      )
+      .pluck(),
+    insertOfferEvent: db.prepare(
+      'INSERT INTO offer_events (site_id, offer_id, profile_id, kind, timestamp) VALUES (?, ?, ?, ?, ?)',
+    ),
+    moveOfferEvents: db.prepare('UPDATE offer_events SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
+    deleteOfferEvents: db.prepare('DELETE FROM offer_events WHERE site_id = ? AND profile_id = ?'),
     moveEvents: db.prepare('UPDATE events SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
     moveIdentities: db.prepare('UPDATE identities SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
     repointTombstones: db.prepare('UPDATE profiles SET merged_into = ? WHERE site_id = ? AND merged_into = ?'),

@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { parseArgs } from './cli-args.js';
+import { main, serveConfig } from './cli.js';
+import { spawnServer } from './test-support/process.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rapport-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  return { out: () => out.join('\n'), err: () => err.join('\n') };
+}
+
+const SPEC = {
+  flags: ['help', 'trust-proxy'],
+  values: ['port', 'host', 'db', 'admin-token', 'synchronous', 'rate-limit-ip', 'rate-limit-site'],
+};
+
+describe('rapport serve options', () => {
+  it('has documented defaults', () => {
+    expect(serveConfig(parseArgs([], SPEC), {})).toMatchObject({
+      port: 8787,
+      host: '127.0.0.1',
+      db: './data/rapport.db',
+      adminToken: undefined,
+      trustProxy: false,
+      synchronous: 'full',
+      rateLimitPerIp: { rate: 50, burst: 200 },
+    });
+  });
+
+  it('reads the environment, and flags win over it', () => {
+    const env = { RAPPORT_PORT: '9000', RAPPORT_DB: '/tmp/x.db', RAPPORT_HOST: '0.0.0.0', RAPPORT_ADMIN_TOKEN: 'tok' };
+    expect(serveConfig(parseArgs([], SPEC), env)).toMatchObject({ port: 9000, db: '/tmp/x.db', host: '0.0.0.0', adminToken: 'tok' });
+    expect(serveConfig(parseArgs(['--port=9100', '--db', 'y.db'], SPEC), env)).toMatchObject({ port: 9100, db: 'y.db' });
+    expect(serveConfig(parseArgs(['--rate-limit-ip', '0'], SPEC), {}).rateLimitPerIp).toBeNull();
+  });
+
+  it.each([
+    [['--port', 'abc'], /--port must be a whole number/],
+    [['--port', '70000'], /--port must be a whole number from 0 to 65535/],
+    [['--synchronous', 'off'], /--synchronous must be full or normal/],
+    [['--colour'], /unknown option --colour/],
+    [['--db'], /--db needs a value/],
+  ])('refuses %j with a usage error', async (args, message) => {
+    const io = capture();
+    await main(['serve', ...args]);
+    expect(io.err()).toMatch(message);
+    expect(process.exitCode).toBe(2);
+  });
+
+  it('documents every option in --help', async () => {
+    const io = capture();
+    await main(['serve', '--help']);
+    for (const option of [...SPEC.values, 'trust-proxy']) expect(io.out()).toContain(`--${option}`);
+    for (const env of ['RAPPORT_PORT', 'RAPPORT_DB', 'RAPPORT_HOST', 'RAPPORT_ADMIN_TOKEN']) expect(io.out()).toContain(env);
+  });
+});
+
+describe('rapport sites', () => {
+  it('creates a site and prints its write key and secret, then lists it', async () => {
+    const db = path.join(dir, 'sites.db');
+    const io = capture();
+    await main(['sites', 'create', '--name', 'My shop', '--origin', 'https://shop.example.com', '--db', db]);
+    expect(io.out()).toMatch(/Created site "My shop" \(site_[0-9a-z]+\)/);
+    expect(io.out()).toMatch(/write key: wk_[0-9a-z]{32}/);
+    expect(io.out()).toMatch(/secret: +sk_[0-9a-z]{32}/);
+    await main(['sites', 'list', '--db', db, '--json']);
+    const listed = JSON.parse(io.out().slice(io.out().indexOf('[')));
+    expect(listed).toMatchObject([{ name: 'My shop', origins: ['https://shop.example.com'] }]);
+  });
+
+  it('refuses a missing name or a bad origin', async () => {
+    const io = capture();
+    await main(['sites', 'create', '--db', path.join(dir, 'bad.db')]);
+    expect(io.err()).toMatch(/needs --name/);
+    await main(['sites', 'create', '--name', 'x', '--origin', 'not a url', '--db', path.join(dir, 'bad.db')]);
+    expect(io.err()).toMatch(/--origin: "not a url" is not a URL/);
+  });
+
+  it('documents its options in --help', async () => {
+    const io = capture();
+    await main(['sites', '--help']);
+    for (const option of ['--name', '--origin', '--require-user-hash', '--db', '--json']) expect(io.out()).toContain(option);
+  });
+});
+
+describe('rapport start', () => {
+  it('creates the demo site and the admin token on first start and prints them with the URLs', async () => {
+    const db = path.join(dir, 'start.db');
+    const server = await spawnServer(['--db', db], 'start');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const out = server.output();
+      expect(out).toMatch(/admin token: \S+ +\(new: keep it\)/);
+      const token = /admin token: (\S+)/.exec(out)![1];
+      const writeKey = /write key: +(wk_\w+)/.exec(out)![1];
+      expect(out).toContain(`<script async src="${server.url}/sdk.js" data-write-key="${writeKey}"></script>`);
+      const res = await fetch(`${server.url}/api/sites`, { headers: { authorization: `Bearer ${token}` } });
+      const { sites } = await res.json();
+      expect(sites).toMatchObject([{ name: 'Demo shop', writeKey, origins: expect.arrayContaining([server.url]) }]);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});

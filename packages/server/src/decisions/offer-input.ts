@@ -1,0 +1,129 @@
+import type { OfferContent } from '@rapport/protocol';
+import { isObject } from '../collect/validate.js';
+import { HttpError } from '../http/errors.js';
+import { invalidField, optionalNumber, optionalString, requiredString, type Body } from '../http/input.js';
+import { SLOT_NAME } from './routes.js';
+import { OFFER_STATUSES, type Offer, type OfferStatus } from './types.js';
+
+export const OFFER_FIELDS = [
+  'site',
+  'name',
+  'slot',
+  'segment',
+  'priority',
+  'status',
+  'content',
+  'startsAt',
+  'endsAt',
+  'cap',
+  'controlPercent',
+  'goal',
+] as const;
+
+const CONTENT_LIMITS = { title: 200, text: 2000, linkText: 100, link: 2048, image: 2048 } as const;
+
+/**
+ * The editable fields of an offer from a request body, validated; absent fields are left
+ * undefined so that PATCH can apply only what was sent.
+ */
+export function offerFields(body: Body): Partial<Omit<Offer, 'id' | 'siteId' | 'createdAt' | 'updatedAt'>> {
+  const out: Partial<Omit<Offer, 'id' | 'siteId' | 'createdAt' | 'updatedAt'>> = {};
+  if (body.name !== undefined) out.name = requiredString(body, 'name', { max: 100 });
+  if (body.slot !== undefined) {
+    out.slot = requiredString(body, 'slot', { pattern: SLOT_NAME, patternHint: 'must be 1 to 100 letters, digits, or _ . : -' });
+  }
+  if (body.segment !== undefined) {
+    out.segmentId = body.segment === null ? null : requiredString(body, 'segment', { max: 64 });
+  }
+  if (body.priority !== undefined) out.priority = optionalNumber(body, 'priority', { integer: true, min: -1000, max: 1000 });
+  if (body.status !== undefined) {
+    const status = optionalString(body, 'status');
+    if (!OFFER_STATUSES.includes(status as OfferStatus)) throw invalidField('status', `must be one of ${OFFER_STATUSES.join(', ')}`);
+    out.status = status as OfferStatus;
+  }
+  if (body.content !== undefined) out.content = content(body.content);
+  if (body.startsAt !== undefined) out.startsAt = date(body, 'startsAt');
+  if (body.endsAt !== undefined) out.endsAt = date(body, 'endsAt');
+  if (body.cap !== undefined) {
+    out.cap =
+      body.cap === null
+        ? null
+        : pair(body.cap, 'cap', { count: { min: 1, max: 1000 }, days: { min: 1, max: 365 } }) as Offer['cap'];
+  }
+  if (body.controlPercent !== undefined) out.controlPercent = optionalNumber(body, 'controlPercent', { min: 0, max: 100 });
+  if (body.goal !== undefined) {
+    if (body.goal === null) out.goal = null;
+    else {
+      if (!isObject(body.goal)) throw invalidField('goal', 'must be { event, withinDays } or null');
+      const event = requiredString(body.goal, 'event', { max: 256 });
+      const { withinDays } = pair({ withinDays: body.goal.withinDays ?? 7 }, 'goal', { withinDays: { min: 1, max: 365 } });
+      out.goal = { event, withinDays };
+    }
+  }
+  return out;
+}
+
+/** Checks what only the whole offer can tell: required fields and a schedule in order. */
+export function checkOffer(offer: Omit<Offer, 'id' | 'createdAt' | 'updatedAt'>) {
+  if (!offer.name) throw invalidField('name', 'is required');
+  if (!offer.slot) throw invalidField('slot', 'is required');
+  if (!offer.content || Object.keys(offer.content).length === 0) {
+    throw invalidField('content', 'is required: at least one of title, text, image, link');
+  }
+  if (offer.startsAt !== null && offer.endsAt !== null && offer.endsAt <= offer.startsAt) {
+    throw invalidField('endsAt', 'must be after startsAt');
+  }
+}
+
+function content(value: unknown): OfferContent {
+  if (!isObject(value)) throw invalidField('content', 'must be an object with title, text, image, link, linkText');
+  const out: OfferContent = {};
+  for (const key of Object.keys(value)) {
+    if (!(key in CONTENT_LIMITS)) throw invalidField(`content.${key}`, 'unknown field; content has title, text, image, link, linkText');
+    const limit = CONTENT_LIMITS[key as keyof typeof CONTENT_LIMITS];
+    const text = value[key];
+    if (text === null || text === undefined || text === '') continue;
+    if (typeof text !== 'string') throw invalidField(`content.${key}`, 'must be a string');
+    if (text.length > limit) throw invalidField(`content.${key}`, `must have at most ${limit} characters`);
+    if ((key === 'link' || key === 'image') && !safeUrl(text)) {
+      throw invalidField(`content.${key}`, 'must be an http(s) URL or a path starting with /');
+    }
+    out[key as keyof OfferContent] = text;
+  }
+  return out;
+}
+
+/** http(s) URLs and site paths only, judged with placeholders replaced: never `javascript:` or `data:`. */
+function safeUrl(template: string): boolean {
+  const url = template.replace(/\{\{[^}]*\}\}/g, 'x').trim();
+  if (url.startsWith('/') && !url.startsWith('//')) return true;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function date(body: Body, field: string): number | null {
+  const value = body[field];
+  if (value === null) return null;
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(Date.parse(value))) {
+    throw invalidField(field, 'must be an ISO-8601 date-time or null');
+  }
+  return Date.parse(value);
+}
+
+function pair<K extends string>(value: unknown, field: string, limits: Record<K, { min: number; max: number }>): Record<K, number> {
+  if (!isObject(value)) throw invalidField(field, `must be an object with ${Object.keys(limits).join(' and ')}`);
+  const out = {} as Record<K, number>;
+  for (const key of Object.keys(limits) as K[]) {
+    const v = value[key];
+    const { min, max } = limits[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new HttpError(400, `${field}.${key}: must be a whole number from ${min} to ${max}`, [{ field: `${field}.${key}`, message: `must be a whole number from ${min} to ${max}` }]);
+    }
+    out[key] = v;
+  }
+  return out;
+}

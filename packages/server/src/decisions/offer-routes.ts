@@ -1,0 +1,124 @@
+import { Hono } from 'hono';
+import type { AppContext } from '../app-context.js';
+import { HttpError } from '../http/errors.js';
+import { objectBody, requiredString } from '../http/input.js';
+import { newId } from '../ids.js';
+import { requiredSite } from '../segments/routes.js';
+import { found, invalidJson } from '../sites/routes.js';
+import { checkOffer, OFFER_FIELDS, offerFields } from './offer-input.js';
+import { offerReport } from './report.js';
+import type { Offer } from './types.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** An offer as the admin API shows it. */
+export const offerJson = (o: Offer) => ({
+  id: o.id,
+  site: o.siteId,
+  name: o.name,
+  slot: o.slot,
+  segment: o.segmentId,
+  priority: o.priority,
+  status: o.status,
+  content: o.content,
+  startsAt: iso(o.startsAt),
+  endsAt: iso(o.endsAt),
+  cap: o.cap,
+  controlPercent: o.controlPercent,
+  goal: o.goal,
+  createdAt: iso(o.createdAt),
+  updatedAt: iso(o.updatedAt),
+});
+
+/** `/api/offers`: CRUD, pause and resume (PATCH status), and the performance report. */
+export function offerRoutes(ctx: AppContext) {
+  const app = new Hono();
+
+  app.get('/', async (c) => {
+    const site = found(ctx, requiredSite(c.req.query('site')));
+    const slot = c.req.query('slot');
+    const offers = (await ctx.store.listOffers(site.id)).filter((o) => !slot || o.slot === slot);
+    return c.json({ offers: offers.map(offerJson) });
+  });
+
+  app.post('/', async (c) => {
+    const body = objectBody(await c.req.json().catch(invalidJson), OFFER_FIELDS);
+    const site = found(ctx, requiredString(body, 'site'));
+    const now = ctx.now();
+    const offer: Offer = {
+      id: `off_${newId()}`,
+      siteId: site.id,
+      name: '',
+      slot: '',
+      segmentId: null,
+      priority: 0,
+      status: 'active',
+      content: {},
+      startsAt: null,
+      endsAt: null,
+      cap: null,
+      controlPercent: 0,
+      goal: null,
+      createdAt: now,
+      updatedAt: now,
+      ...defined(offerFields(body)),
+    };
+    await save(ctx, offer);
+    return c.json(offerJson(offer), 201);
+  });
+
+  app.get('/:id', async (c) => c.json(offerJson(await findOffer(ctx, c.req.param('id')))));
+
+  // PUT replaces what it is given and resets the rest to defaults; PATCH changes only what it is given.
+  for (const method of ['put', 'patch'] as const) {
+    app[method]('/:id', async (c) => {
+      const current = await findOffer(ctx, c.req.param('id'));
+      const body = objectBody(await c.req.json().catch(invalidJson), OFFER_FIELDS);
+      if (body.site !== undefined && body.site !== current.siteId) throw new HttpError(400, 'site: an offer cannot move to another site');
+      const base =
+        method === 'put'
+          ? { ...current, segmentId: null, priority: 0, status: 'active' as const, startsAt: null, endsAt: null, cap: null, controlPercent: 0, goal: null }
+          : current;
+      const offer: Offer = { ...base, ...defined(offerFields(body)), updatedAt: ctx.now() };
+      await save(ctx, offer);
+      return c.json(offerJson(offer));
+    });
+  }
+
+  app.delete('/:id', async (c) => {
+    const offer = await findOffer(ctx, c.req.param('id'));
+    await ctx.store.deleteOffer(offer.siteId, offer.id);
+    ctx.catalog.invalidate(offer.siteId);
+    return c.json({ deleted: true, id: offer.id });
+  });
+
+  app.get('/:id/report', async (c) => {
+    const offer = await findOffer(ctx, c.req.param('id'));
+    return c.json(await offerReport(ctx.store, offer, ctx.now()));
+  });
+
+  return app;
+}
+
+async function save(ctx: AppContext, offer: Offer) {
+  checkOffer(offer);
+  if (offer.segmentId && !(await ctx.catalog.forSite(offer.siteId)).segments.has(offer.segmentId)) {
+    throw new HttpError(400, `segment: no segment ${offer.segmentId} in this site`, [{ field: 'segment', message: 'unknown segment' }]);
+  }
+  await ctx.store.saveOffer(offer);
+  ctx.catalog.invalidate(offer.siteId);
+}
+
+/** An offer by id, in whichever site holds it. */
+export async function findOffer(ctx: AppContext, id: string): Promise<Offer> {
+  for (const site of ctx.sites.list()) {
+    const hit = (await ctx.catalog.forSite(site.id)).offers.get(id);
+    if (hit) return hit;
+  }
+  throw new HttpError(404, `no offer ${id}`);
+}
+
+/** The fields that were given: undefined ones must not overwrite defaults or current values. */
+function defined<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,128 @@
+import { Hono } from 'hono';
+import { MAX_ID_LENGTH, MAX_MESSAGE_BYTES, type DecideResponse, type JsonObject } from '@rapport/protocol';
+import type { AppContext } from '../app-context.js';
+import { isObject } from '../collect/validate.js';
+import { campaignOf, referralOf } from '../enrich/referral.js';
+import { parseUserAgent } from '../enrich/user-agent.js';
+import { HttpError } from '../http/errors.js';
+import { readSiteRequest } from '../http/site-request.js';
+import { verifyUserHash } from '../identity/verify.js';
+import type { ProfileRecord } from '../profiles/types.js';
+import type { CurrentContext } from '../segments/subject.js';
+import type { Site } from '../store/types.js';
+import { decide } from './decide.js';
+
+export const SLOT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+const MAX_SLOTS = 50;
+
+interface DecideBody {
+  anonymousId: string | null;
+  userId: string | null;
+  slots: string[];
+  page: JsonObject | null;
+  campaign: JsonObject | null;
+  userAgent: string | null;
+  userHash: unknown;
+}
+
+/** `POST /v1/decide`: every personalized slot of one page view, in one call. */
+export function decideRoutes(ctx: AppContext) {
+  const app = new Hono();
+  app.post('/decide', async (c) => {
+    const { auth, body } = await readSiteRequest(c, ctx, MAX_MESSAGE_BYTES);
+    const request = parseDecideBody(body.value);
+    const site = auth.site;
+    const userId =
+      request.userId && (auth.trusted || !site.settings.requireUserHash || verifyUserHash(site.secret, request.userId, request.userHash))
+        ? request.userId
+        : null;
+    const profile = await findProfile(ctx, site, userId, request.anonymousId);
+    const url = typeof request.page?.url === 'string' ? request.page.url : null;
+    const referrer = typeof request.page?.referrer === 'string' ? request.page.referrer : null;
+    const userAgent = request.userAgent ?? c.req.header('user-agent') ?? null;
+    const current: CurrentContext = {
+      referral: request.page ? referralOf(referrer, url, campaignOf(url, request.campaign)) : null,
+      page: request.page ? { url, path: typeof request.page.path === 'string' ? request.page.path : pathOf(url) } : null,
+      device: userAgent ? parseUserAgent(userAgent) : null,
+    };
+    const catalog = await ctx.catalog.forSite(site.id);
+    const now = ctx.now();
+    const answer: DecideResponse = decide({
+      site,
+      slots: request.slots,
+      profile,
+      visitorKey: profile?.computed.firstId ?? profile?.id ?? request.anonymousId ?? userId ?? '',
+      userId,
+      current,
+      catalog,
+      rankings: catalog.usesRankings ? await ctx.rankings.get(site.id) : null,
+      now,
+    });
+    c.header('Cache-Control', 'no-store');
+    return c.json(answer);
+  });
+  return app;
+}
+
+async function findProfile(ctx: AppContext, site: Site, userId: string | null, anonymousId: string | null): Promise<ProfileRecord | null> {
+  const id =
+    (userId && ((await ctx.store.findProfileId(site.id, 'user', userId)) ?? (await ctx.store.findProfileId(site.id, 'alias', userId)))) ||
+    (anonymousId && (await ctx.store.findProfileId(site.id, 'anonymous', anonymousId))) ||
+    null;
+  return id ? ctx.store.getProfile(site.id, id) : null;
+}
+
+const bad = (field: string, message: string) => new HttpError(400, `${field}: ${message}`, [{ field, message }]);
+
+/** Validates a decide body into typed values; a 400 names the field and the reason. */
+export function parseDecideBody(value: unknown): DecideBody {
+  if (!isObject(value)) throw new HttpError(400, 'the body must be a JSON object');
+  const id = (field: 'anonymousId' | 'userId') => {
+    const v = value[field];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string' || v === '' || v.length > MAX_ID_LENGTH) {
+      throw bad(field, `must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
+    }
+    return v;
+  };
+  const anonymousId = id('anonymousId');
+  const userId = id('userId');
+  if (!anonymousId && !userId) throw bad('anonymousId', 'an anonymousId or a userId is required');
+  const slots = value.slots;
+  if (!Array.isArray(slots) || slots.length === 0 || slots.length > MAX_SLOTS) {
+    throw bad('slots', `must be an array of 1 to ${MAX_SLOTS} slot names`);
+  }
+  slots.forEach((slot, i) => {
+    if (typeof slot !== 'string' || !SLOT_NAME.test(slot)) {
+      throw bad(`slots[${i}]`, 'must be a slot name: 1 to 100 letters, digits, or _ . : -');
+    }
+  });
+  const context = value.context === undefined || value.context === null ? {} : value.context;
+  if (!isObject(context)) throw bad('context', 'must be a JSON object');
+  const object = (field: 'page' | 'campaign') => {
+    const v = context[field];
+    if (v === undefined || v === null) return null;
+    if (!isObject(v)) throw bad(`context.${field}`, 'must be a JSON object');
+    return v;
+  };
+  const userAgent = context.userAgent;
+  if (userAgent !== undefined && typeof userAgent !== 'string') throw bad('context.userAgent', 'must be a string');
+  return {
+    anonymousId,
+    userId,
+    slots: [...new Set(slots as string[])],
+    page: object('page'),
+    campaign: object('campaign'),
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 1024) : null,
+    userHash: context.userHash,
+  };
+}
+
+function pathOf(url: string | null): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return null;
+  }
+}

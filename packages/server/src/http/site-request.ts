@@ -1,0 +1,28 @@
+import type { Context } from 'hono';
+import type { AppContext } from '../app-context.js';
+import { checkOrigin, siteFromBody, siteFromHeaders, type SiteAuth } from './auth.js';
+import { clientIp } from './client-ip.js';
+import { readJsonBody, type JsonBody } from './read-body.js';
+
+export interface SiteRequest {
+  auth: SiteAuth;
+  body: JsonBody;
+  ip: string | null;
+}
+
+/**
+ * The front half of every browser-facing call (collect, decide), in the order that costs least
+ * for bad requests: the per-IP limit, credentials in headers, the body within its size limit,
+ * credentials in the body, the origin, then the per-site limit.
+ */
+export async function readSiteRequest(c: Context, ctx: AppContext, limit: number): Promise<SiteRequest> {
+  const ip = clientIp(c, ctx.options.trustProxy);
+  ctx.limits.perIp(ip ?? 'unknown');
+  const fromHeaders = await siteFromHeaders(c, ctx.sites);
+  if (fromHeaders) checkOrigin(c, fromHeaders);
+  const body = await readJsonBody(c, limit);
+  const auth = fromHeaders ?? (await siteFromBody(body.value, ctx.sites));
+  if (!fromHeaders) checkOrigin(c, auth);
+  ctx.limits.perSite(auth.site.id);
+  return { auth, body, ip };
+}

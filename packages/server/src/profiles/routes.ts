@@ -1,0 +1,136 @@
+import { Hono, type Context } from 'hono';
+import type { AppContext } from '../app-context.js';
+import { cursorParam } from '../events/routes.js';
+import { HttpError } from '../http/errors.js';
+import { limitParam } from '../http/input.js';
+import { membersPage, segmentsOfProfile } from '../segments/membership.js';
+import { findSegment, requiredSite } from '../segments/routes.js';
+import { found } from '../sites/routes.js';
+import { decodeCursorParts, encodeCursor } from '../store/cursor.js';
+import type { ProfileRecord } from './types.js';
+import { computedView, mergeView, profileSummary } from './view.js';
+
+/** `/api/profiles`: search, the 360-degree profile, its timeline, export and erasure. */
+export function profileRoutes(ctx: AppContext) {
+  const app = new Hono();
+
+  app.get('/', async (c) => {
+    const q = c.req.query();
+    const site = found(ctx, requiredSite(q.site));
+    const limit = limitParam(q.limit);
+    const cursor = cursorParam(q.cursor, decodeCursorParts);
+    const rankings = await ctx.rankings.get(site.id);
+    const now = ctx.now();
+    if (q.segment) {
+      const segment = await findSegment(ctx, q.segment);
+      if (segment.siteId !== site.id) throw new HttpError(400, `segment: ${segment.id} belongs to another site`);
+      const compiled = (await ctx.catalog.forSite(site.id)).segments.get(segment.id)!;
+      const page = await membersPage(ctx, site.id, compiled.matches, (await ctx.catalog.forSite(site.id)).usesRankings, limit, cursor);
+      const last = page.items.at(-1);
+      return c.json({
+        profiles: page.items.map((p) => profileSummary(p, now, rankings)),
+        nextCursor: page.more && last ? encodeCursor(last.computed.lastSeen ?? 0, last.id) : null,
+      });
+    }
+    const page = await ctx.store.listProfiles({
+      siteId: site.id,
+      userId: q.userId || undefined,
+      anonymousId: q.anonymousId || undefined,
+      email: q.email || undefined,
+      q: q.q?.trim() || undefined,
+      limit,
+      cursor,
+    });
+    return c.json({ profiles: page.items.map((p) => profileSummary(p, now, rankings)), nextCursor: page.nextCursor });
+  });
+
+  app.get('/:id', async (c) => {
+    const profile = await live(c, ctx);
+    if (profile instanceof Response) return profile;
+    const [identities, merges, rankings, segments] = await Promise.all([
+      ctx.store.profileIdentities(profile.siteId, profile.id),
+      ctx.store.profileMerges(profile.siteId, profile.id),
+      ctx.rankings.get(profile.siteId),
+      segmentsOfProfile(ctx, profile),
+    ]);
+    return c.json({
+      id: profile.id,
+      siteId: profile.siteId,
+      userId: profile.userId,
+      email: profile.email,
+      identities,
+      traits: profile.traits,
+      computed: computedView(profile.computed, profile.id, ctx.now(), rankings),
+      segments,
+      merges: merges.map(mergeView),
+      createdAt: new Date(profile.createdAt).toISOString(),
+      updatedAt: new Date(profile.updatedAt).toISOString(),
+    });
+  });
+
+  app.get('/:id/events', async (c) => {
+    const profile = await live(c, ctx);
+    if (profile instanceof Response) return profile;
+    const page = await ctx.store.profileEvents(
+      profile.siteId,
+      profile.id,
+      limitParam(c.req.query('limit')),
+      cursorParam(c.req.query('cursor'), decodeCursorParts),
+    );
+    return c.json({ events: page.items, nextCursor: page.nextCursor });
+  });
+
+  app.get('/:id/export', async (c) => {
+    const profile = await live(c, ctx);
+    if (profile instanceof Response) return profile;
+    const data = (await ctx.store.exportProfile(profile.siteId, profile.id))!;
+    const site = ctx.sites.get(profile.siteId)!;
+    c.header('Content-Disposition', `attachment; filename="profile-${profile.id}.json"`);
+    return c.json({
+      exportedAt: new Date(ctx.now()).toISOString(),
+      site: { id: site.id, name: site.name },
+      profile: {
+        id: profile.id,
+        userId: profile.userId,
+        email: profile.email,
+        traits: profile.traits,
+        traitTimes: Object.fromEntries(Object.entries(profile.traitTimes).map(([k, v]) => [k, new Date(v).toISOString()])),
+        computed: computedView(profile.computed, profile.id, ctx.now()),
+        createdAt: new Date(profile.createdAt).toISOString(),
+      },
+      identities: data.identities,
+      merges: data.merges.map(mergeView),
+      events: data.events,
+    });
+  });
+
+  app.delete('/:id', async (c) => {
+    const profile = await live(c, ctx);
+    if (profile instanceof Response) return profile;
+    const removed = await ctx.store.deleteProfile(profile.siteId, profile.id);
+    ctx.rankings.invalidate(profile.siteId);
+    return c.json({ deleted: true, id: profile.id, removed });
+  });
+
+  return app;
+}
+
+/**
+ * The profile of the URL, searched in every site (ids are unique across sites). A profile that
+ * was merged away answers with a redirect to the one it lives on in.
+ */
+async function live(c: Context, ctx: AppContext): Promise<ProfileRecord | Response> {
+  const id = c.req.param('id')!;
+  for (const site of ctx.sites.list()) {
+    const profile = await ctx.store.getProfile(site.id, id);
+    if (!profile) continue;
+    if (profile.mergedInto) {
+      const url = new URL(c.req.url);
+      url.pathname = url.pathname.replace(`/profiles/${id}`, `/profiles/${profile.mergedInto}`);
+      return c.redirect(url.pathname + url.search, 308);
+    }
+    return profile;
+  }
+  throw new HttpError(404, `no profile ${id}`);
+}
+

@@ -1,0 +1,64 @@
+import type { AppContext } from '../app-context.js';
+import type { ProfileRecord } from '../profiles/types.js';
+import { compileRule, ruleFields, type Predicate } from './compile.js';
+import type { Rule } from './rule.js';
+import type { Subject } from './subject.js';
+
+/** A profile as a rule sees it offline, with no page being viewed. */
+export function subjectOf(profile: ProfileRecord, now: number, rankings: Subject['rankings']): Subject {
+  return {
+    profileId: profile.id,
+    userId: profile.userId,
+    traits: profile.traits,
+    computed: profile.computed,
+    now,
+    rankings,
+    current: null,
+  };
+}
+
+const needsRankings = (rules: Rule[]) => rules.some((r) => ruleFields(r).some((f) => f === 'computed.abc' || f === 'computed.rfm'));
+
+/** How many live profiles of a site match each rule, in one pass over the profiles. */
+export async function countMembers(ctx: AppContext, siteId: string, rules: Rule[]): Promise<number[]> {
+  const predicates = rules.map(compileRule);
+  const rankings = needsRankings(rules) ? await ctx.rankings.get(siteId) : null;
+  const counts = rules.map(() => 0);
+  const now = ctx.now();
+  await ctx.store.scanProfiles(siteId, (profile) => {
+    const subject = subjectOf(profile, now, rankings);
+    predicates.forEach((matches, i) => {
+      if (matches(subject)) counts[i]++;
+    });
+  });
+  return counts;
+}
+
+/** The segments of a site that a profile is in (evaluated offline). */
+export async function segmentsOfProfile(ctx: AppContext, profile: ProfileRecord) {
+  const catalog = await ctx.catalog.forSite(profile.siteId);
+  const rankings = catalog.usesRankings ? await ctx.rankings.get(profile.siteId) : null;
+  const subject = subjectOf(profile, ctx.now(), rankings);
+  return [...catalog.segments.values()].filter((s) => s.matches(subject)).map((s) => ({ id: s.segment.id, name: s.segment.name }));
+}
+
+/** A page of profiles in a segment, most recently seen first, continuing after `cursor`. */
+export async function membersPage(ctx: AppContext, siteId: string, matches: Predicate, usesRankings: boolean, limit: number, cursor?: string) {
+  const rankings = usesRankings ? await ctx.rankings.get(siteId) : null;
+  const now = ctx.now();
+  const items: ProfileRecord[] = [];
+  let more = false;
+  await ctx.store.scanProfiles(
+    siteId,
+    (profile) => {
+      if (!matches(subjectOf(profile, now, rankings))) return;
+      if (items.length === limit) {
+        more = true;
+        return false;
+      }
+      items.push(profile);
+    },
+    cursor,
+  );
+  return { items, more };
+}

@@ -1,0 +1,124 @@
+import { Hono } from 'hono';
+import type { AppContext } from '../app-context.js';
+import type { Segment } from '../decisions/types.js';
+import { HttpError } from '../http/errors.js';
+import { objectBody, optionalString, requiredString, type Body } from '../http/input.js';
+import { newId } from '../ids.js';
+import { found, invalidJson } from '../sites/routes.js';
+import { ConflictError } from '../store/store.js';
+import { countMembers } from './membership.js';
+import type { Rule } from './rule.js';
+import { validateRule } from './validate-rule.js';
+
+/** A segment as the admin API shows it. */
+export const segmentJson = (s: Segment, count?: number) => ({
+  id: s.id,
+  site: s.siteId,
+  name: s.name,
+  description: s.description,
+  rule: s.rule,
+  createdAt: new Date(s.createdAt).toISOString(),
+  updatedAt: new Date(s.updatedAt).toISOString(),
+  ...(count === undefined ? {} : { count }),
+});
+
+/** A rule from a request body: a 400 names the path and reason of the first problem, all in details. */
+export function ruleOf(body: Body): Rule {
+  if (body.rule === undefined) throw new HttpError(400, 'rule: is required', [{ field: 'rule', message: 'is required' }]);
+  const result = validateRule(body.rule);
+  if (!result.ok) {
+    const first = result.errors[0];
+    throw new HttpError(400, `rule.${first.path}: ${first.message}`.replace('rule.(rule)', 'rule'), result.errors.map((e) => ({ field: `rule.${e.path}`, message: e.message })));
+  }
+  return result.rule;
+}
+
+/** `/api/segments`: CRUD, member counts and previews. */
+export function segmentRoutes(ctx: AppContext) {
+  const app = new Hono();
+
+  app.get('/', async (c) => {
+    const site = found(ctx, requiredSite(c.req.query('site')));
+    const segments = await ctx.store.listSegments(site.id);
+    if (c.req.query('counts') !== 'true') return c.json({ segments: segments.map((s) => segmentJson(s)) });
+    const counts = await countMembers(ctx, site.id, segments.map((s) => s.rule));
+    return c.json({ segments: segments.map((s, i) => segmentJson(s, counts[i])) });
+  });
+
+  app.post('/preview', async (c) => {
+    const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'rule']);
+    const site = found(ctx, requiredString(body, 'site'));
+    const [count] = await countMembers(ctx, site.id, [ruleOf(body)]);
+    return c.json({ count });
+  });
+
+  app.post('/', async (c) => {
+    const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'name', 'description', 'rule']);
+    const site = found(ctx, requiredString(body, 'site'));
+    const now = ctx.now();
+    const segment: Segment = {
+      id: `seg_${newId()}`,
+      siteId: site.id,
+      name: requiredString(body, 'name', { max: 100 }),
+      description: optionalString(body, 'description', { max: 500 }) ?? null,
+      rule: ruleOf(body),
+      createdAt: now,
+      updatedAt: now,
+    };
+    await save(ctx, segment);
+    return c.json(segmentJson(segment), 201);
+  });
+
+  app.get('/:id', async (c) => c.json(segmentJson(await findSegment(ctx, c.req.param('id')))));
+
+  app.put('/:id', async (c) => {
+    const current = await findSegment(ctx, c.req.param('id'));
+    const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'name', 'description', 'rule']);
+    const segment: Segment = {
+      ...current,
+      name: requiredString(body, 'name', { max: 100 }),
+      description: optionalString(body, 'description', { max: 500 }) ?? null,
+      rule: ruleOf(body),
+      updatedAt: ctx.now(),
+    };
+    await save(ctx, segment);
+    return c.json(segmentJson(segment));
+  });
+
+  app.delete('/:id', async (c) => {
+    const segment = await findSegment(ctx, c.req.param('id'));
+    const users = (await ctx.store.listOffers(segment.siteId)).filter((o) => o.segmentId === segment.id);
+    if (users.length) {
+      throw new HttpError(409, `offers use this segment: ${users.map((o) => o.name).join(', ')}; change or delete them first`);
+    }
+    await ctx.store.deleteSegment(segment.siteId, segment.id);
+    ctx.catalog.invalidate(segment.siteId);
+    return c.json({ deleted: true, id: segment.id });
+  });
+
+  return app;
+}
+
+async function save(ctx: AppContext, segment: Segment) {
+  try {
+    await ctx.store.saveSegment(segment);
+  } catch (error) {
+    if (error instanceof ConflictError) throw new HttpError(409, `name: ${error.message}`);
+    throw error;
+  }
+  ctx.catalog.invalidate(segment.siteId);
+}
+
+export function requiredSite(site: string | undefined): string {
+  if (!site) throw new HttpError(400, 'site: is required (the id of a site)');
+  return site;
+}
+
+/** A segment by id, in whichever site holds it (ids are unique across sites). */
+export async function findSegment(ctx: AppContext, id: string): Promise<Segment> {
+  for (const site of ctx.sites.list()) {
+    const hit = (await ctx.catalog.forSite(site.id)).segments.get(id);
+    if (hit) return hit.segment;
+  }
+  throw new HttpError(404, `no segment ${id}`);
+}
