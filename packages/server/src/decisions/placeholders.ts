@@ -26,7 +26,7 @@ export function fillContent(content: OfferContent, traits: JsonObject): OfferCon
 function fill(template: string, traits: JsonObject, escape: (value: string) => string): string {
   return template.replace(PLACEHOLDER, (_, path: string, fallback?: string) => {
     const value = path.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as JsonObject)[k] : undefined), traits);
-    const text = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : (fallback ?? '');
+    const text = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : (fallback?.trim() ?? '');
     return escape(text.slice(0, MAX_FILLED));
   });
 }
