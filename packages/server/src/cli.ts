@@ -12,7 +12,7 @@ const HELP = `Rapport: e-CRM toolkit server.
 Usage: rapport <command> [options]
 
 Commands:
-  start            Start the server with the demo site and shop (what \`npm start\` runs)
+  start            Start the server; the demo site is created on first start
   serve            Start the server
   sites create     Create a site; prints its write key and secret
   sites list       List the sites
@@ -20,7 +20,8 @@ Commands:
 
 Run \`rapport serve --help\` or \`rapport sites --help\` for their options.`;
 
-const SERVE_HELP = `Usage: rapport serve [options]    (rapport start: the same, with the demo site)
+const SERVE_HELP = `Usage: rapport serve [options]
+       rapport start [options]    (the same, and the demo site is created on first start)
 
 Options:
   --port <n>             Port to listen on. Env RAPPORT_PORT. Default 8787.
