@@ -74,6 +74,28 @@ export interface Store {
   offerEvents(siteId: string, offerId: string): Promise<OfferEventRow[]>;
   /** When the profile first did `event` within [from, to], or null. */
   firstEventBetween(siteId: string, profileId: string, event: string, from: number, to: number): Promise<number | null>;
+
+  // Console aggregates
+  /** The figures of the console's overview of one site, as of `now` (days are UTC days). */
+  siteOverview(siteId: string, now: number): Promise<SiteOverview>;
+}
+
+/** What the console's overview shows about a site: who, how much, and from where. */
+export interface SiteOverview {
+  /** Live profiles (people), and those of them with a user id. */
+  visitors: number;
+  identified: number;
+  /** Events with a timestamp in today (UTC), the last 7 and the last 30 days (today included). */
+  events: { today: number; last7Days: number; last30Days: number };
+  /** People seen in the last 30 days: first seen within them (new) or before (returning). */
+  newVisitors: number;
+  returningVisitors: number;
+  /** Visits (sessions) of the last 30 days by the referral of their first page view, most first. */
+  sources: Array<{ medium: string; source: string | null; visits: number }>;
+  /** Search keywords of the last 30 days, lower-cased, by the visits they brought, most first. */
+  keywords: Array<{ term: string; visits: number }>;
+  /** The last 30 days, oldest first, each with its events and the people who sent them. */
+  daily: Array<{ date: string; events: number; visitors: number }>;
 }
 
 /** A write that contradicts what is stored (a duplicate name, say); routes answer 409. */

@@ -9,15 +9,18 @@ interface Unit {
 /**
  * Group commit: writes submitted while the event loop is busy (several collect calls whose bodies
  * arrived together) run in one transaction, each inside its own savepoint, and share one commit
- * (one fsync). Every caller's promise settles only after that commit, so a 200 still means the
- * caller's messages are on disk. A unit that throws rolls back its savepoint alone.
+ * and one fsync. Every caller's promise settles only after that commit is durable, so a 200 still
+ * means the caller's messages are on disk. A unit that throws rolls back its savepoint alone.
  */
 export class GroupCommit {
   private queue: Unit[] = [];
   private scheduled = false;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Database,
+    /** Makes the committed transaction durable (an fsync); units settle only after it. */
+    private readonly afterCommit: () => Promise<void> = async () => {},
     /** Most units in one transaction, so that one commit never blocks the loop for long. */
     private readonly maxUnits = 256,
   ) {}
@@ -32,9 +35,10 @@ export class GroupCommit {
     });
   }
 
-  /** Runs what is queued now (used on shutdown). */
-  drain() {
+  /** Runs what is queued now and waits until every commit is durable (used on shutdown). */
+  async drain(): Promise<void> {
     while (this.queue.length) this.flush();
+    await Promise.allSettled([...this.inFlight]);
   }
 
   private flush = () => {
@@ -61,10 +65,17 @@ export class GroupCommit {
       for (const unit of units) unit.reject(error);
       return;
     }
-    units.forEach((unit, i) => {
-      const outcome = outcomes[i];
-      if (outcome.ok) unit.resolve(outcome.value);
-      else unit.reject(outcome.error);
-    });
+    const durable = this.afterCommit().then(
+      () =>
+        units.forEach((unit, i) => {
+          const outcome = outcomes[i];
+          if (outcome.ok) unit.resolve(outcome.value);
+          else unit.reject(outcome.error);
+        }),
+      // Committed but not known to be on disk: nobody is told it is stored.
+      (error) => units.forEach((unit) => unit.reject(error)),
+    );
+    this.inFlight.add(durable);
+    void durable.finally(() => this.inFlight.delete(durable));
   };
 }

@@ -66,9 +66,12 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
       CREATE INDEX identities_profile ON identities (site_id, profile_id);
 
+      -- sender: the anonymous id of the message, else its user id. Message ids are unique per
+      -- sender, which keeps the rows of one batch together in the index (see senderOf).
       CREATE TABLE events (
         seq INTEGER PRIMARY KEY,
         site_id TEXT NOT NULL,
+        sender TEXT NOT NULL,
         message_id TEXT NOT NULL,
         profile_id TEXT NOT NULL,
         type TEXT NOT NULL,
@@ -80,10 +83,9 @@ export const MIGRATIONS: Migration[] = [
         received_at INTEGER NOT NULL,
         data TEXT NOT NULL
       );
-      CREATE UNIQUE INDEX events_message ON events (site_id, message_id);
-      CREATE INDEX events_site ON events (site_id, type);
+      CREATE UNIQUE INDEX events_sender ON events (site_id, sender, message_id);
+      CREATE INDEX events_type ON events (site_id, type);
       CREATE INDEX events_profile ON events (site_id, profile_id, timestamp);
-      CREATE INDEX events_anonymous ON events (site_id, anonymous_id) WHERE anonymous_id IS NOT NULL;
       CREATE INDEX events_user ON events (site_id, user_id) WHERE user_id IS NOT NULL;
 
       -- The history of every merge (and every anonymous id that moved to another user).
@@ -149,6 +151,14 @@ export const MIGRATIONS: Migration[] = [
       );
       CREATE INDEX offer_events_offer ON offer_events (site_id, offer_id, kind, timestamp);
       CREATE INDEX offer_events_profile ON offer_events (site_id, profile_id);
+    `,
+  },
+  {
+    version: 3,
+    name: 'events by site and time, for the console overview',
+    sql: `
+      -- The console's overview counts and groups the last days of a site's events.
+      CREATE INDEX events_site_time ON events (site_id, timestamp);
     `,
   },
 ];

@@ -77,6 +77,7 @@ export const profileToParams = (p: ProfileRecord) => ({
 export interface EventRow {
   seq: number;
   site_id: string;
+  sender: string;
   message_id: string;
   profile_id: string;
   type: MessageType;

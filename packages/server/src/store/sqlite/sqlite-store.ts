@@ -5,7 +5,7 @@ import { SLOT_EVENTS } from '@rapport/protocol';
 import { applyEvent, offerIdOf } from '../../profiles/computed.js';
 import { newId } from '../../ids.js';
 import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
-import { ConflictError, type Store } from '../store.js';
+import { ConflictError, type SiteOverview, type Store } from '../store.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import {
   DEFAULT_SITE_SETTINGS,
@@ -27,8 +27,9 @@ import {
   type StoredEvent,
 } from '../types.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
+import { ConsoleQueries } from './console-queries.js';
 import { GroupCommit } from './group-commit.js';
-import { openDatabase, type OpenOptions } from './open.js';
+import { openDatabase, WalSync, type OpenOptions } from './open.js';
 import {
   eventFromRow,
   profileFromRow,
@@ -39,6 +40,13 @@ import {
   type ProfileRow,
   type SiteRow,
 } from './rows.js';
+
+/**
+ * Who sent a message: its anonymous id, else its user id. A retry comes from the same sender, so
+ * message ids are kept unique per sender: the index then clusters each batch's rows on one page
+ * instead of scattering them over random pages, as a global index of random UUIDs would.
+ */
+const senderOf = (event: IngestEvent) => (event.anonymousId ?? event.userId)!;
 
 /** The SDK's slot events and the kind of offer event each one records. */
 const OFFER_EVENT_KINDS = new Map<string, 'impression' | 'click' | 'control'>([
@@ -58,16 +66,24 @@ const OFFER_EVENT_KINDS = new Map<string, 'impression' | 'click' | 'control'>([
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly writer: GroupCommit;
+  private readonly wal: WalSync;
   private readonly sql;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, wal: WalSync) {
     this.db = db;
-    this.writer = new GroupCommit(db);
+    this.wal = wal;
+    this.writer = new GroupCommit(db, () => wal.sync());
     this.sql = prepare(db);
   }
 
   static open(file: string, options: OpenOptions = {}): SqliteStore {
-    return new SqliteStore(openDatabase(file, options));
+    const durable = file !== ':memory:' && options.synchronous !== 'normal';
+    return new SqliteStore(openDatabase(file, options), new WalSync(durable ? `${file}-wal` : null));
+  }
+
+  /** Every write goes through the group commit, so that every acknowledged write is durable. */
+  private write<T>(work: () => T): Promise<T> {
+    return this.writer.submit(work);
   }
 
   async health(): Promise<boolean> {
@@ -80,7 +96,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
-    this.writer.drain();
+    await this.writer.drain();
+    this.wal.close();
     this.db.close();
   }
 
@@ -89,7 +106,7 @@ export class SqliteStore implements Store {
   }
 
   async setMeta(key: string, value: string): Promise<void> {
-    this.sql.setMeta.run(key, value);
+    await this.write(() => this.sql.setMeta.run(key, value));
   }
 
   async createSite(site: NewSite & { id: string; writeKey: string; secret: string }): Promise<Site> {
@@ -102,12 +119,12 @@ export class SqliteStore implements Store {
       settings: JSON.stringify({ ...DEFAULT_SITE_SETTINGS, ...site.settings }),
       created_at: Date.now(),
     };
-    this.sql.insertSite.run(row);
+    await this.write(() => this.sql.insertSite.run(row));
     return siteFromRow(row);
   }
 
-  async updateSite(id: string, patch: SitePatch & { secret?: string }): Promise<Site | null> {
-    return this.db.transaction(() => {
+  updateSite(id: string, patch: SitePatch & { secret?: string }): Promise<Site | null> {
+    return this.write(() => {
       const row = this.sql.getSite.get(id) as SiteRow | undefined;
       if (!row) return null;
       const current = siteFromRow(row);
@@ -120,7 +137,7 @@ export class SqliteStore implements Store {
       };
       this.sql.updateSite.run(next);
       return siteFromRow(next);
-    })();
+    });
   }
 
   async listSites(): Promise<Site[]> {
@@ -128,7 +145,7 @@ export class SqliteStore implements Store {
   }
 
   ingest(site: Site, events: IngestEvent[]): Promise<IngestResult> {
-    return this.writer.submit(() => this.ingestNow(site, events));
+    return this.write(() => this.ingestNow(site, events));
   }
 
   /** The body of one ingest call; runs inside the group's transaction, in its own savepoint. */
@@ -142,7 +159,7 @@ export class SqliteStore implements Store {
     const fresh: IngestEvent[] = [];
 
     for (const event of events) {
-      if (sql.eventExists.get(site.id, event.messageId)) {
+      if (sql.eventExists.get(site.id, senderOf(event), event.messageId)) {
         outcomes.push('duplicate');
         continue;
       }
@@ -209,6 +226,7 @@ export class SqliteStore implements Store {
       if (offerKind && offerId) sql.insertOfferEvent.run(site.id, offerId, owner, offerKind, event.timestamp);
       sql.insertEvent.run(
         site.id,
+        senderOf(event),
         event.messageId,
         owner,
         event.type,
@@ -229,7 +247,8 @@ export class SqliteStore implements Store {
     const params: unknown[] = [query.siteId];
     if (query.type) (where.push('type = ?'), params.push(query.type));
     if (query.profileId) (where.push('profile_id = ?'), params.push(query.profileId));
-    if (query.anonymousId) (where.push('anonymous_id = ?'), params.push(query.anonymousId));
+    // The sender index holds anonymous ids (the sender of every message that has one).
+    if (query.anonymousId) (where.push('sender = ? AND anonymous_id = ?'), params.push(query.anonymousId, query.anonymousId));
     if (query.userId) (where.push('user_id = ?'), params.push(query.userId));
     const before = query.cursor ? decodeCursor(query.cursor) : null;
     if (before !== null) (where.push('seq < ?'), params.push(before));
@@ -313,8 +332,7 @@ export class SqliteStore implements Store {
   }
 
   deleteProfile(siteId: string, id: string): Promise<ErasureResult> {
-    // Through the writer, so that an erasure never interleaves with a group of ingests.
-    return this.writer.submit(() => {
+    return this.write(() => {
       const sql = this.sql;
       const tombstones = sql.tombstonesOf.all(siteId, id) as string[];
       const ids = [id, ...tombstones];
@@ -363,14 +381,16 @@ export class SqliteStore implements Store {
 
   async saveSegment(segment: Segment): Promise<void> {
     try {
-      this.sql.saveSegment.run(
+      await this.write(() =>
+        this.sql.saveSegment.run(
         segment.siteId,
         segment.id,
         segment.name,
         segment.description,
         JSON.stringify(segment.rule),
-        segment.createdAt,
-        segment.updatedAt,
+          segment.createdAt,
+          segment.updatedAt,
+        ),
       );
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -380,8 +400,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  async deleteSegment(siteId: string, id: string): Promise<boolean> {
-    return this.sql.deleteSegment.run(siteId, id).changes > 0;
+  deleteSegment(siteId: string, id: string): Promise<boolean> {
+    return this.write(() => this.sql.deleteSegment.run(siteId, id).changes > 0);
   }
 
   async listOffers(siteId: string): Promise<Offer[]> {
@@ -389,7 +409,7 @@ export class SqliteStore implements Store {
   }
 
   async saveOffer(o: Offer): Promise<void> {
-    this.sql.saveOffer.run({
+    const params = {
       site_id: o.siteId,
       id: o.id,
       name: o.name,
@@ -405,14 +425,15 @@ export class SqliteStore implements Store {
       goal: o.goal && JSON.stringify(o.goal),
       created_at: o.createdAt,
       updated_at: o.updatedAt,
-    });
+    };
+    await this.write(() => this.sql.saveOffer.run(params));
   }
 
-  async deleteOffer(siteId: string, id: string): Promise<boolean> {
-    return this.db.transaction(() => {
+  deleteOffer(siteId: string, id: string): Promise<boolean> {
+    return this.write(() => {
       this.sql.deleteOfferEventsOf.run(siteId, id);
       return this.sql.deleteOffer.run(siteId, id).changes > 0;
-    })();
+    });
   }
 
   async offerEvents(siteId: string, offerId: string): Promise<OfferEventRow[]> {
@@ -423,6 +444,13 @@ export class SqliteStore implements Store {
 
   async firstEventBetween(siteId: string, profileId: string, event: string, from: number, to: number): Promise<number | null> {
     return (this.sql.firstEventBetween.get(siteId, profileId, from, to, event) as number | undefined) ?? null;
+  }
+
+  // Console aggregates
+  private consoleQueries: ConsoleQueries | null = null;
+
+  async siteOverview(siteId: string, now: number): Promise<SiteOverview> {
+    return (this.consoleQueries ??= new ConsoleQueries(this.db)).siteOverview(siteId, now);
   }
 }
 
@@ -512,7 +540,7 @@ function prepare(db: Database.Database) {
     ),
     getSite: db.prepare('SELECT * FROM sites WHERE id = ?'),
     listSites: db.prepare('SELECT * FROM sites ORDER BY created_at, id'),
-    eventExists: db.prepare('SELECT 1 FROM events WHERE site_id = ? AND message_id = ?').pluck(),
+    eventExists: db.prepare('SELECT 1 FROM events WHERE site_id = ? AND sender = ? AND message_id = ?').pluck(),
     getIdentity: db.prepare('SELECT profile_id FROM identities WHERE site_id = ? AND kind = ? AND value = ?'),
     getProfile: db.prepare('SELECT * FROM profiles WHERE site_id = ? AND id = ?'),
     upsertIdentity: db.prepare(
@@ -605,9 +633,9 @@ function prepare(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertEvent: db.prepare(
-      `INSERT INTO events (site_id, message_id, profile_id, type, name, anonymous_id, user_id, session_id,
+      `INSERT INTO events (site_id, sender, message_id, profile_id, type, name, anonymous_id, user_id, session_id,
          timestamp, received_at, data)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   };
 }
