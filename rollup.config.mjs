@@ -1,23 +1,50 @@
-// Builds the browser SDK: an ESM module for bundlers and the script-tag bundle served at /sdk.js.
+// Builds the browser SDK: an ESM module with .d.ts types for bundlers, and the script-tag bundle
+// that the server serves as /sdk.js (resolved through `@rapport/sdk/script`). Tests import this
+// config too (the size test, e2e/global-setup.ts), so paths do not depend on the working directory.
+import { fileURLToPath } from 'node:url';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
 
-const plugins = () => [
-  nodeResolve({ browser: true }),
-  typescript({ tsconfig: 'packages/sdk/tsconfig.json', compilerOptions: { declaration: false, declarationMap: false } }),
-];
+const sdk = fileURLToPath(new URL('./packages/sdk', import.meta.url));
+const tsconfig = `${sdk}/tsconfig.json`;
 
 export default [
   {
-    input: 'packages/sdk/src/index.ts',
-    output: { file: 'packages/sdk/dist/rapport.esm.js', format: 'es', sourcemap: true },
-    external: ['js-cookie'],
-    plugins: plugins(),
+    // For bundlers: dependencies stay imports, so that an application carries one copy of each.
+    // @rapport/protocol resolves as the package (its dist, built by `tsc -b` before rollup), so
+    // the emitted .d.ts files import its types by name instead of copying its sources.
+    input: `${sdk}/src/index.ts`,
+    output: { file: `${sdk}/dist/rapport.esm.js`, format: 'es', sourcemap: true },
+    external: ['js-cookie', '@rapport/protocol'],
+    plugins: [
+      typescript({
+        tsconfig,
+        compilerOptions: {
+          noEmit: false,
+          paths: {},
+          rootDir: 'src', // relative to the tsconfig, unlike outDir and declarationDir
+          outDir: `${sdk}/dist`,
+          declaration: true,
+          declarationDir: `${sdk}/dist`,
+        },
+      }),
+    ],
   },
   {
-    input: 'packages/sdk/src/script-tag.ts',
-    output: { file: 'packages/sdk/dist/rapport.min.js', format: 'iife', sourcemap: true },
-    plugins: [...plugins(), terser({ compress: { passes: 2 }, format: { comments: false } })],
+    // For the script tag: everything in one minified IIFE, protocol constants included (read
+    // from the protocol's sources through the tsconfig's paths, hence the wider rootDir). The
+    // sourceRoot makes the source map name the real files: without it TypeScript's paths are
+    // relative to its virtual output folder, two levels deeper than the sources.
+    input: `${sdk}/src/script-tag.ts`,
+    output: { file: `${sdk}/dist/sdk.js`, format: 'iife', sourcemap: true },
+    plugins: [
+      nodeResolve({ browser: true }),
+      typescript({
+        tsconfig,
+        compilerOptions: { noEmit: false, rootDir: '..', outDir: `${sdk}/dist`, sourceRoot: `${sdk}/..` },
+      }),
+      terser({ compress: { passes: 2 }, format: { comments: false } }),
+    ],
   },
 ];

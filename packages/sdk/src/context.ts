@@ -1,0 +1,53 @@
+import { CLICK_ID_PARAMS, UTM_PARAMS } from '@rapport/protocol';
+import type { Campaign, JsonObject, PageContext } from '@rapport/protocol';
+
+/**
+ * A random UUID v4. `crypto.randomUUID` exists only in secure contexts (https, localhost), so
+ * plain-http pages get the same format from getRandomValues, or Math.random in very old browsers.
+ */
+export const uuid = (): string => {
+  try {
+    return crypto.randomUUID();
+  } catch {}
+  return '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) => {
+    let r = Math.random() * 256;
+    try {
+      r = crypto.getRandomValues(new Uint8Array(1))[0];
+    } catch {}
+    return (+c ^ (r & (15 >> (+c / 4)))).toString(16);
+  });
+};
+
+/** UTM parameters and ad click ids of a query string, or undefined when it has none. */
+export const campaignOf = (search: string): Campaign | undefined => {
+  const params = new URLSearchParams(search);
+  let campaign: Campaign | undefined;
+  const copy = (param: string, field: string) => {
+    const value = params.get(param);
+    if (value) (campaign = campaign || {})[field] = value;
+  };
+  for (const param in UTM_PARAMS) copy(param, UTM_PARAMS[param as keyof typeof UTM_PARAMS]);
+  for (const param of CLICK_ID_PARAMS) copy(param, param);
+  return campaign;
+};
+
+/** `context.page` of the page as it is now. */
+export const pageOf = (referrer: string, previous?: string): PageContext => ({
+  url: location.href,
+  path: location.pathname,
+  referrer,
+  title: document.title,
+  search: location.search,
+  previous,
+});
+
+/** A plain object given as properties or traits, else undefined. */
+export const objectOr = (value: unknown): JsonObject | undefined =>
+  value && typeof value == 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
+
+/** The visitor's time zone, when the browser tells. */
+export const timezone = (): string | undefined => {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch {}
+};

@@ -1,0 +1,157 @@
+import { SLOT_EVENTS } from '@rapport/protocol';
+import type { DecideRequest, DecideResponse, OfferContent, SlotDecision } from '@rapport/protocol';
+import type { Module } from './types';
+
+/** Attribute that marks a personalized slot; its value names the slot. */
+export const SLOT_ATTR = 'data-rapport-slot';
+/** Attribute a slot carries while its offer is being fetched (the slot is hidden meanwhile). */
+export const PENDING_ATTR = 'data-rapport-pending';
+/** Default of `slotTimeout`. */
+export const SLOT_TIMEOUT_MS = 400;
+
+/** The URL when it is http(s), resolved against the page; anything else (javascript:, data:) is dropped. */
+export const safeUrl = (url: unknown): string | undefined => {
+  try {
+    const parsed = new URL(url as string, location.href);
+    if (typeof url == 'string' && /^https?:$/.test(parsed.protocol)) return parsed.href;
+  } catch {}
+};
+
+/**
+ * An offer as DOM nodes, built with createElement and textContent only: nothing the server sends
+ * is parsed as HTML, so no script can run. Class names are stable for sites to style:
+ * `rapport-offer`, `rapport-offer__image`, `__title`, `__text`, `__link`.
+ */
+export const renderOffer = (content: OfferContent, onFollow: () => void): HTMLElement => {
+  const make = (tag: string, part: string, text?: unknown) => {
+    const el = document.createElement(tag);
+    el.className = 'rapport-offer' + part;
+    if (text) el.textContent = String(text);
+    return el;
+  };
+  const root = make('div', '');
+  const image = safeUrl(content.image);
+  const link = safeUrl(content.link);
+  if (image) {
+    const img = root.appendChild(make('img', '__image'));
+    img.setAttribute('src', image);
+    img.setAttribute('alt', '');
+  }
+  if (content.title) root.appendChild(make('div', '__title', content.title));
+  if (content.text) root.appendChild(make('p', '__text', content.text));
+  if (link) {
+    const a = root.appendChild(make('a', '__link', content.linkText || content.title || link));
+    a.setAttribute('href', link);
+    a.addEventListener('click', onFollow);
+  }
+  return root;
+};
+
+/**
+ * Personalized slots: `<div data-rapport-slot="home-hero">default</div>`. All slots of the page
+ * are decided in one `POST /v1/decide`; slots added later (SPA) are decided when they appear.
+ * A slot is hidden (only it, never the page) until its answer or `slotTimeout`, after which it
+ * keeps its default content. An offer's impression is recorded once at least half of the slot
+ * is visible, a click when its link is followed; a control visitor keeps the default, and the
+ * control exposure is recorded under the same visibility rule, so both groups count alike.
+ */
+export const slots: Module = (core) => {
+  const { options, guard } = core;
+  if (options.slots === false) return;
+  const wait = options.slotTimeout == null ? SLOT_TIMEOUT_MS : +options.slotTimeout;
+  const seen = new WeakSet<Element>();
+
+  const whenVisible = (el: Element, record: () => void) => {
+    if (typeof IntersectionObserver != 'function') return record();
+    const observer = new IntersectionObserver(
+      guard((entries: IntersectionObserverEntry[]) => {
+        if (entries.some((entry) => entry.isIntersecting && entry.intersectionRatio >= 0.5)) {
+          observer.disconnect();
+          record();
+        }
+      }),
+      { threshold: 0.5 },
+    );
+    observer.observe(el);
+  };
+
+  const show = (el: HTMLElement, slot: string, decision: SlotDecision) => {
+    const properties = { offerId: decision.offerId, slot, variant: decision.variant };
+    const track = (event: string) => () => core.track(event, properties);
+    if (decision.variant == 'control') return whenVisible(el, track(SLOT_EVENTS.control));
+    const offer = decision.content && renderOffer(decision.content, guard(track(SLOT_EVENTS.click)));
+    // Nothing to show (no content, or none of it usable): the default stays.
+    if (!offer || !offer.firstChild) return;
+    el.textContent = '';
+    el.appendChild(offer);
+    el.setAttribute('data-rapport-offer', decision.offerId);
+    whenVisible(el, track(SLOT_EVENTS.impression));
+  };
+
+  const fill = (): Promise<void> | undefined => {
+    const els: HTMLElement[] = [];
+    document.querySelectorAll<HTMLElement>('[' + SLOT_ATTR + ']').forEach((el) => {
+      if (!seen.has(el)) {
+        seen.add(el);
+        els.push(el);
+      }
+    });
+    // Without consent (or opted out) slots keep their default, also once consent comes: the
+    // visitor has seen that content already. Slots that appear after it are decided.
+    if (!els.length || !core.active()) return;
+    const names: string[] = [];
+    const visibility = els.map((el) => {
+      const name = el.getAttribute(SLOT_ATTR)!;
+      if (names.indexOf(name) < 0) names.push(name);
+      el.setAttribute(PENDING_ATTR, '');
+      const before = el.style.visibility;
+      el.style.visibility = 'hidden';
+      return before;
+    });
+    const request: DecideRequest = {
+      writeKey: options.writeKey,
+      anonymousId: core.anonymousId(),
+      userId: core.userId(),
+      slots: names,
+      context: core.context(),
+    };
+    return new Promise<void>((resolve) => {
+      let done = false;
+      // Whichever comes first, the answer or the timeout; a late answer is ignored, so a slot
+      // never flips from its default to an offer in front of the visitor.
+      const finish = guard((answer?: DecideResponse | void) => {
+        if (done) return;
+        done = true;
+        resolve();
+        clearTimeout(timer);
+        els.forEach((el, i) => {
+          el.removeAttribute(PENDING_ATTR);
+          el.style.visibility = visibility[i];
+          const slot = el.getAttribute(SLOT_ATTR)!;
+          const decision = answer && answer.slots && answer.slots[slot];
+          if (decision) guard(show)(el, slot, decision);
+        });
+      });
+      const timer = setTimeout(finish, wait);
+      Promise.resolve()
+        // text/plain like the batch: no CORS preflight to wait for.
+        .then(() => fetch(core.host + '/v1/decide', { method: 'POST', body: JSON.stringify(request) }))
+        .then<DecideResponse | void>((res) =>
+          res.ok ? res.json() : core.report(new Error('rapport: ' + res.status)),
+        )
+        .then(finish, (error) => {
+          core.report(error);
+          finish();
+        });
+    });
+  };
+
+  if (typeof MutationObserver == 'function') {
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    new MutationObserver(() => {
+      clearTimeout(pending);
+      pending = setTimeout(guard(fill));
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  }
+  return fill();
+};

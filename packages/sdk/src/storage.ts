@@ -1,0 +1,77 @@
+import Cookies from 'js-cookie';
+
+/** Prefix of the cookie and of every localStorage key the SDK writes. */
+export const PREFIX = 'rapport_';
+/** The key kept in a cookie (and copied to localStorage): the anonymous id. */
+export const ID = 'id';
+
+/**
+ * Key-value storage that never throws and can be held in memory only.
+ *
+ * Reads fall back from memory to the cookie to localStorage, so a cookie that was cleared is
+ * restored from its localStorage copy. Writes always land in memory and reach the browser only
+ * while `persist(true)`: consent mode and privacy signals keep everything in memory.
+ */
+export interface Store {
+  get(key: string): string | undefined;
+  /** `undefined` deletes. `force` writes through even while not persisting (the opt-out flag). */
+  set(key: string, value: string | undefined, force?: boolean): void;
+  /** Turns writing through on or off; turning it on writes out what memory holds. */
+  persist(on: boolean): void;
+  /** Deletes the cookie and every key of ours from localStorage and memory. */
+  clear(): void;
+}
+
+export function createStore(cookieDomain?: string): Store {
+  let mem: Record<string, string | undefined> = {};
+  let on = false;
+  // localStorage can be missing, throw on access (blocked storage, sandboxed frames) or throw
+  // on write (quota): every touch goes through here.
+  const ls = <T>(use: (storage: Storage) => T): T | undefined => {
+    try {
+      return use(localStorage);
+    } catch {}
+  };
+  const write = (key: string, value: string | undefined) => {
+    const name = PREFIX + key;
+    if (key == ID) {
+      // js-cookie skips attributes that are undefined or false (domain, secure).
+      const attributes = {
+        domain: cookieDomain,
+        sameSite: 'Lax' as const,
+        secure: location.protocol == 'https:',
+      };
+      try {
+        if (value) Cookies.set(name, value, { ...attributes, expires: 365 });
+        else Cookies.remove(name, attributes);
+      } catch {}
+    }
+    ls((s) => (value ? s.setItem(name, value) : s.removeItem(name)));
+  };
+
+  return {
+    get: (key) =>
+      key in mem
+        ? mem[key]
+        : (key == ID && ls(() => Cookies.get(PREFIX + ID))) ||
+          ls((s) => s.getItem(PREFIX + key)) ||
+          undefined,
+    set(key, value, force) {
+      mem[key] = value;
+      if (on || force) write(key, value);
+    },
+    persist(persist) {
+      if ((on = persist)) for (const key in mem) write(key, mem[key]);
+    },
+    clear() {
+      write(ID, undefined);
+      ls((s) => {
+        for (let i = s.length; i--; ) {
+          const name = s.key(i);
+          if (name && !name.indexOf(PREFIX)) s.removeItem(name);
+        }
+      });
+      mem = {};
+    },
+  };
+}
