@@ -1,4 +1,4 @@
-import type { Campaign, PageContext } from './messages.js';
+import type { Context } from './messages.js';
 
 /**
  * Body of `POST /v1/decide`: every personalized slot of one page view, asked for in one call.
@@ -11,13 +11,8 @@ export interface DecideRequest {
   anonymousId?: string;
   userId?: string;
   slots: string[];
-  context?: {
-    page?: PageContext;
-    campaign?: Campaign;
-    userAgent?: string;
-    userHash?: string;
-    [key: string]: unknown;
-  };
+  /** The page being viewed (`page`, `campaign`), the device (`userAgent`) and `userHash`. */
+  context?: Context;
   writeKey?: string;
 }
 
@@ -48,6 +43,17 @@ export interface SlotDecision {
 export interface DecideResponse {
   slots: Record<string, SlotDecision | null>;
 }
+
+/**
+ * Events that the SDK's clickstream capture sends: a link or button clicked (properties `text`,
+ * `href`, `path`; an element's `data-rapport-track` names its own event instead) and a form
+ * submitted (`formId`, field names, never values).
+ */
+export const CAPTURE_EVENTS = {
+  link: 'Link Clicked',
+  button: 'Button Clicked',
+  form: 'Form Submitted',
+} as const;
 
 /** Events that the SDK sends about slots, attributed back to offers by `properties.offerId`. */
 export const SLOT_EVENTS = {

@@ -55,6 +55,11 @@ export interface Context {
   /** Rapport's SDK: the browser session id. */
   sessionId?: string;
   firstTouch?: FirstTouch;
+  /**
+   * Rapport's SDK: how many messages its bounded queue dropped (oldest first) before this one
+   * could be sent, so that a gap in the data shows.
+   */
+  dropped?: number;
   [key: string]: unknown;
 }
 

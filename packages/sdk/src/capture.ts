@@ -1,11 +1,7 @@
+import { CAPTURE_EVENTS } from '@rapport/protocol';
 import type { Module } from './types';
 
-/** Names of the events that clickstream capture records. */
-export const CAPTURE_EVENTS = {
-  link: 'Link Clicked',
-  button: 'Button Clicked',
-  form: 'Form Submitted',
-} as const;
+export { CAPTURE_EVENTS };
 
 /** Longest `text` of a click, in characters. */
 export const MAX_TEXT = 100;
