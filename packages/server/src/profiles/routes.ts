@@ -83,32 +83,14 @@ export function profileRoutes(ctx: AppContext) {
   app.get('/:id/export', async (c) => {
     const profile = await live(c, ctx);
     if (profile instanceof Response) return profile;
-    const data = (await ctx.store.exportProfile(profile.siteId, profile.id))!;
-    const site = ctx.sites.get(profile.siteId)!;
     c.header('Content-Disposition', `attachment; filename="profile-${profile.id}.json"`);
-    return c.json({
-      exportedAt: new Date(ctx.now()).toISOString(),
-      site: { id: site.id, name: site.name },
-      profile: {
-        id: profile.id,
-        userId: profile.userId,
-        email: profile.email,
-        traits: profile.traits,
-        traitTimes: Object.fromEntries(Object.entries(profile.traitTimes).map(([k, v]) => [k, new Date(v).toISOString()])),
-        computed: computedView(profile.computed, profile.id, ctx.now()),
-        createdAt: new Date(profile.createdAt).toISOString(),
-      },
-      identities: data.identities,
-      merges: data.merges.map(mergeView),
-      events: data.events,
-    });
+    return c.json(await profileExport(ctx, profile));
   });
 
   app.delete('/:id', async (c) => {
     const profile = await live(c, ctx);
     if (profile instanceof Response) return profile;
-    const removed = await ctx.store.deleteProfile(profile.siteId, profile.id);
-    ctx.rankings.invalidate(profile.siteId);
+    const removed = await eraseProfile(ctx, profile);
     return c.json({ deleted: true, id: profile.id, removed });
   });
 
@@ -121,16 +103,50 @@ export function profileRoutes(ctx: AppContext) {
  */
 async function live(c: Context, ctx: AppContext): Promise<ProfileRecord | Response> {
   const id = c.req.param('id')!;
-  for (const site of ctx.sites.list()) {
-    const profile = await ctx.store.getProfile(site.id, id);
-    if (!profile) continue;
-    if (profile.mergedInto) {
-      const url = new URL(c.req.url);
-      url.pathname = url.pathname.replace(`/profiles/${id}`, `/profiles/${profile.mergedInto}`);
-      return c.redirect(url.pathname + url.search, 308);
-    }
-    return profile;
+  const profile = await findProfile(ctx, id);
+  if (!profile) throw new HttpError(404, `no profile ${id}`);
+  if (profile.mergedInto) {
+    const url = new URL(c.req.url);
+    url.pathname = url.pathname.replace(`/profiles/${id}`, `/profiles/${profile.mergedInto}`);
+    return c.redirect(url.pathname + url.search, 308);
   }
-  throw new HttpError(404, `no profile ${id}`);
+  return profile;
 }
 
+/** A profile by id, in whichever site holds it (ids are unique across sites); tombstones included. */
+export async function findProfile(ctx: AppContext, id: string): Promise<ProfileRecord | null> {
+  for (const site of ctx.sites.list()) {
+    const profile = await ctx.store.getProfile(site.id, id);
+    if (profile) return profile;
+  }
+  return null;
+}
+
+/** Everything stored about a person, as the export download hands it over (API and console). */
+export async function profileExport(ctx: AppContext, profile: ProfileRecord) {
+  const data = (await ctx.store.exportProfile(profile.siteId, profile.id))!;
+  const site = ctx.sites.get(profile.siteId)!;
+  return {
+    exportedAt: new Date(ctx.now()).toISOString(),
+    site: { id: site.id, name: site.name },
+    profile: {
+      id: profile.id,
+      userId: profile.userId,
+      email: profile.email,
+      traits: profile.traits,
+      traitTimes: Object.fromEntries(Object.entries(profile.traitTimes).map(([k, v]) => [k, new Date(v).toISOString()])),
+      computed: computedView(profile.computed, profile.id, ctx.now()),
+      createdAt: new Date(profile.createdAt).toISOString(),
+    },
+    identities: data.identities,
+    merges: data.merges.map(mergeView),
+    events: data.events,
+  };
+}
+
+/** Erasure (API and console): the profile, its identities, events and history; rankings forget it at once. */
+export async function eraseProfile(ctx: AppContext, profile: ProfileRecord) {
+  const removed = await ctx.store.deleteProfile(profile.siteId, profile.id);
+  ctx.rankings.invalidate(profile.siteId);
+  return removed;
+}

@@ -52,7 +52,8 @@ export const MIGRATIONS: Migration[] = [
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (site_id, id)
       ) WITHOUT ROWID;
-      CREATE INDEX profiles_last_seen ON profiles (site_id, last_seen) WHERE merged_into IS NULL;
+      -- Live profiles always have a last_seen (they are made by an event); lists run newest first.
+      CREATE INDEX profiles_last_seen ON profiles (site_id, last_seen DESC, id) WHERE merged_into IS NULL;
       CREATE INDEX profiles_user ON profiles (site_id, user_id) WHERE user_id IS NOT NULL;
       CREATE INDEX profiles_email ON profiles (site_id, email) WHERE email IS NOT NULL;
 

@@ -46,6 +46,10 @@ import {
  * message ids are kept unique per sender: the index then clusters each batch's rows on one page
  * instead of scattering them over random pages, as a global index of random UUIDs would.
  */
+/** Rows read per step of a scan over all profiles of a site. */
+const SCAN_CHUNK = 2000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const senderOf = (event: IngestEvent) => (event.anonymousId ?? event.userId)!;
 
 /** The SDK's slot events and the kind of offer event each one records. */
@@ -297,14 +301,14 @@ export class SqliteStore implements Store {
     }
     const after = query.cursor ? decodeCursorParts(query.cursor) : null;
     if (after) {
-      where.push('(COALESCE(p.last_seen, 0) < @lastSeen OR (COALESCE(p.last_seen, 0) = @lastSeen AND p.id > @afterId))');
+      where.push('(p.last_seen < @lastSeen OR (p.last_seen = @lastSeen AND p.id > @afterId))');
       params.lastSeen = after[0];
       params.afterId = after[1];
     }
     const rows = this.db
       .prepare(
         `SELECT p.* FROM profiles p WHERE ${where.join(' AND ')}
-         ORDER BY COALESCE(p.last_seen, 0) DESC, p.id LIMIT @limit`,
+         ORDER BY p.last_seen DESC, p.id LIMIT @limit`,
       )
       .all(params) as ProfileRow[];
     return pageOf(rows, query.limit, profileFromRow, (r) => encodeCursor(r.last_seen ?? 0, r.id));
@@ -348,22 +352,39 @@ export class SqliteStore implements Store {
     });
   }
 
+  // Reads over every profile of a site go in chunks with a turn of the event loop between them,
+  // so that a ranking or a segment count over a million profiles never stalls collect and decide.
+
   async rankingInputs(siteId: string): Promise<RankingInput[]> {
-    return (this.sql.rankingInputs.all(siteId) as Array<{ id: string; orders: number; revenue: number; last_order_at: number | null }>).map(
-      (r) => ({ id: r.id, orders: r.orders, revenue: r.revenue, lastOrderAt: r.last_order_at }),
-    );
+    const out: RankingInput[] = [];
+    let after = '';
+    for (;;) {
+      const rows = this.sql.rankingInputs.all(siteId, after, SCAN_CHUNK) as Array<{
+        id: string;
+        orders: number;
+        revenue: number;
+        last_order_at: number | null;
+      }>;
+      for (const r of rows) out.push({ id: r.id, orders: r.orders, revenue: r.revenue, lastOrderAt: r.last_order_at });
+      if (rows.length < SCAN_CHUNK) return out;
+      after = rows[rows.length - 1].id;
+      await nextTurn();
+    }
   }
 
   async scanProfiles(siteId: string, visit: (profile: ProfileRecord) => boolean | void, after?: string): Promise<void> {
-    const from = after ? decodeCursorParts(after) : null;
-    const rows = (
-      from ? this.sql.liveProfilesAfter.iterate(siteId, from[0], from[0], from[1]) : this.sql.liveProfiles.iterate(siteId)
-    ) as IterableIterator<ProfileRow>;
-    for (const row of rows) {
-      if (visit(profileFromRow(row)) === false) {
-        rows.return?.();
-        return;
-      }
+    let from = after ? decodeCursorParts(after) : null;
+    for (;;) {
+      const rows = (
+        from
+          ? this.sql.liveProfilesAfter.all(siteId, from[0], from[0], from[1], SCAN_CHUNK)
+          : this.sql.liveProfiles.all(siteId, SCAN_CHUNK)
+      ) as ProfileRow[];
+      for (const row of rows) if (visit(profileFromRow(row)) === false) return;
+      if (rows.length < SCAN_CHUNK) return;
+      const last = rows[rows.length - 1];
+      from = [last.last_seen ?? 0, last.id];
+      await nextTurn();
     }
   }
 
@@ -581,15 +602,16 @@ function prepare(db: Database.Database) {
     deleteMerges: db.prepare('DELETE FROM merges WHERE site_id = ? AND (into_profile = ? OR from_profile = ?)'),
     deleteProfile: db.prepare('DELETE FROM profiles WHERE site_id = ? AND id = ?'),
     rankingInputs: db.prepare(
-      'SELECT id, orders, revenue, last_order_at FROM profiles WHERE site_id = ? AND merged_into IS NULL',
+      `SELECT id, orders, revenue, last_order_at FROM profiles WHERE site_id = ? AND id > ? AND merged_into IS NULL
+       ORDER BY id LIMIT ?`,
     ),
     liveProfiles: db.prepare(
-      'SELECT * FROM profiles WHERE site_id = ? AND merged_into IS NULL ORDER BY COALESCE(last_seen, 0) DESC, id',
+      'SELECT * FROM profiles WHERE site_id = ? AND merged_into IS NULL ORDER BY last_seen DESC, id LIMIT ?',
     ),
     liveProfilesAfter: db.prepare(
       `SELECT * FROM profiles WHERE site_id = ? AND merged_into IS NULL
-         AND (COALESCE(last_seen, 0) < ? OR (COALESCE(last_seen, 0) = ? AND id > ?))
-       ORDER BY COALESCE(last_seen, 0) DESC, id`,
+         AND (last_seen < ? OR (last_seen = ? AND id > ?))
+       ORDER BY last_seen DESC, id LIMIT ?`,
     ),
     listSegments: db.prepare('SELECT * FROM segments WHERE site_id = ? ORDER BY name'),
     saveSegment: db.prepare(

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../store/store.js';
+import type { RankingInput } from '../store/types.js';
+import { RankingCache, RANKINGS_TTL_MS } from './ranking-cache.js';
+
+function fakeStore(inputs: () => RankingInput[]) {
+  let calls = 0;
+  let release: () => void = () => {};
+  const store = {
+    rankingInputs: async () => {
+      calls++;
+      if (calls > 1) await new Promise<void>((r) => (release = r));
+      return inputs();
+    },
+  } as unknown as Store;
+  return { store, calls: () => calls, release: () => release() };
+}
+
+describe('RankingCache', () => {
+  it('computes once, then serves stale rankings while it recomputes', async () => {
+    let revenue = 100;
+    let now = 0;
+    const fake = fakeStore(() => [{ id: 'p', orders: 1, revenue, lastOrderAt: 0 }]);
+    const cache = new RankingCache(fake.store, () => now);
+    const first = await cache.get('s');
+    expect(first.abc.get('p')).toBe('A');
+    expect(await cache.get('s')).toBe(first);
+    expect(fake.calls()).toBe(1);
+    now = RANKINGS_TTL_MS + 1;
+    revenue = 0;
+    expect(await cache.get('s')).toBe(first); // stale, served at once
+    expect(fake.calls()).toBe(2);
+    fake.release();
+    await new Promise((r) => setTimeout(r, 0));
+    const fresh = await cache.get('s');
+    expect(fresh).not.toBe(first);
+    expect(fresh.abc.get('p')).toBe('C');
+  });
+
+  it('forgets a site on invalidate', async () => {
+    const fake = fakeStore(() => []);
+    const cache = new RankingCache(fake.store);
+    await cache.get('s');
+    cache.invalidate('s');
+    const pending = cache.get('s');
+    fake.release();
+    await pending;
+    expect(fake.calls()).toBe(2);
+  });
+});
