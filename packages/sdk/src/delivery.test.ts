@@ -97,6 +97,25 @@ describe('batching', () => {
     expect(fetch).toHaveBeenCalledTimes(1);
     await expect(rapport.flush()).resolves.toBeUndefined();
   });
+
+  it('flush() also sends what was queued while a request was in flight', async () => {
+    let release!: () => void;
+    let calls = 0;
+    const fetch = mockFetch(async () => {
+      if (++calls === 1) await new Promise<void>((r) => (release = r));
+      return json({ success: true });
+    });
+    const rapport = core();
+    rapport.track('A');
+    const first = rapport.flush();
+    await settle();
+    rapport.track('B');
+    const second = rapport.flush();
+    release();
+    await Promise.all([first, second]);
+    const events = batchesOf(fetch).flatMap((b) => b.batch.map((m) => (m as { event: string }).event));
+    expect(events).toEqual(['A', 'B']);
+  });
 });
 
 describe('answers of the server', () => {

@@ -16,6 +16,7 @@ import type { Core, DeliveryError } from './types';
 /** The queue of messages and how they reach the server; the policy lives in policy.ts. */
 export interface Delivery {
   push(message: Message): void;
+  /** Sends until every message queued at the call has been tried (sent, or given to the backoff). */
   flush(): Promise<void>;
   /** Deletes every waiting message (opt-out). */
   clear(): void;
@@ -159,7 +160,14 @@ export function createDelivery({ url, writeKey, store, active, report, guard }: 
       save();
       schedule(queue.length < FLUSH_AT ? FLUSH_INTERVAL_MS : 0);
     },
-    flush,
+    // One flush sends one batch, or waits for the one in flight: loop until the newest message
+    // of the moment has been tried, so that `await rapport.flush()` means "sent".
+    flush() {
+      const last = queue[queue.length - 1];
+      const step = (): Promise<void> =>
+        flush().then(() => (last && queue.indexOf(last) >= 0 && !waiting && active() ? step() : undefined));
+      return step();
+    },
     clear() {
       queue = [];
       save();

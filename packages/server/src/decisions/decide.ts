@@ -1,9 +1,10 @@
-import type { DecideResponse, SlotDecision } from '@rapport/protocol';
+import { SESSION_TIMEOUT_MS, type DecideResponse, type SlotDecision } from '@rapport/protocol';
 import type { Rankings } from '../profiles/rankings.js';
-import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
+import { emptyComputed, type Computed, type ProfileRecord } from '../profiles/types.js';
 import { sumWithin } from '../profiles/view.js';
 import type { CurrentContext, Subject } from '../segments/subject.js';
 import type { Site } from '../store/types.js';
+import { campaignKey } from '../enrich/referral.js';
 import { inControlGroup } from './bucket.js';
 import type { SiteCatalog } from './catalog.js';
 import { fillContent } from './placeholders.js';
@@ -35,7 +36,7 @@ export function decide(input: DecideInput): DecideResponse {
     profileId: profile?.id ?? null,
     userId: input.userId ?? profile?.userId ?? null,
     traits: profile?.traits ?? {},
-    computed: profile?.computed ?? emptyComputed(),
+    computed: withCurrentVisit(profile?.computed ?? emptyComputed(), input.current, now),
     now,
     rankings: input.rankings,
     current: input.current,
@@ -75,6 +76,19 @@ export function decide(input: DecideInput): DecideResponse {
     }
   }
   return { slots };
+}
+
+/**
+ * The counters as they will be once this page view is stored. A page asks for its slots while its
+ * own page view is still on the way, so without this the landing page of a third visit would be
+ * judged as a second visit. Days since last seen keep counting from the previous visit.
+ */
+export function withCurrentVisit(c: Computed, current: CurrentContext, now: number): Computed {
+  if (!current.page) return c;
+  const campaign = current.campaign ? campaignKey(current.campaign) : null;
+  const s = c.session;
+  const newSession = !s || now - s.last > SESSION_TIMEOUT_MS || (campaign !== null && campaign !== s.campaign);
+  return { ...c, pageviews: c.pageviews + 1, sessions: c.sessions + (newSession ? 1 : 0) };
 }
 
 /** Active, and within its schedule (`endsAt` excluded). */

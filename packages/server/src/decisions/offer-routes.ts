@@ -100,7 +100,8 @@ export function offerRoutes(ctx: AppContext) {
   return app;
 }
 
-async function save(ctx: AppContext, offer: Offer) {
+/** Saves an offer (API and console): checked whole, its segment in its site; decisions see it at once. */
+export async function save(ctx: AppContext, offer: Offer) {
   checkOffer(offer);
   if (offer.segmentId && !(await ctx.catalog.forSite(offer.siteId)).segments.has(offer.segmentId)) {
     throw new HttpError(400, `segment: no segment ${offer.segmentId} in this site`, [{ field: 'segment', message: 'unknown segment' }]);

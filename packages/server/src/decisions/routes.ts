@@ -40,8 +40,10 @@ export function decideRoutes(ctx: AppContext) {
     const url = typeof request.page?.url === 'string' ? request.page.url : null;
     const referrer = typeof request.page?.referrer === 'string' ? request.page.referrer : null;
     const userAgent = request.userAgent ?? c.req.header('user-agent') ?? null;
+    const campaign = request.page ? campaignOf(url, request.campaign) : null;
     const current: CurrentContext = {
-      referral: request.page ? referralOf(referrer, url, campaignOf(url, request.campaign)) : null,
+      referral: request.page ? referralOf(referrer, url, campaign) : null,
+      campaign,
       page: request.page ? { url, path: typeof request.page.path === 'string' ? request.page.path : pathOf(url) } : null,
       device: userAgent ? parseUserAgent(userAgent) : null,
     };

@@ -6,6 +6,8 @@ import type { DeviceInfo, Referral } from '../store/types.js';
 /** What the page being viewed tells, at decision time: absent when a rule is evaluated offline. */
 export interface CurrentContext {
   referral: Referral | null;
+  /** Campaign parameters of the page URL (UTM, click ids). */
+  campaign?: Record<string, string> | null;
   page: { url: string | null; path: string | null } | null;
   device: DeviceInfo | null;
 }
