@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { appContext, type AppOptions } from './app-context.js';
 import { defaultSdkDir, sdkAssetRoutes } from './assets/sdk-asset.js';
 import { collectRoutes } from './collect/routes.js';
+import { consoleRoutes } from './console/routes.js';
 import { eventRoutes } from './events/routes.js';
 import { adminAuth } from './http/auth.js';
 import { collectCors } from './http/cors.js';
@@ -49,6 +50,7 @@ export function createApp(options: AppOptions) {
   app.route('/api/profiles', profileRoutes(ctx));
   app.route('/api/segments', segmentRoutes(ctx));
   app.route('/api/offers', offerRoutes(ctx));
+  app.route('/console', consoleRoutes(ctx));
 
   app.route('/', sdkAssetRoutes(ctx.options.sdkDir));
   return app;

@@ -116,6 +116,7 @@ async function serve(args: ParsedArgs, env: NodeJS.ProcessEnv, demo: boolean) {
   const server = await startServer({ ...serveConfig(args, env), demo });
   const lines = [
     `Rapport is running at ${server.url}`,
+    `  console:    ${server.url}/console`,
     `  health:     ${server.url}/healthz`,
     `  SDK:        ${server.url}/sdk.js`,
     `  database:   ${serveConfig(args, env).db}`,

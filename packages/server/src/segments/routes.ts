@@ -33,6 +33,15 @@ export function ruleOf(body: Body): Rule {
   return result.rule;
 }
 
+/** The editable fields of a segment from a request body (API and console), validated in this order. */
+export function segmentFields(body: Body): Pick<Segment, 'name' | 'description' | 'rule'> {
+  return {
+    name: requiredString(body, 'name', { max: 100 }),
+    description: optionalString(body, 'description', { max: 500 }) ?? null,
+    rule: ruleOf(body),
+  };
+}
+
 /** `/api/segments`: CRUD, member counts and previews. */
 export function segmentRoutes(ctx: AppContext) {
   const app = new Hono();
@@ -56,15 +65,7 @@ export function segmentRoutes(ctx: AppContext) {
     const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'name', 'description', 'rule']);
     const site = found(ctx, requiredString(body, 'site'));
     const now = ctx.now();
-    const segment: Segment = {
-      id: `seg_${newId()}`,
-      siteId: site.id,
-      name: requiredString(body, 'name', { max: 100 }),
-      description: optionalString(body, 'description', { max: 500 }) ?? null,
-      rule: ruleOf(body),
-      createdAt: now,
-      updatedAt: now,
-    };
+    const segment: Segment = { id: `seg_${newId()}`, siteId: site.id, ...segmentFields(body), createdAt: now, updatedAt: now };
     await save(ctx, segment);
     return c.json(segmentJson(segment), 201);
   });
@@ -74,13 +75,7 @@ export function segmentRoutes(ctx: AppContext) {
   app.put('/:id', async (c) => {
     const current = await findSegment(ctx, c.req.param('id'));
     const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'name', 'description', 'rule']);
-    const segment: Segment = {
-      ...current,
-      name: requiredString(body, 'name', { max: 100 }),
-      description: optionalString(body, 'description', { max: 500 }) ?? null,
-      rule: ruleOf(body),
-      updatedAt: ctx.now(),
-    };
+    const segment: Segment = { ...current, ...segmentFields(body), updatedAt: ctx.now() };
     await save(ctx, segment);
     return c.json(segmentJson(segment));
   });
@@ -99,7 +94,8 @@ export function segmentRoutes(ctx: AppContext) {
   return app;
 }
 
-async function save(ctx: AppContext, segment: Segment) {
+/** Saves a segment (API and console): a duplicate name is a 409; decisions see it at once. */
+export async function save(ctx: AppContext, segment: Segment) {
   try {
     await ctx.store.saveSegment(segment);
   } catch (error) {

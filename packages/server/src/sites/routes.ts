@@ -64,7 +64,8 @@ export const invalidJson = () => {
   throw new HttpError(400, 'the body is not valid JSON');
 };
 
-function origins(body: Record<string, unknown>) {
+/** `origins` of a body (API and console): each one normalized, duplicates dropped. */
+export function origins(body: Record<string, unknown>) {
   const list = optionalStringArray(body, 'origins', normalizeOrigin);
   return list && [...new Set(list)];
 }

@@ -1,0 +1,43 @@
+import type { OfferContent } from '@rapport/protocol';
+
+/**
+ * How the SDK shows a link or an image: only an http(s) URL or a path of the site; anything
+ * else (`javascript:`, `data:`) is left out, as the SDK leaves it out.
+ */
+export function previewUrl(value: string | undefined): string | null {
+  if (!value) return null;
+  if (value.startsWith('/') && !value.startsWith('//')) return value;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * An offer's content as the visitor would see it in the slot, built like the SDK builds it:
+ * text as text, never markup. Images are not loaded in the console (its Content-Security-Policy
+ * allows none from other sites): a placeholder names the URL. offer-preview.js redraws this
+ * same structure as the editor's fields change.
+ */
+export function OfferPreview(props: { content: OfferContent }) {
+  const c = props.content;
+  const image = previewUrl(c.image);
+  const link = previewUrl(c.link);
+  if (!image && !c.title && !c.text && !link) {
+    return <p class="muted preview-empty">Nothing to show yet: the slot keeps its default content.</p>;
+  }
+  return (
+    <div class="rapport-offer">
+      {image ? <div class="preview-image">{`Image: ${image}`}</div> : null}
+      {c.title ? <div class="rapport-offer__title">{c.title}</div> : null}
+      {c.text ? <p class="rapport-offer__text">{c.text}</p> : null}
+      {link ? (
+        <a class="rapport-offer__link" href={link} rel="noopener noreferrer nofollow" target="_blank">
+          {c.linkText || c.title || link}
+        </a>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,175 @@
+import type { OfferReport } from '../../decisions/report.js';
+import type { Offer, Segment } from '../../decisions/types.js';
+import { DailyChart } from '../ui/charts.js';
+import { Card, Empty, Facts, type Tone } from '../ui/components.js';
+import { num, pct } from '../ui/format.js';
+
+const DAY_MS = 86_400_000;
+
+/** The report's conclusion in plain words, for someone who does not read p-values. */
+export function verdict(offer: Offer, r: OfferReport): { tone: Tone; text: string } {
+  const confidence = Math.round((1 - r.significance.level) * 100);
+  if (!r.goal) return { tone: 'gray', text: 'No goal set: give the offer a goal event (such as “Order Completed”) to compare conversions with the control group.' };
+  if (r.offer.exposures === 0 && r.control.exposures === 0) return { tone: 'gray', text: 'No one has been shown this offer yet.' };
+  if (r.control.exposures === 0) {
+    return {
+      tone: 'gray',
+      text: offer.controlPercent > 0 ? 'No visitor in the control group yet.' : 'No control group: set a control percentage above 0 to measure the offer against the default content.',
+    };
+  }
+  if (r.offer.exposures === 0) return { tone: 'gray', text: 'No visitor has seen the offer yet, only the control group.' };
+  const p = r.significance.pValue;
+  if (p === null) return { tone: 'gray', text: 'Not enough conversions to compare yet.' };
+  if (r.significance.significant) {
+    return (r.uplift.absolute ?? 0) > 0
+      ? { tone: 'green', text: `${confidence}% confident the offer converts better than the default content.` }
+      : { tone: 'red', text: `${confidence}% confident the offer converts worse than the default content.` };
+  }
+  return { tone: 'amber', text: `Not significant yet: the difference could be chance (p = ${p.toFixed(2)}). Let it run to reach more visitors.` };
+}
+
+const points = (n: number | null) => (n === null ? '—' : `${n >= 0 ? '+' : '−'}${Math.abs(n * 100).toFixed(1)} percentage points`);
+const relative = (n: number | null) => (n === null ? '—' : `${n >= 0 ? '+' : '−'}${Math.abs(n * 100).toFixed(0)}%`);
+
+/** Every day from the first to the last of the report, so that the chart's days are evenly spaced. */
+function days(r: OfferReport) {
+  if (!r.daily.length) return [];
+  const byDate = new Map(r.daily.map((d) => [d.date, d]));
+  const out = [];
+  for (let t = Date.parse(r.daily[0].date); t <= Date.parse(r.daily[r.daily.length - 1].date); t += DAY_MS) {
+    const date = new Date(t).toISOString().slice(0, 10);
+    out.push(
+      byDate.get(date) ?? {
+        date,
+        offer: { exposures: 0, impressions: 0, clicks: 0, conversions: 0 },
+        control: { exposures: 0, conversions: 0 },
+      },
+    );
+  }
+  return out;
+}
+
+/** Offer group against control group: figures, uplift, significance in words, and the days. */
+export function ReportPage(props: { offer: Offer; report: OfferReport; segment?: Segment }) {
+  const { offer, report: r } = props;
+  const v = verdict(offer, r);
+  const daily = days(r);
+  const dates = daily.map((d) => d.date);
+  return (
+    <>
+      <div class={`verdict verdict-${v.tone}`} role="status">
+        <strong>{v.text}</strong>
+      </div>
+      <div class="grid-2">
+        <Card title="Offer and control group">
+          <table class="table report">
+            <thead>
+              <tr>
+                <th scope="col">
+                  <span class="sr-only">Figure</span>
+                </th>
+                <th scope="col" class="num">
+                  Offer group
+                </th>
+                <th scope="col" class="num">
+                  Control group
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr>
+                <th scope="row">Visitors exposed</th>
+                <td class="num">{num(r.offer.exposures)}</td>
+                <td class="num">{num(r.control.exposures)}</td>
+              </tr>
+              <tr>
+                <th scope="row">Impressions</th>
+                <td class="num">{num(r.offer.impressions)}</td>
+                <td class="num">{num(r.control.impressions)}</td>
+              </tr>
+              <tr>
+                <th scope="row">Clicks</th>
+                <td class="num">{num(r.offer.clicks)}</td>
+                <td class="num muted">—</td>
+              </tr>
+              <tr>
+                <th scope="row">Click rate</th>
+                <td class="num">{pct(r.offer.clickRate)}</td>
+                <td class="num muted">—</td>
+              </tr>
+              <tr>
+                <th scope="row">Conversions</th>
+                <td class="num">{num(r.offer.conversions)}</td>
+                <td class="num">{num(r.control.conversions)}</td>
+              </tr>
+              <tr>
+                <th scope="row">Conversion rate</th>
+                <td class="num strong">{pct(r.offer.conversionRate)}</td>
+                <td class="num strong">{pct(r.control.conversionRate)}</td>
+              </tr>
+            </tbody>
+          </table>
+        </Card>
+        <Card title="Uplift">
+          <Facts
+            rows={[
+              ['Uplift', points(r.uplift.absolute)],
+              ['Relative to control', relative(r.uplift.relative)],
+              ['Significance', r.significance.pValue === null ? 'not computable yet' : `p = ${r.significance.pValue.toFixed(3)} (${r.significance.test})`],
+              ['Goal', r.goal ? `${r.goal.event} within ${r.goal.withinDays} days of the first exposure` : 'none'],
+              ['Control group', `${offer.controlPercent}% of matching visitors`],
+              ['Shown to', props.segment?.name ?? (offer.segmentId ? offer.segmentId : 'Everyone')],
+            ]}
+          />
+          <p class="hint">
+            {`Uplift is the offer group's conversion rate minus the control group's. The difference counts as significant when p is below ${r.significance.level}.`}
+          </p>
+        </Card>
+      </div>
+      <Card title="Day by day">
+        {daily.length ? (
+          <div class="grid-2 charts">
+            <div>
+              <h3 class="sub-head">Visitors exposed</h3>
+              <DailyChart
+                title="Visitors exposed per day"
+                unit="visitors"
+                compact
+                dates={dates}
+                series={[
+                  { name: 'Offer', tone: 'tone-1', values: daily.map((d) => d.offer.exposures) },
+                  { name: 'Control', tone: 'tone-4', values: daily.map((d) => d.control.exposures) },
+                ]}
+                tableOnly={[
+                  { name: 'Impressions', tone: 'tone-2', values: daily.map((d) => d.offer.impressions) },
+                  { name: 'Clicks', tone: 'tone-3', values: daily.map((d) => d.offer.clicks) },
+                ]}
+              />
+            </div>
+            <div>
+              <h3 class="sub-head">Conversions</h3>
+              {r.goal ? (
+                <DailyChart
+                  title="Conversions per day, by the day of first exposure"
+                  unit="conversions"
+                  compact
+                  dates={dates}
+                  series={[
+                    { name: 'Offer', tone: 'tone-1', values: daily.map((d) => d.offer.conversions) },
+                    { name: 'Control', tone: 'tone-4', values: daily.map((d) => d.control.conversions) },
+                  ]}
+                />
+              ) : (
+                <p class="muted">No goal set.</p>
+              )}
+            </div>
+          </div>
+        ) : (
+          <Empty title="No data yet">
+            {`Once visitors in the audience load a page with the slot “${offer.slot}”, their impressions, clicks and conversions appear here day by day.`}
+          </Empty>
+        )}
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,307 @@
+import { Hono, type Context } from 'hono';
+import type { AppContext } from '../../app-context.js';
+import { HttpError } from '../../http/errors.js';
+import { requiredString } from '../../http/input.js';
+import { found, origins } from '../../sites/routes.js';
+import type { Site, SiteSettings } from '../../store/types.js';
+import type { ConsoleEnv } from '../env.js';
+import { Badge, Card, CsrfField, Empty, Facts, PostButton, Problems, type Problem } from '../ui/components.js';
+import { date, plural } from '../ui/format.js';
+import { hereOf, type Here } from '../ui/here.js';
+import { page } from '../ui/layout.js';
+
+const SETTINGS: Array<{ key: keyof SiteSettings; label: string; hint: string }> = [
+  {
+    key: 'requireUserHash',
+    label: 'Identity verification',
+    hint: 'Browser messages with a user id must carry context.userHash = HMAC-SHA256(secret, userId), computed by your backend; without it they count as anonymous. Stops anyone from claiming to be a customer by typing their id.',
+  },
+  { key: 'emailMatching', label: 'Join profiles by email', hint: 'Two profiles that identify with the same email become one customer.' },
+  { key: 'storeFullIp', label: 'Keep full IP addresses', hint: 'Off: addresses are shortened (IPv4 /24, IPv6 /48) before they are stored.' },
+  { key: 'exposeSegments', label: 'Tell the browser which segments matched', hint: 'For debugging: decisions list the segments of the visitor. Leave off in production.' },
+];
+
+const DONE: Record<string, string> = {
+  created: 'The site is ready. Put its script tag on your pages.',
+  origins: 'Allowed origins saved.',
+  settings: 'Settings saved.',
+};
+
+const lines = (text: unknown) =>
+  String(text ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** `/console/sites`: the sites, their script tag, keys, allowed origins and settings. */
+export function siteRoutes(ctx: AppContext) {
+  const app = new Hono<ConsoleEnv>();
+
+  app.get('/', (c) => list(c, hereOf(c, ctx)));
+
+  app.post('/', async (c) => {
+    const form = await c.req.parseBody();
+    const here = hereOf(c, ctx);
+    try {
+      const body = { name: String(form.name ?? ''), origins: lines(form.origins) };
+      const name = requiredString(body, 'name', { max: 100 });
+      const site = await ctx.sites.create({ name, origins: origins(body) ?? [] });
+      return c.redirect(`/console/sites/${site.id}?site=${encodeURIComponent(site.id)}&done=created`, 303);
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status >= 500) throw error;
+      return list(c, here, { message: error.message }, { name: String(form.name ?? ''), origins: String(form.origins ?? '') });
+    }
+  });
+
+  app.get('/:id', (c) => {
+    const site = found(ctx, c.req.param('id'));
+    return sitePage(c, hereOf(c, ctx, site), site, { notice: DONE[c.req.query('done') ?? ''] });
+  });
+
+  // The secret shows only in the answer to this POST: never in a URL, a GET or a cached page.
+  app.post('/:id/reveal', (c) => {
+    const site = found(ctx, c.req.param('id'));
+    return sitePage(c, hereOf(c, ctx, site), site, { reveal: true });
+  });
+
+  app.get('/:id/rotate', (c) => {
+    const site = found(ctx, c.req.param('id'));
+    const here = hereOf(c, ctx, site);
+    return page(c, {
+      here,
+      title: 'Rotate the secret?',
+      section: 'sites',
+      back: { href: `/console/sites/${site.id}`, label: site.name },
+      children: (
+        <Card class="danger-zone">
+          <p>
+            {`A new secret replaces the current one of ${site.name} at once: server-side calls with the old secret are refused, and user hashes made with it no longer verify. `}
+            Update your backend right after.
+          </p>
+          <form method="post" action={`/console/sites/${site.id}/rotate`} class="actions-row">
+            <CsrfField here={here} />
+            <button type="submit" class="button button-danger">
+              Rotate the secret
+            </button>
+            <a class="button button-quiet" href={`/console/sites/${site.id}`}>
+              Cancel
+            </a>
+          </form>
+        </Card>
+      ),
+    });
+  });
+
+  app.post('/:id/rotate', async (c) => {
+    const before = found(ctx, c.req.param('id'));
+    const site = (await ctx.sites.update(before.id, { rotateSecret: true }))!;
+    return sitePage(c, hereOf(c, ctx, site), site, { reveal: true, notice: 'New secret made; the old one no longer works. Copy it to your backend now.' });
+  });
+
+  app.post('/:id/origins', async (c) => {
+    const current = found(ctx, c.req.param('id'));
+    const form = await c.req.parseBody();
+    try {
+      await ctx.sites.update(current.id, { origins: origins({ origins: lines(form.origins) }) ?? [] });
+      return c.redirect(`/console/sites/${current.id}?site=${encodeURIComponent(current.id)}&done=origins`, 303);
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status >= 500) throw error;
+      return sitePage(c, hereOf(c, ctx, current), current, { problem: { message: error.message }, originsText: String(form.origins ?? '') }, 400);
+    }
+  });
+
+  app.post('/:id/settings', async (c) => {
+    const current = found(ctx, c.req.param('id'));
+    const form = await c.req.parseBody();
+    const settings = Object.fromEntries(SETTINGS.map((s) => [s.key, form[s.key] === 'on'])) as Partial<SiteSettings>;
+    await ctx.sites.update(current.id, { settings });
+    return c.redirect(`/console/sites/${current.id}?site=${encodeURIComponent(current.id)}&done=settings`, 303);
+  });
+
+  return app;
+}
+
+function list(c: Context<ConsoleEnv>, here: Here, problem?: Problem, values = { name: '', origins: '' }) {
+  return page(
+    c,
+    {
+      here,
+      title: 'Sites',
+      section: 'sites',
+      children: (
+        <>
+          {here.sites.length ? (
+            <Card>
+              <table class="table">
+                <thead>
+                  <tr>
+                    <th scope="col">Site</th>
+                    <th scope="col">Allowed origins</th>
+                    <th scope="col">Identity verification</th>
+                    <th scope="col">Created</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {here.sites.map((s) => (
+                    <tr>
+                      <td>
+                        <a class="strong" href={`/console/sites/${s.id}?site=${encodeURIComponent(s.id)}`}>
+                          {s.name}
+                        </a>
+                        <div class="sub">{s.id}</div>
+                      </td>
+                      <td>{s.origins.length ? s.origins.join(', ') : <span class="muted">none yet</span>}</td>
+                      <td>{s.settings.requireUserHash ? <Badge tone="green">required</Badge> : <Badge>off</Badge>}</td>
+                      <td>{date(s.createdAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Card>
+          ) : (
+            <Card>
+              <Empty title="No site yet">Add your shop below: you get the script tag to put on its pages.</Empty>
+            </Card>
+          )}
+          <Card title="Add a site">
+            <form method="post" action="/console/sites" class="stack">
+              <CsrfField here={here} />
+              <Problems problem={problem} />
+              <div class="form-grid">
+                <label for="site-name">Name</label>
+                <input id="site-name" name="name" required maxlength={100} value={values.name} placeholder="e.g. Summer Travel shop" />
+                <label for="site-origins">Allowed origins</label>
+                <div>
+                  <textarea id="site-origins" name="origins" rows={3} placeholder="https://shop.example.com">
+                    {values.origins}
+                  </textarea>
+                  <p class="hint">The addresses your pages are served from, one per line: scheme, host and port, no path.</p>
+                </div>
+              </div>
+              <div class="actions-row">
+                <button type="submit" class="button button-primary">
+                  Add the site
+                </button>
+              </div>
+            </form>
+          </Card>
+        </>
+      ),
+    },
+    problem ? 400 : 200,
+  );
+}
+
+interface SiteView {
+  reveal?: boolean;
+  notice?: string;
+  problem?: Problem;
+  originsText?: string;
+}
+
+function sitePage(c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView, status: 200 | 400 = 200) {
+  const tag = `<script async src="${here.origin}/sdk.js" data-write-key="${site.writeKey}"></script>`;
+  return page(
+    c,
+    {
+      here,
+      title: site.name,
+      section: 'sites',
+      back: { href: '/console/sites', label: 'Sites' },
+      notice: view.notice,
+      children: (
+        <>
+          <Card title="Install" actions={<button type="button" class="button button-small js-only" data-copy="script-tag" hidden>Copy</button>}>
+            <p>
+              Put this tag in the <code>&lt;head&gt;</code> of every page of the site:
+            </p>
+            <pre class="code-block">
+              <code id="script-tag">{tag}</code>
+            </pre>
+            <p class="hint">
+              The write key in it is public: it can only send visits and ask for offers, and only from the allowed origins below.
+              Mark personalized places with <code>{'<div data-rapport-slot="home-hero">default content</div>'}</code>.
+            </p>
+          </Card>
+          <div class="grid-2">
+            <Card title="Keys">
+              <Facts
+                rows={[
+                  ['Site id', <code>{site.id}</code>],
+                  ['Write key', <code>{site.writeKey}</code>],
+                  [
+                    'Secret',
+                    view.reveal ? (
+                      <>
+                        <code id="site-secret" class="secret">
+                          {site.secret}
+                        </code>{' '}
+                        <button type="button" class="button button-small js-only" data-copy="site-secret" hidden>
+                          Copy
+                        </button>
+                      </>
+                    ) : (
+                      <span class="secret-hidden" aria-label="hidden">
+                        ••••••••••••••••
+                      </span>
+                    ),
+                  ],
+                ]}
+              />
+              <div class="actions-row">
+                {view.reveal ? null : <PostButton here={here} action={`/console/sites/${site.id}/reveal`} label="Reveal the secret" />}
+                <a class="button button-quiet" href={`/console/sites/${site.id}/rotate`}>
+                  Rotate the secret…
+                </a>
+              </div>
+              <p class="hint">
+                The secret stays on your servers: it authenticates server-side calls (<code>Authorization: Bearer</code>) and signs user ids for
+                identity verification.
+              </p>
+            </Card>
+            <Card title="Allowed origins">
+              <form method="post" action={`/console/sites/${site.id}/origins`} class="stack">
+                <CsrfField here={here} />
+                <Problems problem={view.problem} />
+                <label for="origins" class="sr-only">
+                  Allowed origins
+                </label>
+                <textarea id="origins" name="origins" rows={4} class={view.problem ? 'code invalid' : 'code'} placeholder="https://shop.example.com">
+                  {view.originsText ?? site.origins.join('\n')}
+                </textarea>
+                <p class="hint">
+                  {`Browsers may send data for this site only from these origins, one per line. ${site.origins.length ? `${plural(site.origins.length, 'origin')} allowed now.` : 'None yet: the script tag cannot send anything.'}`}
+                </p>
+                <div class="actions-row">
+                  <button type="submit" class="button">
+                    Save origins
+                  </button>
+                </div>
+              </form>
+            </Card>
+          </div>
+          <Card title="Identity and privacy">
+            <form method="post" action={`/console/sites/${site.id}/settings`} class="stack">
+              <CsrfField here={here} />
+              {SETTINGS.map((s) => (
+                <label class="toggle">
+                  <input type="checkbox" name={s.key} checked={site.settings[s.key]} />
+                  <span>
+                    <strong>{s.label}</strong>
+                    <span class="hint">{s.hint}</span>
+                  </span>
+                </label>
+              ))}
+              <div class="actions-row">
+                <button type="submit" class="button">
+                  Save settings
+                </button>
+              </div>
+            </form>
+          </Card>
+        </>
+      ),
+    },
+    status,
+  );
+}
