@@ -14,8 +14,8 @@ import { parseArgs } from 'node:util';
  * decisions"). Two things about the data decide how the stories are written:
  *
  * - A decision is made while its page view is still on the way: the SDK asks for the slots and
- *   sends the page view at the same time. On a landing page, `referrer.current.*` (this page's
- *   referral) is known, but the visit it starts is not counted yet in `computed.visits`.
+ *   sends the page view at the same time. Rapport counts the visit that this page starts in
+ *   `computed.visits` for the decision, and `referrer.current.*` is this page's referral.
  * - Rules count events (`Order Completed` ≥ 1) but do not look inside past events' properties.
  *   What an order contained is therefore stated by the shop as a trait when the order completes:
  *   `lastOrder: { id, total, categories[], tags[] }` (public/shop.js). Traits keep the newest
@@ -47,23 +47,11 @@ export const SEGMENTS = [
   },
   {
     name: 'Third visit, no order yet',
-    description:
-      'Three visits or more and never ordered. On the landing page of the third visit only two are counted ' +
-      '(its own page view is stored after the decision), so two visits and a page reached from outside the shop count too.',
+    description: 'Three visits or more (the one being made included) and never ordered.',
     rule: {
       all: [
         { field: 'computed.orders', op: 'eq', value: 0 },
-        {
-          any: [
-            { field: 'computed.visits', op: 'gte', value: 3 },
-            {
-              all: [
-                { field: 'computed.visits', op: 'gte', value: 2 },
-                { not: { field: 'referrer.current.medium', op: 'in', value: ['internal', 'direct'] } },
-              ],
-            },
-          ],
-        },
+        { field: 'computed.visits', op: 'gte', value: 3 },
       ],
     },
   },
