@@ -20,6 +20,26 @@ export const OFFER_FIELDS = [
   'goal',
 ] as const;
 
+/** The editable fields of a new offer before the request's are applied (and what PUT resets to). */
+export const OFFER_DEFAULTS: Omit<Offer, 'id' | 'siteId' | 'createdAt' | 'updatedAt'> = {
+  name: '',
+  slot: '',
+  segmentId: null,
+  priority: 0,
+  status: 'active',
+  content: {},
+  startsAt: null,
+  endsAt: null,
+  cap: null,
+  controlPercent: 0,
+  goal: null,
+};
+
+/** The fields of `offerFields` that were given: undefined ones must not overwrite anything. */
+export function givenOfferFields(body: Body): Partial<Offer> {
+  return Object.fromEntries(Object.entries(offerFields(body)).filter(([, v]) => v !== undefined)) as Partial<Offer>;
+}
+
 const CONTENT_LIMITS = { title: 200, text: 2000, linkText: 100, link: 2048, image: 2048 } as const;
 
 /**

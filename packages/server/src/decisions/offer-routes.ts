@@ -5,7 +5,7 @@ import { objectBody, requiredString } from '../http/input.js';
 import { newId } from '../ids.js';
 import { requiredSite } from '../segments/routes.js';
 import { found, invalidJson } from '../sites/routes.js';
-import { checkOffer, OFFER_FIELDS, offerFields } from './offer-input.js';
+import { checkOffer, givenOfferFields, OFFER_DEFAULTS, OFFER_FIELDS } from './offer-input.js';
 import { offerReport } from './report.js';
 import type { Offer } from './types.js';
 
@@ -46,22 +46,12 @@ export function offerRoutes(ctx: AppContext) {
     const site = found(ctx, requiredString(body, 'site'));
     const now = ctx.now();
     const offer: Offer = {
+      ...OFFER_DEFAULTS,
       id: `off_${newId()}`,
       siteId: site.id,
-      name: '',
-      slot: '',
-      segmentId: null,
-      priority: 0,
-      status: 'active',
-      content: {},
-      startsAt: null,
-      endsAt: null,
-      cap: null,
-      controlPercent: 0,
-      goal: null,
       createdAt: now,
       updatedAt: now,
-      ...defined(offerFields(body)),
+      ...givenOfferFields(body),
     };
     await save(ctx, offer);
     return c.json(offerJson(offer), 201);
@@ -75,11 +65,8 @@ export function offerRoutes(ctx: AppContext) {
       const current = await findOffer(ctx, c.req.param('id'));
       const body = objectBody(await c.req.json().catch(invalidJson), OFFER_FIELDS);
       if (body.site !== undefined && body.site !== current.siteId) throw new HttpError(400, 'site: an offer cannot move to another site');
-      const base =
-        method === 'put'
-          ? { ...current, segmentId: null, priority: 0, status: 'active' as const, startsAt: null, endsAt: null, cap: null, controlPercent: 0, goal: null }
-          : current;
-      const offer: Offer = { ...base, ...defined(offerFields(body)), updatedAt: ctx.now() };
+      const base = method === 'put' ? { ...current, ...OFFER_DEFAULTS, name: current.name, slot: current.slot, content: current.content } : current;
+      const offer: Offer = { ...base, ...givenOfferFields(body), updatedAt: ctx.now() };
       await save(ctx, offer);
       return c.json(offerJson(offer));
     });
@@ -119,7 +106,3 @@ export async function findOffer(ctx: AppContext, id: string): Promise<Offer> {
   throw new HttpError(404, `no offer ${id}`);
 }
 
-/** The fields that were given: undefined ones must not overwrite defaults or current values. */
-function defined<T extends object>(fields: T): Partial<T> {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
-}

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { MAX_ID_LENGTH, MAX_MESSAGE_BYTES, type DecideResponse, type JsonObject } from '@rapport/protocol';
 import type { AppContext } from '../app-context.js';
 import { isObject } from '../collect/validate.js';
+import { pathOf } from '../enrich/enrich.js';
 import { campaignOf, referralOf } from '../enrich/referral.js';
 import { parseUserAgent } from '../enrich/user-agent.js';
 import { HttpError } from '../http/errors.js';
@@ -118,13 +119,4 @@ export function parseDecideBody(value: unknown): DecideBody {
     userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 1024) : null,
     userHash: context.userHash,
   };
-}
-
-function pathOf(url: string | null): string | null {
-  if (!url) return null;
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return null;
-  }
 }

@@ -50,7 +50,8 @@ function firstTouchOf(first: JsonObject | null, skew: number) {
   return { ...referral, at: at + skew };
 }
 
-function pathOf(url: string | null): string | null {
+/** The path of a URL, or null when it does not parse. */
+export function pathOf(url: string | null): string | null {
   if (!url) return null;
   try {
     return new URL(url).pathname;

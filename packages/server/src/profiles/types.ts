@@ -1,15 +1,8 @@
 import type { JsonObject } from '@rapport/protocol';
+import type { Referral } from '../store/types.js';
 
-/** Where a visit came from, as the referral parser and the campaign parameters tell. */
-export interface Touch {
-  medium: string;
-  source: string | null;
-  term: string | null;
-  campaign: string | null;
-  referrer: string | null;
-  landingPage: string | null;
-  at: number;
-}
+/** Where a visit came from (its referral), and when. */
+export type Touch = Referral & { at: number };
 
 /** The browser session the server currently counts for a profile. */
 export interface SessionState {

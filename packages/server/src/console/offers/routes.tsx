@@ -2,7 +2,7 @@ import type { OfferContent } from '@rapport/protocol';
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { isObject } from '../../collect/validate.js';
-import { offerFields } from '../../decisions/offer-input.js';
+import { givenOfferFields, OFFER_DEFAULTS, offerFields } from '../../decisions/offer-input.js';
 import { findOffer, save } from '../../decisions/offer-routes.js';
 import { fillContent } from '../../decisions/placeholders.js';
 import { offerReport } from '../../decisions/report.js';
@@ -98,7 +98,7 @@ export function offerRoutes(ctx: AppContext) {
     const values = formValues(form);
     try {
       const now = ctx.now();
-      const offer: Offer = { ...BLANK, id: `off_${newId()}`, siteId: site.id, ...fieldsOf(values), createdAt: now, updatedAt: now };
+      const offer: Offer = { ...OFFER_DEFAULTS, id: `off_${newId()}`, siteId: site.id, ...fieldsOf(values), createdAt: now, updatedAt: now };
       await save(ctx, offer);
       return c.redirect(here.to('/console/offers', { done: 'saved' }), 303);
     } catch (error) {
@@ -179,24 +179,9 @@ export function offerRoutes(ctx: AppContext) {
   return app;
 }
 
-const BLANK: Omit<Offer, 'id' | 'siteId' | 'createdAt' | 'updatedAt'> = {
-  name: '',
-  slot: '',
-  segmentId: null,
-  priority: 0,
-  status: 'active',
-  content: {},
-  startsAt: null,
-  endsAt: null,
-  cap: null,
-  controlPercent: 0,
-  goal: null,
-};
-
 /** The form's fields through the API's validator; the form sends every field, so all are set. */
 function fieldsOf(values: OfferValues) {
-  const fields = offerFields(offerBody(values));
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<Offer>;
+  return givenOfferFields(offerBody(values));
 }
 
 const CONTENT_KEYS = ['title', 'text', 'image', 'link', 'linkText'] as const;
