@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PUBLIC_DIR = path.join(here, 'public');
+const PARTIALS_DIR = path.join(here, 'partials');
 const MAX_BODY_BYTES = 16 * 1024;
 
 /** The coupon of the first-order offer; any other code is refused. */
@@ -59,10 +60,19 @@ export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData()
   const categoryByPath = new Map(data.categories.map((c) => [c.path, c]));
   const pages = new Map();
 
-  /** A page of public/ with the script tag's placeholders (and the title) filled in. */
+  /**
+   * A page of public/ with the script tag's placeholders (and the title) filled in, and the
+   * header and footer that every page shares taken from partials/.
+   */
   const page = async (file, title) => {
     let template = pages.get(file);
-    if (template === undefined) pages.set(file, (template = await readFile(path.join(PUBLIC_DIR, file), 'utf8')));
+    if (template === undefined) {
+      const [body, header, footer] = await Promise.all(
+        [path.join(PUBLIC_DIR, file), path.join(PARTIALS_DIR, 'header.html'), path.join(PARTIALS_DIR, 'footer.html')].map((f) => readFile(f, 'utf8')),
+      );
+      template = body.replace('{{HEADER}}', header.trim()).replace('{{FOOTER}}', footer.trim());
+      pages.set(file, template);
+    }
     const values = { RAPPORT_URL: rapportUrl, WRITE_KEY: writeKey, TITLE: title ?? '' };
     return template.replace(/\{\{(RAPPORT_URL|WRITE_KEY|TITLE)\}\}/g, (_, key) => escapeHtml(values[key]));
   };
