@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// `npm run bench`: every benchmark of bench/, one after the other, then BENCHMARKS.md.
+//
+//   node bench/run.mjs                 the full run (about 10–15 minutes on the 2-core machine)
+//   node bench/run.mjs --quick         a self-check of every script in about 2 minutes: tiny
+//                                      datasets, one short run each; results go to
+//                                      bench/results/quick/ and BENCHMARKS.md is left alone
+//   node bench/run.mjs --reuse-data    keep the generated datasets of an earlier run
+//   node bench/run.mjs --only ingest,sdk   some steps only (then BENCHMARKS.md is re-rendered
+//                                      from these and the last results of the others)
+//   node bench/run.mjs --render        only rewrite BENCHMARKS.md from bench/results/*.json
+//
+// Steps: machine, sdk, ingest, datasets (10k, 100k, 1M visitors, one generating pass),
+// decide (100k), identity (100k), growth (10k, 100k, 1M). Each is its own script and can be run
+// alone (node bench/ingest.mjs, ...), with the flags documented at the top of each file.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runDecide } from './decide.mjs';
+import { runGrowth, writeGrowthSvg } from './growth.mjs';
+import { runIdentity } from './identity.mjs';
+import { runIngest } from './ingest.mjs';
+import { clearDatasets, ensureDatasets } from './lib/dataset.mjs';
+import { renderBenchmarks } from './lib/render.mjs';
+import { ROOT, ensureBuilt } from './lib/server.mjs';
+import { RESULTS_DIR, log, parseArgs, setResultsDir, writeResult } from './lib/stats.mjs';
+import { describeMachine } from './machine.mjs';
+import { runSdk } from './sdk.mjs';
+
+const args = parseArgs();
+const quick = !!args.quick;
+if (quick) setResultsDir(path.join(RESULTS_DIR, 'quick'));
+const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth'];
+const only = args.only ? String(args.only).split(',') : STEPS;
+const TIERS = quick ? [2_000, 10_000] : [10_000, 100_000, 1_000_000];
+const MID = TIERS[TIERS.length - 2] ?? TIERS[0];
+
+const readResult = (name) => {
+  const file = path.join(RESULTS_DIR, `${name}.json`);
+  return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : null;
+};
+
+function render(run) {
+  const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk'].map((n) => [n, readResult(n)]));
+  if (results.growth) writeGrowthSvg(results.growth);
+  const md = renderBenchmarks({ ...results, run });
+  const target = quick ? path.join(RESULTS_DIR, 'BENCHMARKS.md') : path.join(ROOT, 'BENCHMARKS.md');
+  fs.writeFileSync(target, md);
+  return target;
+}
+
+if (args.render) {
+  const run = readResult('run');
+  if (!run) throw new Error('no results/run.json yet: run the benchmarks first');
+  console.log(`wrote ${render(run)}`);
+  process.exit(0);
+}
+
+const started = Date.now();
+const run = { startedAt: new Date(started).toISOString(), quick, reusedData: !!args['reuse-data'], steps: [] };
+const step = async (name, fn) => {
+  if (!only.includes(name)) return;
+  const t = Date.now();
+  log(`== ${name}`);
+  const result = await fn();
+  if (result !== undefined) writeResult(name, result);
+  run.steps.push({ name, seconds: (Date.now() - t) / 1000 });
+};
+
+ensureBuilt({ log });
+// A full run pays for its datasets: the ones of an earlier run are removed first.
+if (!quick && !args['reuse-data'] && only.includes('datasets')) clearDatasets();
+
+await step('machine', () => describeMachine());
+await step('sdk', () => runSdk(quick ? { rounds: 50, repeats: 1 } : { rounds: 200, repeats: 3 }));
+await step('ingest', () => runIngest(quick ? { runs: 1, seconds: 3, warmup: 1, profileSeconds: 0 } : { runs: 3, seconds: 10, warmup: 2, profileSeconds: 6 }));
+await step('datasets', async () => {
+  await ensureDatasets(TIERS, { log });
+});
+await step('decide', () => runDecide(quick ? { visitors: MID, runs: 1, seconds: 3, maxSeconds: 2, profileSeconds: 0 } : { visitors: 100_000, runs: 5, seconds: 10, maxSeconds: 5, profileSeconds: 6 }));
+await step('identity', () => runIdentity(quick ? { visitors: MID, runs: 1, seconds: 2, profileSeconds: 0 } : { visitors: 100_000, runs: 3, seconds: 5, profileSeconds: 4 }));
+await step('growth', () =>
+  runGrowth(quick ? { tiers: TIERS, runs: 1, seconds: 2, maxSeconds: 1, ingestSeconds: 1, profileLargest: false } : { tiers: TIERS, runs: 3, seconds: 10, maxSeconds: 5, ingestSeconds: 5 }),
+);
+
+run.seconds = (Date.now() - started) / 1000;
+run.loadAverageAtEnd = os.loadavg();
+if (only.length === STEPS.length) writeResult('run', run);
+else {
+  // A partial run keeps the step times of the last full run for the steps it skipped.
+  const last = readResult('run');
+  if (last) {
+    run.steps = [...last.steps.filter((s) => !only.includes(s.name)), ...run.steps].sort((a, b) => STEPS.indexOf(a.name) - STEPS.indexOf(b.name));
+    run.seconds = run.steps.reduce((a, s) => a + s.seconds, 0);
+    run.startedAt = last.startedAt;
+  }
+}
+const file = render(run);
+log(`done in ${(run.seconds / 60).toFixed(1)} minutes; wrote ${path.relative(process.cwd(), file)}`);
