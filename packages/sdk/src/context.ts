@@ -46,8 +46,10 @@ export const objectOr = (value: unknown): JsonObject | undefined =>
   value && typeof value == 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
 
 /** The visitor's time zone, when the browser tells. */
+// Read once: building a DateTimeFormat for every message was a sixth of the cost of track().
+let zone: string | undefined;
 export const timezone = (): string | undefined => {
   try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return (zone = zone || Intl.DateTimeFormat().resolvedOptions().timeZone);
   } catch {}
 };

@@ -58,7 +58,7 @@ export function decideRoutes(ctx: AppContext) {
       userId,
       current,
       catalog,
-      rankings: catalog.usesRankings ? await ctx.rankings.get(site.id) : null,
+      rankings: catalog.usesRankings ? ctx.rankings.peek(site.id) : null,
       now,
     });
     c.header('Cache-Control', 'no-store');

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { HttpError } from './errors.js';
 
@@ -21,7 +22,10 @@ export async function readJsonBody(c: Context, limit: number): Promise<JsonBody>
   }
   const declared = Number(c.req.header('content-length'));
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  const bytes = await readLimited(c.req.raw, limit);
+  // On Node, read the request itself: going through the web Request that the adapter would build
+  // for `c.req.raw.body` costs more than the rest of reading and parsing a batch.
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const bytes = incoming && !incoming.readableEnded ? await readNodeLimited(incoming, limit) : await readLimited(c.req.raw, limit);
   if (bytes.length === 0) throw new HttpError(400, 'the body is empty: send a JSON object');
   let text: string;
   try {
@@ -41,6 +45,23 @@ const tooLarge = (limit: number) =>
   new HttpError(413, `the body is larger than the limit of ${Math.round(limit / 1024)} KB`, undefined, {
     Connection: 'close',
   });
+
+async function readNodeLimited(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  // Leaving the loop early must not destroy the request: that would take the socket, and the
+  // 413 with it.
+  for await (const chunk of incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) {
+      // Stop reading; the 413 closes the connection (see tooLarge).
+      incoming.pause();
+      throw tooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+}
 
 async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array(0);

@@ -47,4 +47,13 @@ describe('RankingCache', () => {
     await pending;
     expect(fake.calls()).toBe(2);
   });
+
+  it('answers a peek at once: null until the first count is done, then the rankings', async () => {
+    const fake = fakeStore(() => [{ id: 'p', orders: 1, revenue: 10, lastOrderAt: 0 }]);
+    const cache = new RankingCache(fake.store);
+    expect(cache.peek('s')).toBeNull();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(cache.peek('s')?.abc.get('p')).toBe('A');
+    expect(fake.calls()).toBe(1);
+  });
 });

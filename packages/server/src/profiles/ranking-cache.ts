@@ -35,6 +35,21 @@ export class RankingCache {
     return cached.ready ? Promise.resolve(cached.ready) : cached.value;
   }
 
+  /**
+   * The rankings if they are computed, else null (and their computation starts): for decisions,
+   * which must not wait seconds for a recount of a million customers. Until the first count is
+   * done, rules on ABC or RFM do not match.
+   */
+  peek(siteId: string): Rankings | null {
+    const cached = this.cache.get(siteId);
+    if (!cached) {
+      this.compute(siteId).value.catch(() => {});
+      return null;
+    }
+    if (cached.ready) void this.get(siteId);
+    return cached.ready;
+  }
+
   invalidate(siteId: string) {
     this.cache.delete(siteId);
   }

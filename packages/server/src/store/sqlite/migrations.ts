@@ -32,15 +32,15 @@ export const MIGRATIONS: Migration[] = [
       );
 
       -- One person. A profile merged into another stays as a tombstone (merged_into set, data
-      -- emptied) so that links to its old id still lead somewhere.
+      -- emptied) so that links to its old id still lead somewhere. A rowid table on purpose: its
+      -- rows (about a kilobyte of JSON) fit in a page, where a WITHOUT ROWID table would spill
+      -- each into an overflow page. Small columns come first and the JSON last, so that scans
+      -- of the small ones (rankings) stop reading early.
       CREATE TABLE profiles (
         site_id TEXT NOT NULL REFERENCES sites(id),
         id TEXT NOT NULL,
         user_id TEXT,
         email TEXT,
-        traits TEXT NOT NULL,
-        trait_times TEXT NOT NULL,
-        computed TEXT NOT NULL,
         first_seen INTEGER,
         last_seen INTEGER,
         -- Copied out of computed for the site-wide rankings (ABC, RFM), which read every profile.
@@ -50,8 +50,12 @@ export const MIGRATIONS: Migration[] = [
         merged_into TEXT,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
+        traits TEXT NOT NULL,
+        trait_times TEXT NOT NULL,
+        computed TEXT NOT NULL,
         PRIMARY KEY (site_id, id)
-      ) WITHOUT ROWID;
+      );
+      CREATE INDEX profiles_merged ON profiles (site_id, merged_into) WHERE merged_into IS NOT NULL;
       -- Live profiles always have a last_seen (they are made by an event); lists run newest first.
       CREATE INDEX profiles_last_seen ON profiles (site_id, last_seen DESC, id) WHERE merged_into IS NULL;
       CREATE INDEX profiles_user ON profiles (site_id, user_id) WHERE user_id IS NOT NULL;
@@ -65,7 +69,9 @@ export const MIGRATIONS: Migration[] = [
         created_at INTEGER NOT NULL,
         PRIMARY KEY (site_id, kind, value)
       ) WITHOUT ROWID;
-      CREATE INDEX identities_profile ON identities (site_id, profile_id);
+      -- profile_id first: with site_id first, a planner without statistics prefers the primary
+      -- key's (site_id) prefix and scans every identity of the site.
+      CREATE INDEX identities_profile ON identities (profile_id, site_id);
 
       -- sender: the anonymous id of the message, else its user id. Message ids are unique per
       -- sender, which keeps the rows of one batch together in the index (see senderOf).
@@ -85,7 +91,6 @@ export const MIGRATIONS: Migration[] = [
         data TEXT NOT NULL
       );
       CREATE UNIQUE INDEX events_sender ON events (site_id, sender, message_id);
-      CREATE INDEX events_type ON events (site_id, type);
       CREATE INDEX events_profile ON events (site_id, profile_id, timestamp);
       CREATE INDEX events_user ON events (site_id, user_id) WHERE user_id IS NOT NULL;
 

@@ -278,7 +278,7 @@ export class SqliteStore implements Store {
   }
 
   async profileMerges(siteId: string, id: string): Promise<MergeRecord[]> {
-    return (this.sql.profileMerges.all(siteId, id, id) as MergeRow[]).map(mergeFromRow);
+    return (this.sql.profileMerges.all(siteId, id, siteId, id) as MergeRow[]).map(mergeFromRow);
   }
 
   async listProfiles(query: ProfileQuery): Promise<Page<ProfileRecord>> {
@@ -344,7 +344,7 @@ export class SqliteStore implements Store {
       for (const pid of ids) {
         result.events += sql.deleteEvents.run(siteId, pid).changes;
         result.identities += sql.deleteIdentities.run(siteId, pid).changes;
-        result.merges += sql.deleteMerges.run(siteId, pid, pid).changes;
+        result.merges += sql.deleteMergesInto.run(siteId, pid).changes + sql.deleteMergesFrom.run(siteId, pid).changes;
         result.events += sql.deleteOfferEvents.run(siteId, pid).changes;
         result.profiles += sql.deleteProfile.run(siteId, pid).changes;
       }
@@ -586,7 +586,10 @@ function prepare(db: Database.Database) {
       'SELECT kind, value FROM identities WHERE site_id = ? AND profile_id = ? ORDER BY kind, created_at, value',
     ),
     profileMerges: db.prepare(
-      'SELECT * FROM merges WHERE site_id = ? AND (into_profile = ? OR from_profile = ?) ORDER BY at, seq',
+      // A UNION rather than an OR, so that each side uses its own index.
+      `SELECT * FROM merges WHERE site_id = ? AND into_profile = ?
+       UNION SELECT * FROM merges WHERE site_id = ? AND from_profile = ?
+       ORDER BY at, seq`,
     ),
     profileEvents: db.prepare(
       'SELECT * FROM events WHERE site_id = ? AND profile_id = ? ORDER BY timestamp DESC, seq DESC LIMIT ?',
@@ -599,7 +602,8 @@ function prepare(db: Database.Database) {
     tombstonesOf: db.prepare('SELECT id FROM profiles WHERE site_id = ? AND merged_into = ?').pluck(),
     deleteEvents: db.prepare('DELETE FROM events WHERE site_id = ? AND profile_id = ?'),
     deleteIdentities: db.prepare('DELETE FROM identities WHERE site_id = ? AND profile_id = ?'),
-    deleteMerges: db.prepare('DELETE FROM merges WHERE site_id = ? AND (into_profile = ? OR from_profile = ?)'),
+    deleteMergesInto: db.prepare('DELETE FROM merges WHERE site_id = ? AND into_profile = ?'),
+    deleteMergesFrom: db.prepare('DELETE FROM merges WHERE site_id = ? AND from_profile = ?'),
     deleteProfile: db.prepare('DELETE FROM profiles WHERE site_id = ? AND id = ?'),
     rankingInputs: db.prepare(
       `SELECT id, orders, revenue, last_order_at FROM profiles WHERE site_id = ? AND id > ? AND merged_into IS NULL
