@@ -132,8 +132,12 @@ describe('computed attributes', () => {
     const value = customerValue(p.computed, now);
     expect(value.aov).toBe(75);
     expect(value.clv).toBe(150);
-    // 2 orders over 200 days = 3.65 a year; 100 days since the last order: activity e^(-100/365).
-    const expected = 150 + 75 * (2 / 200) * 365 * 2 * Math.exp(-100 / 365);
+    // 2 orders within the first year count as 2 a year; 100 days since the last order: activity e^(-100/365).
+    const expected = 150 + 75 * 2 * 2 * Math.exp(-100 / 365);
+    expect(value.predictedClv).toBeCloseTo(expected, 1);
+    // Past the first year the rate is orders per year of tenure: 2 orders over 730 days.
+    const later = customerValue(p.computed, T0 + 730 * DAY);
+    expect(later.predictedClv).toBeCloseTo(150 + 75 * 1 * 2 * Math.exp(-630 / 365), 1);
     expect(value.predictedClv).toBeCloseTo(expected, 1);
     expect(customerValue(emptyComputed(), now)).toEqual({ aov: 0, clv: 0, predictedClv: 0 });
   });

@@ -4,8 +4,11 @@ const DAY_MS = 86_400_000;
 const YEAR_DAYS = 365;
 /** Years ahead that the predicted lifetime value looks. */
 export const CLV_HORIZON_YEARS = 2;
-/** The shortest tenure that an order rate is computed over, so one fresh order does not extrapolate wildly. */
-const MIN_TENURE_DAYS = 90;
+/**
+ * The shortest tenure that an order rate is computed over: a year, so that a new customer's
+ * first orders count as that year's orders rather than extrapolate to dozens a year.
+ */
+const MIN_TENURE_DAYS = 365;
 
 /**
  * Customer value figures derived from the computed attributes:
@@ -13,7 +16,7 @@ const MIN_TENURE_DAYS = 90;
  * - `aov` = revenue / orders;
  * - `clv` (historic) = net revenue so far;
  * - `predictedClv` = clv + aov × orders per year × horizon (2 years) × activity, where orders per
- *   year = orders / max(years since the first order, 90 days), and activity =
+ *   year = orders / max(years since the first order, 1), and activity =
  *   e^(−days since the last order / 365), the chance that the customer still buys, decaying with
  *   time since the last order. Customers who never ordered get 0: there is nothing to project.
  */
