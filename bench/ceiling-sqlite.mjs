@@ -14,11 +14,13 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SqliteStore } from '@rapport/server';
 import { DATA_DIR, removeDb } from './lib/dataset.mjs';
 import { batchFactory } from './lib/payloads.mjs';
 import { DEVICES } from './lib/world.mjs';
 import { isMain, parseArgs, percentile } from './lib/stats.mjs';
+import { rapportServer } from './lib/server.mjs';
+
+const { SqliteStore } = await rapportServer();
 
 export function runSqliteCeiling({ seconds = 10, db = path.join(DATA_DIR, 'ceiling-sqlite.db') } = {}) {
   removeDb(db);

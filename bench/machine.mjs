@@ -9,10 +9,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SqliteStore } from '@rapport/server';
 import { DATA_DIR, removeDb } from './lib/dataset.mjs';
-import { ensureBuilt } from './lib/server.mjs';
+import { ensureBuilt, rapportServer } from './lib/server.mjs';
 import { isMain, log, percentile, writeResult } from './lib/stats.mjs';
+
+const { SqliteStore } = await rapportServer();
 
 function fsyncLatency(samples = 500) {
   fs.mkdirSync(DATA_DIR, { recursive: true });

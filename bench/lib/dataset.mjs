@@ -17,10 +17,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { SiteDirectory, SqliteStore } from '@rapport/server';
 import { GENERATOR_VERSION } from './history.mjs';
-import { ROOT } from './server.mjs';
+import { ROOT, rapportServer } from './server.mjs';
 import { SHOP } from './world.mjs';
+
+const { SiteDirectory, SqliteStore } = await rapportServer();
 
 export const DATA_DIR = path.resolve(import.meta.dirname, '..', '.data');
 export const SITE = { name: 'Bench shop', origins: [SHOP] };

@@ -15,6 +15,15 @@ let built = false;
  * Builds what the benchmarks run: the server (tsc -b, incremental: about 2 s when nothing
  * changed) and the SDK's script-tag bundle when it is missing or older than its sources.
  */
+/**
+ * The built server's modules, imported only after the build: a static import would load the
+ * dist/ of before the build, whose schema can differ from the one the workers load later.
+ */
+export async function rapportServer({ log = () => {} } = {}) {
+  ensureBuilt({ log });
+  return import('@rapport/server');
+}
+
 export function ensureBuilt({ log = () => {} } = {}) {
   if (built) return;
   const tsc = path.join(ROOT, 'node_modules/.bin/tsc');
