@@ -91,6 +91,9 @@ describe('every page', () => {
     const o = await t.store.siteOverview(site, t.clock.now);
     expect(overview).toContain(`Visitors ${o.visitors} people, all time`);
     expect(overview).toContain(`Identified customers ${o.identified}`);
+    const buyers = (await t.store.rankingInputs(site)).filter((p) => p.revenue > 0).length;
+    expect(buyers).toBeGreaterThan(0);
+    expect(overview).toContain(`${o.visitors - buyers} visitors have not bought yet`);
 
     const list = textOf(await html(b, `/console/customers?site=${site}`));
     expect(list).toContain('Ann Lee');

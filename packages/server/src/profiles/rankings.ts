@@ -66,6 +66,15 @@ function quintiles(items: RankingInput[], value: (p: RankingInput) => number): M
   return out;
 }
 
+/**
+ * The ABC class of one customer: C without revenue (nothing to rank), else the class of the
+ * site's cached rankings, or null while they do not include the customer yet.
+ */
+export function abcOf(rankings: Rankings | null | undefined, profileId: string, revenue: number): AbcClass | null {
+  if (revenue <= 0) return 'C';
+  return rankings?.abc.get(profileId) ?? null;
+}
+
 export function computeRankings(inputs: RankingInput[], now: number): Rankings {
   return { computedAt: now, abc: abcClasses(inputs), rfm: rfmScores(inputs, now) };
 }

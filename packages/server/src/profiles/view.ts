@@ -1,6 +1,6 @@
 import type { MergeRecord } from '../store/types.js';
 import { dayNumber } from './computed.js';
-import type { Rankings } from './rankings.js';
+import { abcOf, type Rankings } from './rankings.js';
 import type { Computed, ProfileRecord, Touch } from './types.js';
 import { customerValue } from './value.js';
 
@@ -41,8 +41,8 @@ export function computedView(c: Computed, profileId: string, now: number, rankin
     oses: c.oses,
     lastPage: c.lastPage && { ...c.lastPage, at: iso(c.lastPage.at) },
     pagesVisited: c.pages,
-    // Null until the site's cached rankings include this profile (they refresh every ten minutes).
-    abc: rankings?.abc.get(profileId) ?? null,
+    // Null until the site's cached rankings include this buyer (they refresh every ten minutes).
+    abc: abcOf(rankings, profileId, c.revenue),
     rfm: rfm?.score ?? null,
     rfmScores: rfm ? { r: rfm.r, f: rfm.f, m: rfm.m } : null,
   };

@@ -1,3 +1,4 @@
+import { abcOf } from '../profiles/rankings.js';
 import { countWithin } from '../profiles/view.js';
 import { customerValue } from '../profiles/value.js';
 import type { Touch } from '../profiles/types.js';
@@ -113,7 +114,7 @@ function computedReader(name: string): Read {
     case 'daysSinceLastOrder':
       return (s) => (s.computed.lastOrderAt === null ? null : Math.floor((s.now - s.computed.lastOrderAt) / DAY_MS));
     case 'abc':
-      return (s) => (s.rankings && s.profileId ? (s.rankings.abc.get(s.profileId) ?? null) : null);
+      return (s) => (s.profileId ? abcOf(s.rankings, s.profileId, s.computed.revenue) : null);
     case 'rfm':
       return (s) => (s.rankings && s.profileId ? (s.rankings.rfm.get(s.profileId)?.score ?? null) : null);
     case 'lastPage':

@@ -59,6 +59,7 @@ export interface Store {
   exportProfile(siteId: string, id: string): Promise<ProfileExport | null>;
   /** Erasure: the profile, its merged-away tombstones, identities, events and history rows. */
   deleteProfile(siteId: string, id: string): Promise<ErasureResult>;
+  /** The live profiles of a site that ordered or have revenue: the ones rankings sort. */
   rankingInputs(siteId: string): Promise<RankingInput[]>;
   /** Calls `visit` for every live profile of a site, most recently seen first; `visit` returns false to stop. */
   scanProfiles(siteId: string, visit: (profile: ProfileRecord) => boolean | void, after?: string): Promise<void>;

@@ -35,22 +35,21 @@ const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
  * ABC classes of the buyers (who together make 80%, 15% and 5% of revenue) with their share of
  * revenue; people who never bought are counted apart rather than as C.
  */
-function abcParts(inputs: RankingInput[]) {
+function abcParts(inputs: RankingInput[], visitors: number) {
   const classes = abcClasses(inputs);
   const figures = { A: { customers: 0, revenue: 0 }, B: { customers: 0, revenue: 0 }, C: { customers: 0, revenue: 0 } };
-  let none = 0;
+  let buyers = 0;
   let total = 0;
   for (const p of inputs) {
-    if (p.revenue <= 0) {
-      none++;
-      continue;
-    }
+    if (p.revenue <= 0) continue;
+    buyers++;
     const f = figures[classes.get(p.id) ?? 'C'];
     f.customers++;
     f.revenue += p.revenue;
     total += p.revenue;
   }
-  return { figures, none, total };
+  // rankingInputs holds the people who ordered; everyone else has not bought.
+  return { figures, none: visitors - buyers, total };
 }
 
 function Overview(props: { here: Here; site: Site; overview: SiteOverview; inputs: RankingInput[] }) {
@@ -71,7 +70,7 @@ function Overview(props: { here: Here; site: Site; overview: SiteOverview; input
       </Card>
     );
   }
-  const abc = abcParts(props.inputs);
+  const abc = abcParts(props.inputs, props.overview.visitors);
   const dates = o.daily.map((d) => d.date);
   const seen30 = o.newVisitors + o.returningVisitors;
   return (

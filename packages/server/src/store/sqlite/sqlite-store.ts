@@ -357,17 +357,20 @@ export class SqliteStore implements Store {
 
   async rankingInputs(siteId: string): Promise<RankingInput[]> {
     const out: RankingInput[] = [];
-    let after = '';
+    let after = 0;
     for (;;) {
-      const rows = this.sql.rankingInputs.all(siteId, after, SCAN_CHUNK) as Array<{
+      const rows = this.sql.rankingInputs.all(siteId, after, SCAN_CHUNK * 10) as Array<{
+        rowid: number;
         id: string;
         orders: number;
         revenue: number;
         last_order_at: number | null;
       }>;
-      for (const r of rows) out.push({ id: r.id, orders: r.orders, revenue: r.revenue, lastOrderAt: r.last_order_at });
-      if (rows.length < SCAN_CHUNK) return out;
-      after = rows[rows.length - 1].id;
+      for (const r of rows) {
+        if (r.orders > 0 || r.revenue > 0) out.push({ id: r.id, orders: r.orders, revenue: r.revenue, lastOrderAt: r.last_order_at });
+      }
+      if (rows.length < SCAN_CHUNK * 10) return out;
+      after = rows[rows.length - 1].rowid;
       await nextTurn();
     }
   }
@@ -605,9 +608,10 @@ function prepare(db: Database.Database) {
     deleteMergesInto: db.prepare('DELETE FROM merges WHERE site_id = ? AND into_profile = ?'),
     deleteMergesFrom: db.prepare('DELETE FROM merges WHERE site_id = ? AND from_profile = ?'),
     deleteProfile: db.prepare('DELETE FROM profiles WHERE site_id = ? AND id = ?'),
+    // In rowid order: a scan of the table itself, not a walk of an index with a lookup per row.
     rankingInputs: db.prepare(
-      `SELECT id, orders, revenue, last_order_at FROM profiles WHERE site_id = ? AND id > ? AND merged_into IS NULL
-       ORDER BY id LIMIT ?`,
+      `SELECT rowid, id, orders, revenue, last_order_at FROM profiles
+       WHERE site_id = ? AND rowid > ? AND merged_into IS NULL ORDER BY rowid LIMIT ?`,
     ),
     liveProfiles: db.prepare(
       'SELECT * FROM profiles WHERE site_id = ? AND merged_into IS NULL ORDER BY last_seen DESC, id LIMIT ?',
