@@ -256,8 +256,11 @@ export class SqliteStore implements Store {
     if (query.userId) (where.push('user_id = ?'), params.push(query.userId));
     const before = query.cursor ? decodeCursor(query.cursor) : null;
     if (before !== null) (where.push('seq < ?'), params.push(before));
+    // Without an indexed filter, walk the table backwards: newest first is rowid order, and an
+    // index on the site would make SQLite sort every event of the site.
+    const table = query.profileId || query.anonymousId || query.userId ? 'events' : 'events NOT INDEXED';
     const rows = this.db
-      .prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
+      .prepare(`SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
       .all(...params, query.limit + 1) as EventRow[];
     const more = rows.length > query.limit;
     const items = rows.slice(0, query.limit).map(eventFromRow);
@@ -301,7 +304,7 @@ export class SqliteStore implements Store {
     }
     const after = query.cursor ? decodeCursorParts(query.cursor) : null;
     if (after) {
-      where.push('(p.last_seen < @lastSeen OR (p.last_seen = @lastSeen AND p.id > @afterId))');
+      where.push('p.last_seen <= @lastSeen AND (p.last_seen < @lastSeen OR p.id > @afterId)');
       params.lastSeen = after[0];
       params.afterId = after[1];
     }
@@ -610,15 +613,16 @@ function prepare(db: Database.Database) {
     deleteProfile: db.prepare('DELETE FROM profiles WHERE site_id = ? AND id = ?'),
     // In rowid order: a scan of the table itself, not a walk of an index with a lookup per row.
     rankingInputs: db.prepare(
-      `SELECT rowid, id, orders, revenue, last_order_at FROM profiles
+      `SELECT rowid, id, orders, revenue, last_order_at FROM profiles NOT INDEXED
        WHERE site_id = ? AND rowid > ? AND merged_into IS NULL ORDER BY rowid LIMIT ?`,
     ),
     liveProfiles: db.prepare(
       'SELECT * FROM profiles WHERE site_id = ? AND merged_into IS NULL ORDER BY last_seen DESC, id LIMIT ?',
     ),
     liveProfilesAfter: db.prepare(
+      // last_seen <= ? first, so that each step starts in the index where the last one stopped.
       `SELECT * FROM profiles WHERE site_id = ? AND merged_into IS NULL
-         AND (last_seen < ? OR (last_seen = ? AND id > ?))
+         AND last_seen <= ? AND (last_seen < ? OR id > ?)
        ORDER BY last_seen DESC, id LIMIT ?`,
     ),
     listSegments: db.prepare('SELECT * FROM segments WHERE site_id = ? ORDER BY name'),
