@@ -173,6 +173,8 @@ describe('CSRF', () => {
     ['/console/offers', { site: t.site.id, name: 'x', slot: 'x', title: 'x' }],
     [`/console/offers/${ids.offer}`, { name: 'x', slot: 'x', title: 'x' }],
     [`/console/offers/${ids.offer}/status`, { status: 'paused' }],
+    [`/console/offers/${ids.offer}/delete`, {}],
+    [`/console/segments/${ids.segment}/delete`, {}],
     ['/console/sites', { name: 'x' }],
     [`/console/sites/${t.site.id}/reveal`, {}],
     [`/console/sites/${t.site.id}/rotate`, {}],
@@ -261,10 +263,12 @@ describe('without a session', () => {
       '/console/segments',
       '/console/segments/new',
       `/console/segments/${segment}`,
+      `/console/segments/${segment}/delete`,
       '/console/offers',
       '/console/offers/new',
       `/console/offers/${offer}`,
       `/console/offers/${offer}/report`,
+      `/console/offers/${offer}/delete`,
       '/console/sites',
       `/console/sites/${site}`,
       `/console/sites/${site}/rotate`,
@@ -286,6 +290,8 @@ describe('without a session', () => {
       '/console/offers',
       `/console/offers/${offer}`,
       `/console/offers/${offer}/status`,
+      `/console/offers/${offer}/delete`,
+      `/console/segments/${segment}/delete`,
       '/console/sites',
       `/console/sites/${site}/reveal`,
       `/console/sites/${site}/rotate`,
@@ -306,6 +312,7 @@ describe('without a session', () => {
     }
     expect(await t.store.getProfile(site, profile)).not.toBeNull();
     expect((await t.store.listOffers(site))[0].status).toBe('active');
+    expect(await t.store.listSegments(site)).toHaveLength(1);
     expect((await t.store.listSites()).find((s) => s.id === site)).toMatchObject({ secret: t.site.secret, origins: t.site.origins });
   });
 

@@ -34,6 +34,12 @@ async function html(b: ConsoleBrowser, path: string, status = 200) {
   return body;
 }
 
+/** The offer editor's fields as a browser sends them. */
+const offerForm = (site: string, extra: Record<string, string> = {}) => ({
+  site, name: 'Deal', slot: 'home-hero', segment: '', priority: '0', status: 'active', title: 'Hello', text: '', image: '', link: '', linkText: '',
+  startsAt: '', endsAt: '', capCount: '', capDays: '', controlPercent: '10', goalEvent: '', goalDays: '7', ...extra,
+});
+
 const RULE = JSON.stringify({ all: [{ field: 'computed.orders', op: 'gte', value: 1 }] });
 
 async function populate(t: TestApp, b: ConsoleBrowser) {
@@ -296,6 +302,31 @@ describe('segments', () => {
     expect((await t.store.listSegments(t.site.id)).find((s) => s.id === segment.id)).toMatchObject({ name: 'Loyal buyers', rule: { field: 'computed.orders', op: 'gte', value: 2 } });
   });
 
+  it('are deleted after a confirmation step, and not while an offer is aimed at them', async () => {
+    const { t, b } = await setup();
+    const { segment, offer } = await populate(t, b);
+    const blocked = await html(b, `/console/segments/${segment.id}/delete`);
+    expect(textOf(blocked)).toContain('1 offer is shown to this segment.');
+    expect(blocked).toContain(`href="/console/offers/${offer.id}"`);
+    expect(blocked).not.toContain('Delete the segment');
+    const refused = await b.post(`/console/segments/${segment.id}/delete`);
+    expect(refused.status).toBe(409);
+    expect(textOf(await refused.text())).toContain('offers use this segment: Welcome deal');
+    expect(await t.store.listSegments(t.site.id)).toHaveLength(1);
+
+    await b.post(`/console/offers/${offer.id}`, { ...offerForm(t.site.id), name: 'Welcome deal', segment: '' });
+    const confirm = textOf(await html(b, `/console/segments/${segment.id}/delete`));
+    expect(confirm).toContain('Delete Buyers?');
+    expect(confirm).toContain('It cannot be undone.');
+    expect(await t.store.listSegments(t.site.id)).toHaveLength(1);
+    const res = await b.post(`/console/segments/${segment.id}/delete`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/console/segments?site=${t.site.id}&done=deleted`);
+    expect(await t.store.listSegments(t.site.id)).toEqual([]);
+    expect(textOf(await html(b, res.headers.get('location')!))).toContain('The segment is deleted.');
+    expect((await b.post(`/console/segments/${segment.id}/delete`)).status).toBe(404);
+  });
+
   it('give the builder its fields and operators from the rule language', async () => {
     const { t, b } = await setup();
     const body = await html(b, `/console/segments/new?site=${t.site.id}`);
@@ -308,10 +339,7 @@ describe('segments', () => {
 });
 
 describe('offers', () => {
-  const form = (site: string, extra: Record<string, string> = {}) => ({
-    site, name: 'Deal', slot: 'home-hero', segment: '', priority: '0', status: 'active', title: 'Hello', text: '', image: '', link: '', linkText: '',
-    startsAt: '', endsAt: '', capCount: '', capDays: '', controlPercent: '10', goalEvent: '', goalDays: '7', ...extra,
-  });
+  const form = offerForm;
 
   it('are saved with schedule (UTC), cap, control and goal, through the API validator', async () => {
     const { t, b } = await setup();
@@ -366,6 +394,25 @@ describe('offers', () => {
     expect(resumed.headers.get('location')).toBe(`/console/offers/${offer.id}?site=${t.site.id}&done=active`);
     expect((await t.store.listOffers(t.site.id))[0].status).toBe('active');
     expect((await b.post(`/console/offers/${offer.id}/status`, { status: 'deleted' })).status).toBe(400);
+  });
+
+  it('are deleted with their report after a confirmation step', async () => {
+    const { t, b } = await setup();
+    const { offer } = await populate(t, b);
+    await t.collect([{ type: 'track', messageId: 'exp-1', anonymousId: 'viewer', event: 'Offer Viewed', properties: { offerId: offer.id, slot: 'home-hero' } }]);
+    expect(await t.store.offerEvents(t.site.id, offer.id)).toHaveLength(1);
+    expect(await html(b, `/console/offers/${offer.id}`)).toContain(`href="/console/offers/${offer.id}/delete"`);
+    const confirm = textOf(await html(b, `/console/offers/${offer.id}/delete`));
+    expect(confirm).toContain('Delete Welcome deal?');
+    expect(confirm).toContain('pause it instead');
+    expect(await t.store.listOffers(t.site.id)).toHaveLength(1);
+    const res = await b.post(`/console/offers/${offer.id}/delete`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/console/offers?site=${t.site.id}&done=deleted`);
+    expect(await t.store.listOffers(t.site.id)).toEqual([]);
+    expect(await t.store.offerEvents(t.site.id, offer.id)).toEqual([]);
+    expect(textOf(await html(b, res.headers.get('location')!))).toContain('The offer and its report are deleted');
+    expect((await b.get(`/console/offers/${offer.id}/delete`)).status).toBe(404);
   });
 
   it('preview their content with placeholders filled, as text', async () => {

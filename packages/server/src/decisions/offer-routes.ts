@@ -74,8 +74,7 @@ export function offerRoutes(ctx: AppContext) {
 
   app.delete('/:id', async (c) => {
     const offer = await findOffer(ctx, c.req.param('id'));
-    await ctx.store.deleteOffer(offer.siteId, offer.id);
-    ctx.catalog.invalidate(offer.siteId);
+    await remove(ctx, offer);
     return c.json({ deleted: true, id: offer.id });
   });
 
@@ -94,6 +93,12 @@ export async function save(ctx: AppContext, offer: Offer) {
     throw new HttpError(400, `segment: no segment ${offer.segmentId} in this site`, [{ field: 'segment', message: 'unknown segment' }]);
   }
   await ctx.store.saveOffer(offer);
+  ctx.catalog.invalidate(offer.siteId);
+}
+
+/** Deletes an offer (API and console) with its report; decisions stop showing it at once. The visitors' own events stay. */
+export async function remove(ctx: AppContext, offer: Offer) {
+  await ctx.store.deleteOffer(offer.siteId, offer.id);
   ctx.catalog.invalidate(offer.siteId);
 }
 

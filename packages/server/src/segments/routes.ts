@@ -82,12 +82,7 @@ export function segmentRoutes(ctx: AppContext) {
 
   app.delete('/:id', async (c) => {
     const segment = await findSegment(ctx, c.req.param('id'));
-    const users = (await ctx.store.listOffers(segment.siteId)).filter((o) => o.segmentId === segment.id);
-    if (users.length) {
-      throw new HttpError(409, `offers use this segment: ${users.map((o) => o.name).join(', ')}; change or delete them first`);
-    }
-    await ctx.store.deleteSegment(segment.siteId, segment.id);
-    ctx.catalog.invalidate(segment.siteId);
+    await remove(ctx, segment);
     return c.json({ deleted: true, id: segment.id });
   });
 
@@ -102,6 +97,21 @@ export async function save(ctx: AppContext, segment: Segment) {
     if (error instanceof ConflictError) throw new HttpError(409, `name: ${error.message}`);
     throw error;
   }
+  ctx.catalog.invalidate(segment.siteId);
+}
+
+/** The offers aimed at a segment: while there are any, it cannot be deleted. */
+export async function offersUsing(ctx: AppContext, segment: Segment) {
+  return (await ctx.store.listOffers(segment.siteId)).filter((o) => o.segmentId === segment.id);
+}
+
+/** Deletes a segment (API and console); a segment that offers still aim at is a 409, so no offer loses its audience. */
+export async function remove(ctx: AppContext, segment: Segment) {
+  const users = await offersUsing(ctx, segment);
+  if (users.length) {
+    throw new HttpError(409, `offers use this segment: ${users.map((o) => o.name).join(', ')}; change or delete them first`);
+  }
+  await ctx.store.deleteSegment(segment.siteId, segment.id);
   ctx.catalog.invalidate(segment.siteId);
 }
 

@@ -9,7 +9,7 @@ import { membersPage, segmentsOfProfile } from '../../segments/membership.js';
 import { decodeCursorParts, encodeCursor } from '../../store/cursor.js';
 import type { MergeRecord } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
-import { Badge, Card, CsrfField, Empty, Facts, Pager, Stat, Time, VisitorUrl } from '../ui/components.js';
+import { Badge, Card, Confirm, Empty, Facts, Pager, Stat, Time, VisitorUrl } from '../ui/components.js';
 import { date, dateTime, money, num, personName, plural, valueText } from '../ui/format.js';
 import { hereOf, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
@@ -273,22 +273,13 @@ export function customerRoutes(ctx: AppContext) {
       section: 'customers',
       back: { href: `/console/customers/${profile.id}`, label: 'Back to the customer' },
       children: (
-        <Card class="danger-zone">
+        <Confirm here={here} action={`/console/customers/${profile.id}/erase`} label="Erase for good" cancel={`/console/customers/${profile.id}`}>
           <p>
             {`This removes the profile, its ${plural(identities.length, 'identity', 'identities')}, its ${plural(profile.computed.eventCount, 'event')} and its merge history for good. `}
             It cannot be undone. If the person comes back, they start as a new visitor.
           </p>
           <p class="muted">Export their data first if you must hand it over to them.</p>
-          <form method="post" action={`/console/customers/${profile.id}/erase`} class="actions-row">
-            <CsrfField here={here} />
-            <button type="submit" class="button button-danger">
-              Erase for good
-            </button>
-            <a class="button button-quiet" href={`/console/customers/${profile.id}`}>
-              Cancel
-            </a>
-          </form>
-        </Card>
+        </Confirm>
       ),
     });
   });

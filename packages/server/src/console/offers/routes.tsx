@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { isObject } from '../../collect/validate.js';
 import { givenOfferFields, OFFER_DEFAULTS, offerFields } from '../../decisions/offer-input.js';
-import { findOffer, save } from '../../decisions/offer-routes.js';
+import { findOffer, remove, save } from '../../decisions/offer-routes.js';
 import { fillContent } from '../../decisions/placeholders.js';
 import { offerReport } from '../../decisions/report.js';
 import type { Offer, Segment } from '../../decisions/types.js';
@@ -14,7 +14,7 @@ import { findProfile } from '../../profiles/routes.js';
 import { found, invalidJson } from '../../sites/routes.js';
 import type { Site } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
-import { Badge, Card, CsrfField, Empty, PostButton, Problems, type Problem, type Tone } from '../ui/components.js';
+import { Badge, Card, Confirm, CsrfField, Empty, PostButton, Problems, type Problem, type Tone } from '../ui/components.js';
 import { dateTime, num, truncate } from '../ui/format.js';
 import { hereOf, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
@@ -30,6 +30,7 @@ const DONE: Record<string, string> = {
   saved: 'The offer is saved. Decisions use it from now on.',
   paused: 'The offer is paused: its slot shows the next offer or the default content.',
   active: 'The offer is active again.',
+  deleted: 'The offer and its report are deleted: its slot shows the next offer or the default content.',
 };
 
 /** `/console/offers`: offers per slot, the editor with its live preview, pause and resume, reports. */
@@ -133,6 +134,32 @@ export function offerRoutes(ctx: AppContext) {
     await save(ctx, { ...current, status, updatedAt: ctx.now() });
     const back = form.back === 'editor' ? `/console/offers/${current.id}` : '/console/offers';
     return c.redirect(`${back}?site=${encodeURIComponent(current.siteId)}&done=${status}`, 303);
+  });
+
+  app.get('/offers/:id/delete', async (c) => {
+    const offer = await findOffer(ctx, c.req.param('id'));
+    const here = hereOf(c, ctx, ctx.sites.get(offer.siteId)!);
+    const self = `/console/offers/${offer.id}`;
+    return page(c, {
+      here,
+      title: `Delete ${offer.name}?`,
+      section: 'offers',
+      back: { href: self, label: 'Back to the offer' },
+      children: (
+        <Confirm here={here} action={`${self}/delete`} label="Delete the offer" cancel={self}>
+          <p>
+            {`The offer leaves the slot ${offer.slot} at once, and its report (exposures, impressions, clicks, conversions) goes with it. It cannot be undone. `}
+            To stop showing it but keep the report, pause it instead.
+          </p>
+        </Confirm>
+      ),
+    });
+  });
+
+  app.post('/offers/:id/delete', async (c) => {
+    const offer = await findOffer(ctx, c.req.param('id'));
+    await remove(ctx, offer);
+    return c.redirect(`/console/offers?site=${encodeURIComponent(offer.siteId)}&done=deleted`, 303);
   });
 
   app.get('/offers/:id/report', async (c) => {
@@ -353,6 +380,9 @@ async function editor(c: Context<ConsoleEnv>, ctx: AppContext, here: Here, value
             fields={{ status: offer.status === 'active' ? 'paused' : 'active', back: 'editor' }}
             label={offer.status === 'active' ? 'Pause' : offer.status === 'draft' ? 'Activate' : 'Resume'}
           />
+          <a class="button button-quiet" href={`/console/offers/${offer.id}/delete`}>
+            Delete…
+          </a>
         </>
       ) : undefined,
       notice: DONE[c.req.query('done') ?? ''] ?? null,

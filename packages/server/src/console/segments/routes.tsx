@@ -5,16 +5,21 @@ import { HttpError } from '../../http/errors.js';
 import { objectBody, requiredString } from '../../http/input.js';
 import { newId } from '../../ids.js';
 import { countMembers } from '../../segments/membership.js';
-import { findSegment, ruleOf, save, segmentFields } from '../../segments/routes.js';
+import { findSegment, offersUsing, remove, ruleOf, save, segmentFields } from '../../segments/routes.js';
 import { found, invalidJson } from '../../sites/routes.js';
 import type { Site } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
-import { Card, CsrfField, Empty, Problems, type Problem } from '../ui/components.js';
+import { Card, Confirm, CsrfField, Empty, Problems, type Problem } from '../ui/components.js';
 import { ago, num, plural, truncate } from '../ui/format.js';
 import { hereOf, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 import { NoSite } from '../ui/no-site.js';
 import { builderSchema, describeRule } from './schema.js';
+
+const DONE: Record<string, string> = {
+  saved: 'The segment is saved. Offers aimed at it use it from now on.',
+  deleted: 'The segment is deleted. Its customers are untouched.',
+};
 
 const NEW_RULE = { all: [{ field: 'computed.orders', op: 'gte', value: 1 }] };
 
@@ -28,12 +33,11 @@ export function segmentRoutes(ctx: AppContext) {
     if (!site) return page(c, { here, title: 'Segments', section: 'segments', children: <NoSite /> });
     const [segments, offers] = await Promise.all([ctx.store.listSegments(site.id), ctx.store.listOffers(site.id)]);
     const counts = await countMembers(ctx, site.id, segments.map((s) => s.rule));
-    const done = c.req.query('done');
     return page(c, {
       here,
       title: 'Segments',
       section: 'segments',
-      notice: done === 'saved' ? 'The segment is saved. Offers aimed at it use it from now on.' : null,
+      notice: DONE[c.req.query('done') ?? ''] ?? null,
       actions: (
         <a class="button button-primary" href={here.to('/console/segments/new')}>
           New segment
@@ -136,6 +140,41 @@ export function segmentRoutes(ctx: AppContext) {
     }
   });
 
+  app.get('/segments/:id/delete', async (c) => {
+    const segment = await findSegment(ctx, c.req.param('id'));
+    const here = hereOf(c, ctx, ctx.sites.get(segment.siteId)!);
+    const users = await offersUsing(ctx, segment);
+    const self = `/console/segments/${segment.id}`;
+    return page(c, {
+      here,
+      title: `Delete ${segment.name}?`,
+      section: 'segments',
+      back: { href: self, label: 'Back to the segment' },
+      children: users.length ? (
+        <Card>
+          <p>{`${plural(users.length, 'offer')} ${users.length === 1 ? 'is' : 'are'} shown to this segment. Aim ${users.length === 1 ? 'it' : 'them'} at another segment or delete ${users.length === 1 ? 'it' : 'them'} first, so that no offer loses its audience:`}</p>
+          <ul>
+            {users.map((o) => (
+              <li>
+                <a href={`/console/offers/${o.id}`}>{o.name}</a>
+              </li>
+            ))}
+          </ul>
+        </Card>
+      ) : (
+        <Confirm here={here} action={`${self}/delete`} label="Delete the segment" cancel={self}>
+          <p>The rule goes; the customers it describes and everything stored about them stay. It cannot be undone.</p>
+        </Confirm>
+      ),
+    });
+  });
+
+  app.post('/segments/:id/delete', async (c) => {
+    const segment = await findSegment(ctx, c.req.param('id'));
+    await remove(ctx, segment);
+    return c.redirect(`/console/segments?site=${encodeURIComponent(segment.siteId)}&done=deleted`, 303);
+  });
+
   // The builder's live count: the API's preview, behind the console's session and CSRF token.
   app.post('/api/segments/count', async (c) => {
     const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'rule']);
@@ -193,9 +232,14 @@ function editor(
       back: { href: here.to('/console/segments'), label: 'Segments' },
       scripts: ['segment-builder.js'],
       actions: segment ? (
-        <a class="button" href={here.to('/console/customers', { segment: segment.id })}>
-          See the members
-        </a>
+        <>
+          <a class="button" href={here.to('/console/customers', { segment: segment.id })}>
+            See the members
+          </a>
+          <a class="button button-quiet" href={`/console/segments/${segment.id}/delete`}>
+            Delete…
+          </a>
+        </>
       ) : undefined,
       children: (
         <form method="post" action={segment ? `/console/segments/${segment.id}` : '/console/segments'} class="stack" id="segment-form">

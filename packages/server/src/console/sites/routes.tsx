@@ -5,7 +5,7 @@ import { requiredString } from '../../http/input.js';
 import { found, origins } from '../../sites/routes.js';
 import type { Site, SiteSettings } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
-import { Badge, Card, CsrfField, Empty, Facts, PostButton, Problems, type Problem } from '../ui/components.js';
+import { Badge, Card, Confirm, CsrfField, Empty, Facts, PostButton, Problems, type Problem } from '../ui/components.js';
 import { date, plural } from '../ui/format.js';
 import { hereOf, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
@@ -73,21 +73,12 @@ export function siteRoutes(ctx: AppContext) {
       section: 'sites',
       back: { href: `/console/sites/${site.id}`, label: site.name },
       children: (
-        <Card class="danger-zone">
+        <Confirm here={here} action={`/console/sites/${site.id}/rotate`} label="Rotate the secret" cancel={`/console/sites/${site.id}`}>
           <p>
             {`A new secret replaces the current one of ${site.name} at once: server-side calls with the old secret are refused, and user hashes made with it no longer verify. `}
             Update your backend right after.
           </p>
-          <form method="post" action={`/console/sites/${site.id}/rotate`} class="actions-row">
-            <CsrfField here={here} />
-            <button type="submit" class="button button-danger">
-              Rotate the secret
-            </button>
-            <a class="button button-quiet" href={`/console/sites/${site.id}`}>
-              Cancel
-            </a>
-          </form>
-        </Card>
+        </Confirm>
       ),
     });
   });

@@ -107,6 +107,29 @@ export function PostButton(props: { here: Here; action: string; label: string; c
   );
 }
 
+/**
+ * The confirmation step of an action that cannot be undone: what will happen, then the button that
+ * does it (a POST with the CSRF token) beside a way back.
+ *
+ * @example <Confirm here={here} action="/console/offers/off_1/delete" label="Delete for good" cancel="/console/offers/off_1">…</Confirm>
+ */
+export function Confirm(props: { here: Here; action: string; label: string; cancel: string; children?: Child }) {
+  return (
+    <Card class="danger-zone">
+      {props.children}
+      <form method="post" action={props.action} class="actions-row">
+        <CsrfField here={props.here} />
+        <button type="submit" class="button button-danger">
+          {props.label}
+        </button>
+        <a class="button button-quiet" href={props.cancel}>
+          Cancel
+        </a>
+      </form>
+    </Card>
+  );
+}
+
 /** A refused form: the API's message and, per field, what is wrong. */
 export interface Problem {
   message: string;
