@@ -20,7 +20,7 @@ import { checkClean, load, warmUp } from './lib/load.mjs';
 import { paced } from './lib/paced.mjs';
 import { basicAuth, decideFactory } from './lib/payloads.mjs';
 import { contextSwitchesOf, cpuSecondsOf, ensureBuilt, memoryOf, sampleRss, startRapport } from './lib/server.mjs';
-import { fmt, isMain, log, mmm, parseArgs, summarize, writeResult } from './lib/stats.mjs';
+import { fmt, isMain, log, mmm, parseArgs, report, summarize } from './lib/stats.mjs';
 
 export const DECIDE_TARGET_P99_MS = 10;
 
@@ -134,9 +134,8 @@ if (isMain(import.meta)) {
     maxSeconds: Number(args['max-seconds'] ?? (quick ? 2 : 5)),
     profileSeconds: quick ? 0 : 6,
   });
-  const file = writeResult('decide', result);
-  console.log(`\nat 1,000/s: p50 ${mmm(result.fixed.p50, 2)} ms, p99 ${mmm(result.fixed.p99, 2)} ms (target < ${DECIDE_TARGET_P99_MS} ms: ${result.target.met ? 'met' : 'missed'})`);
-  console.log(`max throughput: ${mmm(result.max?.okPerSec)} req/s, p99 ${mmm(result.max?.p99)} ms`);
-  if (result.problems.length) console.log('problems:', result.problems);
-  console.log(`results: ${path.relative(process.cwd(), file)}`);
+  report('decide', result, [
+    `\nat 1,000/s: p50 ${mmm(result.fixed.p50, 2)} ms, p99 ${mmm(result.fixed.p99, 2)} ms (target < ${DECIDE_TARGET_P99_MS} ms: ${result.target.met ? 'met' : 'missed'})`,
+    `max throughput: ${mmm(result.max?.okPerSec)} req/s, p99 ${mmm(result.max?.p99)} ms`,
+  ]);
 }

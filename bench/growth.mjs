@@ -16,7 +16,7 @@ import { ensureDatasets, removeDb, workingCopy } from './lib/dataset.mjs';
 import { checkClean, load, warmUp } from './lib/load.mjs';
 import { basicAuth, batchFactory, EVENTS_PER_BATCH } from './lib/payloads.mjs';
 import { cpuSecondsOf, ensureBuilt, memoryOf, sampleRss, startRapport } from './lib/server.mjs';
-import { RESULTS_DIR, fmt, isMain, log, parseArgs, summarize, writeResult } from './lib/stats.mjs';
+import { RESULTS_DIR, fmt, isMain, log, parseArgs, report, summarize } from './lib/stats.mjs';
 import { chart, panel } from './lib/svg.mjs';
 
 export const GROWTH_TARGET_FACTOR = 1.5;
@@ -148,11 +148,9 @@ if (isMain(import.meta)) {
     ingestSeconds: quick ? 1 : 5,
     profileLargest: !quick,
   });
-  const file = writeResult('growth', result);
   writeGrowthSvg(result);
-  for (const t of result.tiers) {
-    console.log(`${fmt(t.profiles).padStart(10)} profiles: decide p99 ${t.decide.fixed.p99.median.toFixed(2)} ms at 1,000/s, max ${fmt(t.decide.max?.okPerSec.median)} req/s; ingest ${fmt(t.ingest.eventsPerSec.median)} events/s; RSS ${fmt(t.rssAtRestMb)}–${fmt(t.rssPeakMb)} MB`);
-  }
-  console.log(`p99 at the largest tier / at the smallest: ${result.target.measured.toFixed(2)} (target ≤ ${GROWTH_TARGET_FACTOR}: ${result.target.met ? 'met' : 'missed'})`);
-  console.log(`results: ${path.relative(process.cwd(), file)}`);
+  report('growth', result, [
+    ...result.tiers.map((t) => `${fmt(t.profiles).padStart(10)} profiles: decide p99 ${t.decide.fixed.p99.median.toFixed(2)} ms at 1,000/s, max ${fmt(t.decide.max?.okPerSec.median)} req/s; ingest ${fmt(t.ingest.eventsPerSec.median)} events/s; RSS ${fmt(t.rssAtRestMb)}–${fmt(t.rssPeakMb)} MB`),
+    `p99 at the largest tier / at the smallest: ${result.target.measured.toFixed(2)} (target ≤ ${GROWTH_TARGET_FACTOR}: ${result.target.met ? 'met' : 'missed'})`,
+  ]);
 }

@@ -20,14 +20,21 @@ import { DATA_DIR, ensureDatasets, removeDb, workingCopy } from './lib/dataset.m
 import { client } from './lib/http.mjs';
 import { basicAuth } from './lib/payloads.mjs';
 import { ADMIN_TOKEN, cpuSecondsOf, ensureBuilt, startRapport } from './lib/server.mjs';
-import { fmt, isMain, log, mmm, parseArgs, percentile, summarize, writeResult } from './lib/stats.mjs';
+import { fmt, isMain, log, mmm, parseArgs, percentile, report, summarize } from './lib/stats.mjs';
 import { SHOP, USER_AGENTS, anonymousIdOf, isKnown, userIdOf } from './lib/world.mjs';
 
+/** `read(connection)` on a read-only connection of its own, closed after. */
+function withReader(db, read) {
+  const reader = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    return read(reader);
+  } finally {
+    reader.close();
+  }
+}
+
 const countMerges = (db) =>
-  new Database(db, { readonly: true, fileMustExist: true })
-    .prepare("SELECT COUNT(*) FROM merges WHERE rule = 'identify' AND from_profile IS NOT NULL")
-    .pluck()
-    .get();
+  withReader(db, (r) => r.prepare("SELECT COUNT(*) FROM merges WHERE rule = 'identify' AND from_profile IS NOT NULL").pluck().get());
 
 /** Hands out (anonymous visitor, known customer) pairs, each once. */
 function pairs(visitors) {
@@ -155,10 +162,9 @@ export async function runIdentity({ visitors = 100_000, runs = 3, seconds = 5, c
   const db = workingCopy(ds.file, 'identity');
   // Known customers' profiles (what a console user looks up; merges only ever add to them, so
   // they stay live), in a random but fixed order.
-  const ids = new Database(db, { readonly: true })
-    .prepare('SELECT id FROM profiles WHERE merged_into IS NULL AND user_id IS NOT NULL ORDER BY substr(id, 3) LIMIT 5000')
-    .pluck()
-    .all();
+  const ids = withReader(db, (r) =>
+    r.prepare('SELECT id FROM profiles WHERE merged_into IS NULL AND user_id IS NOT NULL ORDER BY substr(id, 3) LIMIT 5000').pluck().all(),
+  );
   const server = await startRapport(db);
   const source = pairs(ds.visitors);
   const merges = [];
@@ -202,9 +208,8 @@ if (isMain(import.meta)) {
     seconds: Number(args.seconds ?? (quick ? 2 : 5)),
     profileSeconds: quick ? 0 : 4,
   });
-  const file = writeResult('identity', result);
-  console.log(`\nidentify with merge: ${mmm(result.merges.mergesPerSec, 1)} merges/s, p99 ${mmm(result.merges.p99)} ms`);
-  console.log(`profile + timeline read: p50 ${mmm(result.reads.p50, 2)} ms, p99 ${mmm(result.reads.p99, 2)} ms, ${mmm(result.reads.cpuMsPerRead, 2)} ms of server CPU per read`);
-  if (result.problems.length) console.log('problems:', result.problems);
-  console.log(`results: ${path.relative(process.cwd(), file)}`);
+  report('identity', result, [
+    `\nidentify with merge: ${mmm(result.merges.mergesPerSec, 1)} merges/s, p99 ${mmm(result.merges.p99)} ms`,
+    `profile + timeline read: p50 ${mmm(result.reads.p50, 2)} ms, p99 ${mmm(result.reads.p99, 2)} ms, ${mmm(result.reads.cpuMsPerRead, 2)} ms of server CPU per read`,
+  ]);
 }

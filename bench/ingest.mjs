@@ -4,7 +4,8 @@
 // its two ceilings measured in the same run, interleaved run by run:
 //   (a) ceiling-hono.mjs:   a bare Hono route on the same adapter that only parses the body;
 //   (b) ceiling-sqlite.mjs: raw better-sqlite3 inserts of the same rows, 20 per transaction,
-//       same pragmas (synchronous=FULL: every commit fsynced, as every 200 of the server).
+//       same pragmas, each transaction durable (the WAL fsynced) before the next, as every 200
+//       of the server.
 // Each Rapport run starts on a fresh database with the rate limits off. Also measures the
 // server's memory at rest and under this load, and profiles one extra (unmeasured) run.
 //
@@ -20,7 +21,7 @@ import { DATA_DIR, removeDb } from './lib/dataset.mjs';
 import { checkClean, load, warmUp } from './lib/load.mjs';
 import { basicAuth, batchFactory, EVENTS_PER_BATCH } from './lib/payloads.mjs';
 import { ROOT, admin, cpuSecondsOf, ensureBuilt, memoryOf, sampleRss, spawnNode, startRapport } from './lib/server.mjs';
-import { isMain, log, parseArgs, sleep, summarize, summary, writeResult, fmt, mmm } from './lib/stats.mjs';
+import { isMain, log, parseArgs, report, sleep, summarize, summary, fmt, mmm } from './lib/stats.mjs';
 import { SHOP } from './lib/world.mjs';
 
 /** Returning visitors are drawn from this many ids (the rest are new browsers): a mix of new and known profiles. */
@@ -43,7 +44,9 @@ async function rapportRun({ seconds, warmup, connections, nodeFlags = [] }) {
     const memory = rss.stop();
     await server.stop();
     // A 200 means committed: every acknowledged message must be in the file.
-    const stored = new Database(db, { readonly: true }).prepare('SELECT COUNT(*) FROM events').pluck().get();
+    const reader = new Database(db, { readonly: true });
+    const stored = reader.prepare('SELECT COUNT(*) FROM events').pluck().get();
+    reader.close();
     const acknowledged = (warm.ok + r.ok) * EVENTS_PER_BATCH;
     return {
       eventsPerSec: (r.ok * EVENTS_PER_BATCH) / r.seconds,
@@ -126,8 +129,11 @@ export async function runIngest({ runs = 3, seconds = 10, warmup = 2, connection
     sqlite.push(sqliteRun({ seconds }));
     log(`  ${fmt(sqlite.at(-1).eventsPerSec)} events/s`);
   }
-  log('ingest: profiling one more Rapport run (not counted)');
-  const profile = profileSeconds > 0 ? await profileRun({ seconds: profileSeconds, connections }) : null;
+  let profile = null;
+  if (profileSeconds > 0) {
+    log('ingest: profiling one more Rapport run (not counted)');
+    profile = await profileRun({ seconds: profileSeconds, connections });
+  }
 
   const keys = ['eventsPerSec', 'batchesPerSec', 'p50', 'p99', 'serverCpuCores'];
   const result = {
@@ -158,11 +164,10 @@ if (isMain(import.meta)) {
     connections: Number(args.connections ?? 50),
     profileSeconds: quick ? 0 : 6,
   });
-  const file = writeResult('ingest', result);
-  console.log(`\nRapport     ${mmm(result.rapport.eventsPerSec)} events/s, p50 ${mmm(result.rapport.p50)} ms, p99 ${mmm(result.rapport.p99)} ms`);
-  console.log(`bare Hono   ${mmm(result.hono.eventsPerSec)} events/s`);
-  console.log(`raw SQLite  ${mmm(result.sqlite.eventsPerSec)} events/s`);
-  console.log(`ratio to the lower ceiling (${result.lowerCeiling}): ${mmm(result.ratioToLower, 2)} (target ≥ 0.60: ${result.target.met ? 'met' : 'missed'})`);
-  if (result.problems.length) console.log('problems:', result.problems);
-  console.log(`results: ${path.relative(process.cwd(), file)}`);
+  report('ingest', result, [
+    `\nRapport     ${mmm(result.rapport.eventsPerSec)} events/s, p50 ${mmm(result.rapport.p50)} ms, p99 ${mmm(result.rapport.p99)} ms`,
+    `bare Hono   ${mmm(result.hono.eventsPerSec)} events/s`,
+    `raw SQLite  ${mmm(result.sqlite.eventsPerSec)} events/s`,
+    `ratio to the lower ceiling (${result.lowerCeiling}): ${mmm(result.ratioToLower, 2)} (target ≥ 0.60: ${result.target.met ? 'met' : 'missed'})`,
+  ]);
 }

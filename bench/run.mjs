@@ -1,15 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark of bench/, one after the other, then BENCHMARKS.md.
 //
-//   node bench/run.mjs                 the full run (about 10–15 minutes on the 2-core machine)
-//   node bench/run.mjs --quick         a self-check of every script in about 2 minutes: tiny
-//                                      datasets, one short run each; results go to
-//                                      bench/results/quick/ and BENCHMARKS.md is left alone
-//   node bench/run.mjs --reuse-data    keep the generated datasets of an earlier run
-//   node bench/run.mjs --only ingest,sdk   some steps only (then BENCHMARKS.md is re-rendered
-//                                      from these and the last results of the others)
-//   node bench/run.mjs --render        only rewrite BENCHMARKS.md from bench/results/*.json
-//
 // Steps: machine, sdk, ingest, datasets (10k, 100k, 1M visitors, one generating pass),
 // decide (100k), identity (100k), growth (10k, 100k, 1M). Each is its own script and can be run
 // alone (node bench/ingest.mjs, ...), with the flags documented at the top of each file.
@@ -17,22 +8,52 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runDecide } from './decide.mjs';
-import { runGrowth, writeGrowthSvg } from './growth.mjs';
-import { runIdentity } from './identity.mjs';
-import { runIngest } from './ingest.mjs';
-import { clearDatasets, ensureDatasets } from './lib/dataset.mjs';
 import { renderBenchmarks } from './lib/render.mjs';
 import { ROOT, ensureBuilt } from './lib/server.mjs';
 import { RESULTS_DIR, log, parseArgs, setResultsDir, writeResult } from './lib/stats.mjs';
-import { describeMachine } from './machine.mjs';
-import { runSdk } from './sdk.mjs';
 
+const USAGE = `Usage: node bench/run.mjs [options]
+
+  (no option)          the full run (about 10–15 minutes on the 2-core machine)
+  --quick              a self-check of every script in about 2 minutes: tiny datasets, one
+                       short run each; results go to bench/results/quick/ and BENCHMARKS.md is
+                       left alone
+  --reuse-data         keep the generated datasets of an earlier run
+  --only ingest,sdk    some steps only (then BENCHMARKS.md is re-rendered from these and the
+                       last results of the others)
+  --render             only rewrite BENCHMARKS.md from bench/results/*.json
+  --help               this text
+
+Steps: machine, sdk, ingest, datasets, decide, identity, growth.`;
+
+const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth'];
 const args = parseArgs();
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+// A mistyped option must not start a 15-minute run that clears the datasets.
+const only = args.only ? String(args.only).split(',') : STEPS;
+const wrong = [
+  ...Object.keys(args).filter((k) => !['quick', 'reuse-data', 'only', 'render'].includes(k)).map((k) => `unknown option --${k}`),
+  ...only.filter((s) => !STEPS.includes(s)).map((s) => `unknown step "${s}"`),
+];
+if (wrong.length) {
+  console.error(`run: ${wrong.join(', ')}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+// Imported only now: loading the benchmarks builds the server first (lib/dataset.mjs).
+const { runDecide } = await import('./decide.mjs');
+const { runGrowth, writeGrowthSvg } = await import('./growth.mjs');
+const { runIdentity } = await import('./identity.mjs');
+const { runIngest } = await import('./ingest.mjs');
+const { clearDatasets, ensureDatasets } = await import('./lib/dataset.mjs');
+const { describeMachine } = await import('./machine.mjs');
+const { runSdk } = await import('./sdk.mjs');
+
 const quick = !!args.quick;
 if (quick) setResultsDir(path.join(RESULTS_DIR, 'quick'));
-const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth'];
-const only = args.only ? String(args.only).split(',') : STEPS;
 const TIERS = quick ? [2_000, 10_000] : [10_000, 100_000, 1_000_000];
 const MID = TIERS[TIERS.length - 2] ?? TIERS[0];
 

@@ -279,12 +279,12 @@ describe('the marketer console in Chromium', () => {
     await row.locator('select.rb-field').selectOption('referrer.first.term');
     await row.locator('select.rb-op').selectOption('contains');
     await row.locator('input.rb-value').fill('thailand');
-    const expected = await server.api('POST', '/api/segments/preview', {
-      site: server.site.id,
-      rule: { all: [{ field: 'computed.orders', op: 'gte', value: 1 }, { field: 'referrer.first.term', op: 'contains', value: 'thailand' }] },
-    });
+    // What the two rows say, as the API counts it.
+    const rule = { all: [{ field: 'computed.orders', op: 'gte', value: 1 }, { field: 'referrer.first.term', op: 'contains', value: 'thailand' }] };
+    const expected = await server.api('POST', '/api/segments/preview', { site: server.site.id, rule });
     expect(expected.body.count).toBeGreaterThan(0);
-    await expect.poll(() => tab.locator('#live-count').textContent()).toBe(`${expected.body.count} ${expected.body.count === 1 ? 'customer matches' : 'customers match'} now`);
+    const liveCount = `${expected.body.count} ${expected.body.count === 1 ? 'customer matches' : 'customers match'} now`;
+    await expect.poll(() => tab.locator('#live-count').textContent()).toBe(liveCount);
     // A nested group: any of two cities.
     await tab.click('.rb-add >> text=+ Group');
     const nested = tab.locator('.rb-group .rb-group');
@@ -309,8 +309,8 @@ describe('the marketer console in Chromium', () => {
     await tab.fill('#rule', '{"all": [{"field": "computed.orders", "op": "bigger", "value": 1}]}');
     await expect.poll(() => tab.locator('#rule-problems').textContent()).toContain('rule.all[0].op: unknown operator "bigger"');
     await shoot('07-segment-json-error');
-    await tab.fill('#rule', JSON.stringify({ all: [{ field: 'computed.orders', op: 'gte', value: 1 }, { field: 'referrer.first.term', op: 'contains', value: 'thailand' }] }));
-    await expect.poll(() => tab.locator('#live-count').textContent()).toBe(`${expected.body.count} ${expected.body.count === 1 ? 'customer matches' : 'customers match'} now`);
+    await tab.fill('#rule', JSON.stringify(rule));
+    await expect.poll(() => tab.locator('#live-count').textContent()).toBe(liveCount);
     await tab.click('#rule-toggle');
     expect(await tab.locator('.rb-row').count()).toBe(2);
 

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../packages/server/src/test-support/server';
 import { launchChromium } from './support/browser';
+import { eventually } from './support/eventually';
 import { startStaticSite, type StaticSite } from './support/static-site';
 
 interface StoredEvent {
@@ -31,31 +32,26 @@ let server: TestServer;
 let site: StaticSite;
 let browser: Browser;
 let siteId: string;
+let writeKey = '';
 let offerId: string;
 const problems: string[] = [];
 
-const page = (title: string, body: string) => (writeKey: string) => `<!doctype html>
+/** A page of the customer's site with the script tag, made when it is served (the write key comes later). */
+const page = (title: string, body: string) => () => `<!doctype html>
 <html><head><meta charset="utf-8"><title>${title}</title><link rel="icon" href="data:,">
 <script async src="${server.url}/sdk.js" data-write-key="${writeKey}"></script>
 </head><body>${body}</body></html>`;
 
 beforeAll(async () => {
   server = await startTestServer();
-  let writeKey = '';
   site = await startStaticSite({
-    '/': () =>
-      page('Home', `<main><div class="card"><a id="tour" href="/tour">Thailand   tours</a></div></main>`)(writeKey),
-    '/offer': () =>
-      page(
-        'Offer',
-        `<div data-rapport-slot="e2e-hero"><p>Default hero</p></div>`,
-      )(writeKey),
-    '/tour': () =>
-      page(
-        'Thailand tour',
-        `<div data-rapport-slot="tour-hero">Default hero</div>
+    '/': page('Home', `<main><div class="card"><a id="tour" href="/tour">Thailand   tours</a></div></main>`),
+    '/offer': page('Offer', `<div data-rapport-slot="e2e-hero"><p>Default hero</p></div>`),
+    '/tour': page(
+      'Thailand tour',
+      `<div data-rapport-slot="tour-hero">Default hero</div>
          <button id="login" type="button" onclick="rapport.identify('u-e2e', { email: 'e2e@example.com' })">Log in</button>`,
-      )(writeKey),
+    ),
   });
   // A site whose allowed origin is the static site: the SDK's requests are cross-origin.
   const created = await server.createSite({ name: 'E2E shop', origins: [site.url] });
@@ -106,15 +102,6 @@ const events = async (): Promise<StoredEvent[]> => {
   return body.events.sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.receivedAt.localeCompare(b.receivedAt));
 };
 
-/** Polls the admin API: beacons sent on page hide arrive when the browser gets to them. */
-const eventually = async (done: (list: StoredEvent[]) => boolean): Promise<StoredEvent[]> => {
-  const until = Date.now() + 15_000;
-  for (;;) {
-    const list = await events();
-    if (done(list) || Date.now() > until) return list;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-};
 
 describe('the script tag in Chromium, against the real server', () => {
   it('stores page views, a click and an identify under one anonymous id across a reload', async () => {
@@ -144,6 +131,7 @@ describe('the script tag in Chromium, against the real server', () => {
     await tab.evaluate(() => (window as RapportWindow).rapport!.flush());
 
     const stored = await eventually(
+      events,
       (list) =>
         list.filter((e) => e.type == 'page').length >= 3 &&
         list.some((e) => e.event == 'Link Clicked') &&
@@ -206,7 +194,7 @@ describe('the script tag in Chromium, against the real server', () => {
 
     const mine = (list: StoredEvent[]) => list.filter((e) => e.anonymousId == visitor.anonymousId);
     const stored = mine(
-      await eventually((list) => ['Offer Viewed', 'Offer Clicked'].every((n) => mine(list).some((e) => e.event == n))),
+      await eventually(events, (list) => ['Offer Viewed', 'Offer Clicked'].every((n) => mine(list).some((e) => e.event == n))),
     );
     await context.close();
     const properties = { offerId, slot: 'e2e-hero', variant: 'offer' };

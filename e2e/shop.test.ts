@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inControlGroup } from '../packages/server/src/decisions/bucket';
 import { launchChromium } from './support/browser';
+import { eventually } from './support/eventually';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -120,16 +121,6 @@ async function api<T = any>(method: string, pathname: string, body?: unknown): P
   return (await res.json()) as T;
 }
 
-/** Polls until `done` holds (beacons and batches arrive when the browser sends them). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > until) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 const eventsOf = async (anonymousId: string) =>
   (await api<{ events: StoredEvent[] }>('GET', `/api/events?site=${demo.siteId}&anonymousId=${anonymousId}&limit=200`)).events;
 
@@ -216,9 +207,13 @@ async function decided(v: Visitor, navigate: () => Promise<unknown>): Promise<De
     if (!answer) continue;
     const name = Object.values(offers).find((o) => o.id === answer.offerId)!.name;
     const tally = (expected[name] ??= { impressions: 0, clicks: 0, controlViews: 0, exposures: new Set(), control: new Set() });
-    if (answer.variant === 'control') tally.controlViews++, tally.control.add(v.customer);
-    else if (!tally.control.has(v.customer)) tally.impressions++, tally.exposures.add(v.customer);
-    else tally.impressions++;
+    if (answer.variant === 'control') {
+      tally.controlViews++;
+      tally.control.add(v.customer);
+    } else {
+      tally.impressions++;
+      if (!tally.control.has(v.customer)) tally.exposures.add(v.customer);
+    }
   }
   return decision;
 }

@@ -1,6 +1,7 @@
-// The visitors' histories as ingest events: what the data generator (generate.mjs) feeds through
-// the real write path. Events are built and enriched here the way the collect API would build
-// them (referral and campaign by @rapport/referrer, devices as the server's UA parser names them).
+// The visitors' histories as ingest events: what the data generator (dataset.mjs and its
+// generate-worker.mjs) feeds through the real write path. Events are built and enriched here the
+// way the collect API would build them (referral and campaign by @rapport/referrer, devices as
+// the server's UA parser names them).
 
 import { parseCampaign, parseReferrer } from '@rapport/referrer';
 import {
@@ -39,7 +40,7 @@ function campaignOf(url) {
 /**
  * The history of visitor `i`, as ingest events in time order. About 55% of visitors come once;
  * the rest return for up to 15 sessions over a year; known customers (35%) log in once and buy
- * more often. Average: about 6 events per visitor.
+ * more often. Average: about 4.3 events per visitor.
  */
 export function visitorHistory(i, now) {
   const r = rng(hash32(i, 11));

@@ -2,19 +2,16 @@
 // figure comes from the results; nothing here is typed in by hand, so the file cannot drift from
 // what was measured.
 
-import { fmt } from './stats.mjs';
+import { fmt, mmm } from './stats.mjs';
 
-const ms = (s, d = 2) => (s && Number.isFinite(s.median) ? `${fmt(s.median, d)} (${fmt(s.min, d)}–${fmt(s.max, d)})` : '–');
-const n = (s, d = 0) => ms(s, d);
+/** "median (min–max)" of a summary: times with 2 decimals, counts with none. */
+const ms = (s, d = 2) => mmm(s, d);
+const n = (s, d = 0) => mmm(s, d);
 const pct = (s) => (s && Number.isFinite(s.median) ? `${fmt(100 * s.median, 0)}% (${fmt(100 * s.min, 0)}–${fmt(100 * s.max, 0)}%)` : '–');
 const mb = (v) => (Number.isFinite(v) ? `${fmt(v)} MB` : '–');
 const kb = (b) => `${fmt(b / 1024, 1)} KB`;
 const runs = (k) => `${k} run${k === 1 ? '' : 's'}`;
 const status = (met) => (met ? '**met**' : '**missed**');
-const median = (values) => {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  return v.length ? (v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN;
-};
 
 /** A profile summary as markdown: areas, then the hottest functions with their hottest lines. */
 function profileMd(p, title) {
@@ -199,5 +196,3 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
   out.push('## Run', '', '| step | seconds |', '| --- | ---: |', ...run.steps.map((s) => `| ${s.name} | ${fmt(s.seconds, 1)} |`), `| **total** | **${fmt(run.seconds, 1)}** |`, '');
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
 }
-
-export { median };

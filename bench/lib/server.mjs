@@ -11,10 +11,7 @@ export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const RAPPORT_BIN = path.join(ROOT, 'packages/server/bin/rapport.js');
 
 let built = false;
-/**
- * Builds what the benchmarks run: the server (tsc -b, incremental: about 2 s when nothing
- * changed) and the SDK's script-tag bundle when it is missing or older than its sources.
- */
+
 /**
  * The built server's modules, imported only after the build: a static import would load the
  * dist/ of before the build, whose schema can differ from the one the workers load later.
@@ -24,6 +21,10 @@ export async function rapportServer({ log = () => {} } = {}) {
   return import('@rapport/server');
 }
 
+/**
+ * Builds what the benchmarks run: the server (tsc -b, incremental: about 2 s when nothing
+ * changed) and the SDK's script-tag bundle when it is missing or older than its sources.
+ */
 export function ensureBuilt({ log = () => {} } = {}) {
   if (built) return;
   const tsc = path.join(ROOT, 'node_modules/.bin/tsc');

@@ -52,6 +52,18 @@ export function writeResult(name, result) {
   return file;
 }
 
+/**
+ * The end of a script run alone: writes its results, prints its summary lines and problems, and
+ * says where the results are.
+ */
+export function report(name, result, lines) {
+  const file = writeResult(name, result);
+  for (const line of lines) console.log(line);
+  if (result.problems?.length) console.log('problems:', result.problems);
+  console.log(`results: ${path.relative(process.cwd(), file)}`);
+  return file;
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export const fmt = (n, digits = 0) =>

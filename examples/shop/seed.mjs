@@ -10,6 +10,19 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 /**
+ * A search for any of `words`: the keyword of this page's referral (a first page view, before
+ * anything is stored) or any keyword the profile arrived with before (later visits, other browsers).
+ *
+ * @example
+ * searchedFor('family', 'kids') // { any: [4 conditions: current term, then past keywords] }
+ */
+function searchedFor(...words) {
+  return {
+    any: ['referrer.current.term', 'computed.keywords'].flatMap((field) => words.map((value) => ({ field, op: 'contains', value }))),
+  };
+}
+
+/**
  * Rules read one profile and the page being viewed (see DESIGN.md, "Segments, offers,
  * decisions"). Two things about the data decide how the stories are written:
  *
@@ -26,24 +39,12 @@ export const SEGMENTS = [
   {
     name: 'Backpackers from search',
     description: 'Searched for backpacking: on this page (first page view) or on any earlier visit.',
-    rule: {
-      any: [
-        { field: 'referrer.current.term', op: 'contains', value: 'backpacking' },
-        { field: 'computed.keywords', op: 'contains', value: 'backpacking' },
-      ],
-    },
+    rule: searchedFor('backpacking'),
   },
   {
     name: 'Families from search',
     description: 'Searched for a family or kids holiday: on this page or on any earlier visit.',
-    rule: {
-      any: [
-        { field: 'referrer.current.term', op: 'contains', value: 'family' },
-        { field: 'referrer.current.term', op: 'contains', value: 'kids' },
-        { field: 'computed.keywords', op: 'contains', value: 'family' },
-        { field: 'computed.keywords', op: 'contains', value: 'kids' },
-      ],
-    },
+    rule: searchedFor('family', 'kids'),
   },
   {
     name: 'Third visit, no order yet',

@@ -22,6 +22,16 @@ const MAX_BODY_BYTES = 16 * 1024;
 /** The coupon of the first-order offer; any other code is refused. */
 export const FIRST_ORDER_COUPON = { code: 'FIRSTTRIP', percentOff: 10 };
 
+/** The pages at a fixed path; categories and products have theirs from the catalogue. */
+const PAGES = new Map([
+  ['/', 'index.html'],
+  ['/cart', 'cart.html'],
+  ['/checkout', 'checkout.html'],
+  ['/thanks', 'thanks.html'],
+  ['/login', 'login.html'],
+  ['/stories', 'stories.html'],
+]);
+
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -140,17 +150,9 @@ export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData()
     });
   };
 
-  /** Pages by path: the home page, a list per category, a page per product, and the rest. */
+  /** Pages by path: the fixed ones, a list per category, a page per product, and the rest. */
   const route = async (pathname) => {
-    const fixed = {
-      '/': 'index.html',
-      '/cart': 'cart.html',
-      '/checkout': 'checkout.html',
-      '/thanks': 'thanks.html',
-      '/login': 'login.html',
-      '/stories': 'stories.html',
-    };
-    if (fixed[pathname]) return html(200, await page(fixed[pathname]));
+    if (PAGES.has(pathname)) return html(200, await page(PAGES.get(pathname)));
     const [, first, second, extra] = pathname.split('/');
     const category = categoryByPath.get(first);
     if (category && second === undefined) return html(200, await page('category.html', category.name));
@@ -166,7 +168,7 @@ export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData()
       const productMatch = /^\/api\/products\/([^/]+)$/.exec(pathname);
       let answer;
       if (productMatch && req.method === 'GET') {
-        const product = byId.get(decodeURIComponent(productMatch[1]));
+        const product = byId.get(decodePath(productMatch[1]));
         answer = product ? json(200, { product, category: data.categories.find((c) => c.id === product.category) }) : json(404, { error: 'no such product' });
       } else if (pathname.startsWith('/api/')) {
         const handler = api[`${req.method} ${pathname}`];
@@ -216,10 +218,21 @@ export async function startShop({ port = 8788, host = '127.0.0.1', ...options })
 async function asset(pathname) {
   const ext = path.extname(pathname);
   if (ext === '.html' || !TYPES[ext]) return pathname === '/favicon.ico' ? { status: 204, headers: {}, body: '' } : null;
-  const file = path.join(PUBLIC_DIR, path.normalize(decodeURIComponent(pathname)));
+  const decoded = decodePath(pathname);
+  if (decoded === null) return null;
+  const file = path.join(PUBLIC_DIR, path.normalize(decoded));
   if (!file.startsWith(PUBLIC_DIR + path.sep)) return null;
   try {
     return { status: 200, headers: { 'content-type': TYPES[ext], 'cache-control': 'no-cache' }, body: await readFile(file) };
+  } catch {
+    return null;
+  }
+}
+
+/** A percent-encoded path segment decoded, or null when its encoding is broken (`%E0%A4%A`): a 404, not a 500. */
+function decodePath(text) {
+  try {
+    return decodeURIComponent(text);
   } catch {
     return null;
   }

@@ -30,7 +30,7 @@ describe('the shop server', () => {
     const product = await (await fetch(`${shop.url}/trips/patagonia-trek`)).text();
     expect(product).toContain('<h1>Patagonia trek, 12 days</h1>');
     expect(product).toContain('data-rapport-slot="product-extra"');
-    for (const path of ['/hotels/patagonia-trek', '/trips/nope', '/trips/patagonia-trek/x', '/nope', '/index.html', '/../data/users.json', '/img/..%2f..%2fdata%2fusers.json']) {
+    for (const path of ['/hotels/patagonia-trek', '/trips/nope', '/trips/patagonia-trek/x', '/nope', '/index.html', '/../data/users.json', '/img/..%2f..%2fdata%2fusers.json', '/img/%E0%A4%A.svg']) {
       expect((await fetch(shop.url + path)).status, path).toBe(404);
     }
     expect((await fetch(`${shop.url}/shop.css`)).headers.get('content-type')).toBe('text/css; charset=utf-8');
@@ -80,5 +80,7 @@ describe('the shop server', () => {
     const huge = await fetch(`${shop.url}/api/login`, { method: 'POST', body: JSON.stringify({ username: 'x'.repeat(20_000) }) });
     expect(huge.status).toBe(400);
     expect((await fetch(`${shop.url}/api/nope`)).status).toBe(404);
+    // A broken percent-encoding is an unknown product, not a server error.
+    expect((await fetch(`${shop.url}/api/products/%E0%A4%A`)).status).toBe(404);
   });
 });

@@ -6,6 +6,7 @@
   'use strict';
 
   const CART = 'shop_cart';
+  const CART_ID = 'shop_cart_id';
   const USER = 'shop_user';
   const LAST_ORDER = 'shop_last_order';
   const page = document.body.dataset.page;
@@ -101,10 +102,13 @@
   };
   /** The cart's id in the events (spec: `cart_id`), one per browser until an order is placed. */
   const cartId = () => {
-    let id = read(localStorage, 'shop_cart_id', null);
-    if (!id) write(localStorage, 'shop_cart_id', (id = 'cart_' + Math.random().toString(36).slice(2, 10)));
+    let id = read(localStorage, CART_ID, null);
+    if (!id) write(localStorage, CART_ID, (id = 'cart_' + Math.random().toString(36).slice(2, 10)));
     return id;
   };
+
+  /** A new anonymous id for this browser, so that the next person here is not taken for the last (at most 1 s). */
+  const forgetVisitor = () => Promise.race([sdk().then((rapport) => rapport && rapport.reset()), wait(1000)]);
 
   function header() {
     saveCart(cart());
@@ -113,16 +117,15 @@
     $('[data-signed-out]').hidden = !!user;
     if (user) $('[data-user-name]').textContent = user.firstName;
     $('[data-logout]').addEventListener('click', async () => {
-      // Logout: the shop forgets the customer, and so does Rapport in this browser (a new
-      // anonymous id), so that the next person at this computer is not taken for them.
+      // Logout: the shop forgets the customer, and so does Rapport in this browser.
       write(localStorage, USER, undefined);
-      await Promise.race([sdk().then((rapport) => rapport && rapport.reset()), wait(1000)]);
+      await forgetVisitor();
       location.assign('/');
     });
     $('[data-start-over]').addEventListener('click', async () => {
-      for (const key of [USER, CART, 'shop_cart_id']) write(localStorage, key, undefined);
+      for (const key of [USER, CART, CART_ID]) write(localStorage, key, undefined);
       write(sessionStorage, LAST_ORDER, undefined);
-      await Promise.race([sdk().then((rapport) => rapport && rapport.reset()), wait(1000)]);
+      await forgetVisitor();
       location.assign('/stories');
     });
   }
@@ -188,13 +191,14 @@
     const lines = cart().filter((l) => byId.has(l.id));
     return lines.map((l) => ({ product: byId.get(l.id), quantity: l.quantity }));
   }
+  const emptyCart = () => el('p', null, 'Your cart is empty. ', el('a', { href: '/trips' }, 'Find a trip'), '.');
   const lineProperties = (lines) => lines.map((l, i) => productProperties(l.product, { quantity: l.quantity, position: i + 1 }));
   const sum = (lines) => Math.round(lines.reduce((n, l) => n + l.product.price * l.quantity, 0) * 100) / 100;
 
   async function cartPage() {
     const box = $('[data-cart]');
     const render = (lines) => {
-      if (!lines.length) return box.replaceChildren(el('p', null, 'Your cart is empty. ', el('a', { href: '/trips' }, 'Find a trip'), '.'));
+      if (!lines.length) return box.replaceChildren(emptyCart());
       const remove = (line) => () => {
         saveCart(cart().filter((l) => l.id !== line.product.id));
         track('Product Removed', productProperties(line.product, { cart_id: cartId(), quantity: line.quantity }));
@@ -229,7 +233,7 @@
     const summary = $('[data-summary]');
     const form = $('#checkout-form');
     if (!lines.length) {
-      summary.replaceChildren(el('p', null, 'Your cart is empty. ', el('a', { href: '/trips' }, 'Find a trip'), '.'));
+      summary.replaceChildren(emptyCart());
       form.hidden = true;
       return;
     }
@@ -286,7 +290,7 @@
         await deliver();
         write(sessionStorage, LAST_ORDER, order);
         write(localStorage, CART, undefined);
-        write(localStorage, 'shop_cart_id', undefined);
+        write(localStorage, CART_ID, undefined);
         location.assign('/thanks?order=' + encodeURIComponent(order.order_id));
       } catch (e) {
         error.textContent = 'The order did not go through: ' + e.message;

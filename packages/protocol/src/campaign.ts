@@ -38,9 +38,10 @@ export const CLICK_ID_PARAMS = [
 
 /**
  * Click ids that only ad clicks carry: any of them makes a visit `paid`. fbclid is left out,
- * since Facebook appends it to ordinary shared links as well.
+ * since Facebook appends it to ordinary shared links as well. Marked pure, so that bundles that
+ * do not use it (the SDK's) leave the call out.
  */
-export const PAID_CLICK_ID_PARAMS: readonly string[] = CLICK_ID_PARAMS.filter((id) => id !== 'fbclid');
+export const PAID_CLICK_ID_PARAMS: readonly string[] = /* @__PURE__ */ CLICK_ID_PARAMS.filter((id) => id !== 'fbclid');
 
 /** `utm_medium` values that mean the visit was bought. */
 export const PAID_MEDIUMS = [

@@ -66,11 +66,6 @@ export function parseCampaign(pageUrl: string | null | undefined): Campaign {
   return campaign;
 }
 
-/** The first click id of the campaign, in the protocol's order. */
-export function campaignClickId(campaign: Campaign): ClickId | undefined {
-  return CLICK_ID_PARAMS.find((id) => campaign[id] !== undefined);
-}
-
 /** The first click id that only ad clicks carry (so it makes the visit paid), if any. */
 export function campaignPaidClickId(campaign: Campaign): ClickId | undefined {
   return CLICK_ID_PARAMS.find((id) => campaign[id] !== undefined && PAID_CLICK_ID_PARAMS.includes(id));

@@ -108,7 +108,7 @@ export function createHostIndex(
     const labels = stripped.split('.');
     for (let i = 1; i <= labels.length - 2; i++) {
       const parent = labels.slice(i);
-      if (parent.length === 2 && isRegistrySuffix(parent)) break;
+      if (isRegistrySuffix(parent)) break;
       const key = parent.join('.');
       tryKey(key);
       for (const wildcard of wildcardKeys(key)) tryKey(wildcard);

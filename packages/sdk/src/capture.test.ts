@@ -10,7 +10,6 @@ const withCapture = (options: Partial<RapportOptions> = {}) => {
   return { fetch, rapport };
 };
 const pages = (fetch: FetchMock) => sentOf(fetch).filter((m): m is PageMessage => m.type == 'page');
-const tracks = (fetch: FetchMock) => sentOf(fetch).filter((m): m is TrackMessage => m.type == 'track');
 // happy-dom follows links like a browser; the tests stay on their page.
 const click = (el: Element) => {
   el.addEventListener('click', (event) => event.preventDefault(), { once: true });
@@ -107,17 +106,26 @@ describe('page views', () => {
   });
 });
 
+/** Starts capture without page views, runs `act` on the page, and returns what it sent. */
+const recorded = async (act: () => void, options: Partial<RapportOptions> = {}) => {
+  const { fetch } = withCapture({ pageviews: false, ...options });
+  await settle(0);
+  act();
+  await settle(1000);
+  return {
+    tracks: sentOf(fetch).filter((m): m is TrackMessage => m.type == 'track'),
+    wire: JSON.stringify(sentOf(fetch)),
+  };
+};
+
 describe('clicks', () => {
   it('records a link with its trimmed text, its href and a short path', async () => {
     document.body.innerHTML = `
       <main><div class="card featured"><a href="/tours/thailand">
         Thailand   tours
       </a></div></main>`;
-    const { fetch } = withCapture({ pageviews: false });
-    await settle(0);
-    click(document.querySelector('a')!);
-    await settle(1000);
-    expect(tracks(fetch)).toMatchObject([
+    const sent = await recorded(() => click(document.querySelector('a')!));
+    expect(sent.tracks).toMatchObject([
       {
         event: CAPTURE_EVENTS.link,
         properties: {
@@ -135,14 +143,13 @@ describe('clicks', () => {
       <button type="button">  Add to cart </button>
       <section data-rapport-track="Newsletter Teaser"><p>Get <b>news</b></p></section>
       <p id="plain">not interesting</p>`;
-    const { fetch } = withCapture({ pageviews: false });
-    await settle(0);
-    click(document.querySelector('img')!);
-    click(document.querySelector('button')!);
-    click(document.querySelector('b')!);
-    click(document.querySelector('#plain')!);
-    await settle(1000);
-    expect(tracks(fetch).map((m) => [m.event, m.properties])).toEqual([
+    const sent = await recorded(() => {
+      click(document.querySelector('img')!);
+      click(document.querySelector('button')!);
+      click(document.querySelector('b')!);
+      click(document.querySelector('#plain')!);
+    });
+    expect(sent.tracks.map((m) => [m.event, m.properties])).toEqual([
       [CAPTURE_EVENTS.link, { text: 'Cart', href: 'https://shop.example/cart', path: 'a#cart-link' }],
       [CAPTURE_EVENTS.button, { text: 'Add to cart', path: 'button' }],
       ['Newsletter Teaser', { text: 'Get news', path: 'section' }],
@@ -151,58 +158,44 @@ describe('clicks', () => {
 
   it('caps the text', async () => {
     document.body.innerHTML = `<button>${'long '.repeat(100)}</button>`;
-    const { fetch } = withCapture({ pageviews: false });
-    await settle(0);
-    click(document.querySelector('button')!);
-    await settle(1000);
-    expect((tracks(fetch)[0].properties!.text as string).length).toBe(100);
+    const sent = await recorded(() => click(document.querySelector('button')!));
+    expect((sent.tracks[0].properties!.text as string).length).toBe(100);
   });
 
   it('never sends what a visitor typed: no input values, no editable text', async () => {
     document.body.innerHTML = `
       <form><input name="email" value="ann@example.com"><input type="submit" value="secret-label">
       <div contenteditable="true" role="button">my diary</div></form>`;
-    const { fetch } = withCapture({ pageviews: false, forms: false });
-    await settle(0);
-    (document.querySelector('input[name=email]') as HTMLInputElement).value = 'typed@example.com';
-    click(document.querySelector('input[name=email]')!);
-    click(document.querySelector('input[type=submit]')!);
-    click(document.querySelector('[contenteditable]')!);
-    await settle(1000);
-    const wire = JSON.stringify(sentOf(fetch));
-    expect(tracks(fetch)).toHaveLength(2);
-    expect(wire).not.toContain('ann@example.com');
-    expect(wire).not.toContain('typed@example.com');
-    expect(wire).not.toContain('secret-label');
-    expect(wire).not.toContain('my diary');
+    const sent = await recorded(() => {
+      (document.querySelector('input[name=email]') as HTMLInputElement).value = 'typed@example.com';
+      click(document.querySelector('input[name=email]')!);
+      click(document.querySelector('input[type=submit]')!);
+      click(document.querySelector('[contenteditable]')!);
+    }, { forms: false });
+    expect(sent.tracks).toHaveLength(2);
+    expect(sent.wire).not.toContain('ann@example.com');
+    expect(sent.wire).not.toContain('typed@example.com');
+    expect(sent.wire).not.toContain('secret-label');
+    expect(sent.wire).not.toContain('my diary');
   });
 
   it('records nothing inside [data-rapport-ignore]', async () => {
     document.body.innerHTML = `<div data-rapport-ignore><a href="/account">Ann Smith</a></div>`;
-    const { fetch } = withCapture({ pageviews: false });
-    await settle(0);
-    click(document.querySelector('a')!);
-    await settle(1000);
-    expect(tracks(fetch)).toEqual([]);
+    const sent = await recorded(() => click(document.querySelector('a')!));
+    expect(sent.tracks).toEqual([]);
   });
 
   it('can be switched off', async () => {
     document.body.innerHTML = `<a href="/x">x</a>`;
-    const { fetch } = withCapture({ pageviews: false, clicks: false });
-    await settle(0);
-    click(document.querySelector('a')!);
-    await settle(1000);
-    expect(tracks(fetch)).toEqual([]);
+    const sent = await recorded(() => click(document.querySelector('a')!), { clicks: false });
+    expect(sent.tracks).toEqual([]);
   });
 
   it('sees clicks that the page stops from bubbling', async () => {
     document.body.innerHTML = `<button>Buy</button>`;
     document.querySelector('button')!.addEventListener('click', (e) => e.stopPropagation());
-    const { fetch } = withCapture({ pageviews: false });
-    await settle(0);
-    click(document.querySelector('button')!);
-    await settle(1000);
-    expect(tracks(fetch)).toHaveLength(1);
+    const sent = await recorded(() => click(document.querySelector('button')!));
+    expect(sent.tracks).toHaveLength(1);
   });
 });
 
@@ -220,11 +213,8 @@ describe('forms', () => {
         <input id="no-name" value="orphan">
         <input name="id" value="shadow-id"><input name="name" value="shadow-name">
       </form>`;
-    const { fetch } = withCapture({ pageviews: false });
-    await settle(0);
-    submit(document.querySelector('form')!);
-    await settle(1000);
-    expect(tracks(fetch)).toMatchObject([
+    const sent = await recorded(() => submit(document.querySelector('form')!));
+    expect(sent.tracks).toMatchObject([
       {
         event: CAPTURE_EVENTS.form,
         properties: {
@@ -235,18 +225,14 @@ describe('forms', () => {
         },
       },
     ]);
-    const wire = JSON.stringify(sentOf(fetch));
     for (const value of ['ann@example.com', 'hunter2', 'TH', 'Thailand', 'call me', 'orphan', 'shadow'])
-      expect(wire).not.toContain(value);
+      expect(sent.wire).not.toContain(value);
   });
 
   it('can be switched off', async () => {
     document.body.innerHTML = `<form><input name="q"></form>`;
-    const { fetch } = withCapture({ pageviews: false, forms: false });
-    await settle(0);
-    submit(document.querySelector('form')!);
-    await settle(1000);
-    expect(tracks(fetch)).toEqual([]);
+    const sent = await recorded(() => submit(document.querySelector('form')!), { forms: false });
+    expect(sent.tracks).toEqual([]);
   });
 });
 

@@ -1,9 +1,11 @@
-import { CLICK_ID_PARAMS, UTM_PARAMS } from '@rapport/protocol';
+import { CLICK_ID_PARAMS, MAX_ID_LENGTH, UTM_PARAMS } from '@rapport/protocol';
 import type { Campaign, JsonObject, PageContext } from '@rapport/protocol';
 
 /**
  * A random UUID v4. `crypto.randomUUID` exists only in secure contexts (https, localhost), so
- * plain-http pages get the same format from getRandomValues, or Math.random in very old browsers.
+ * plain-http pages get the same format from getRandomValues, which every browser that runs this
+ * code has; Math.random stands in where `crypto` is missing or broken anyway, since making an id
+ * must never fail.
  */
 export const uuid = (): string => {
   try {
@@ -44,6 +46,16 @@ export const pageOf = (referrer: string, previous?: string): PageContext => ({
 /** A plain object given as properties or traits, else undefined. */
 export const objectOr = (value: unknown): JsonObject | undefined =>
   value && typeof value == 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
+
+/**
+ * A user id as the server takes it: a string or a number, not empty, at most MAX_ID_LENGTH
+ * characters. Anything else throws: kept as the user id, it would spoil every later message.
+ */
+export const idOf = (value: unknown): string => {
+  const id = typeof value == 'string' || Number.isFinite(value) ? String(value) : '';
+  if (id && id.length <= MAX_ID_LENGTH) return id;
+  throw new TypeError('rapport: userId');
+};
 
 /** The visitor's time zone, when the browser tells. */
 // Read once: building a DateTimeFormat for every message was a sixth of the cost of track().

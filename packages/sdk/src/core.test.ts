@@ -1,4 +1,4 @@
-import { SESSION_TIMEOUT_MS } from '@rapport/protocol';
+import { MAX_ID_LENGTH, SESSION_TIMEOUT_MS } from '@rapport/protocol';
 import type { AliasMessage, IdentifyMessage, PageMessage, TrackMessage } from '@rapport/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { uuid } from './context';
@@ -107,6 +107,35 @@ describe('identify', () => {
       ['u-1', {}],
       ['u-1', { plan: 'pro' }],
     ]);
+  });
+});
+
+describe('user ids', () => {
+  it('are strings or numbers the server takes: anything else is refused and the id kept', async () => {
+    const onError = vi.fn();
+    const fetch = mockFetch();
+    const rapport = core({ onError });
+    rapport.identify('u-1');
+    const bad = [() => {}, Symbol('s'), true, BigInt(7), {}, 'x'.repeat(MAX_ID_LENGTH + 1)];
+    for (const id of [...bad, NaN, '']) {
+      rapport.identify(id as never);
+      rapport.alias(id as never);
+    }
+    for (const id of bad) rapport.alias('u-2', id as never);
+    expect(rapport.userId()).toBe('u-1');
+    rapport.identify(42 as never);
+    rapport.alias(7 as never);
+    await settle(1000);
+    expect(sentOf(fetch).map((m) => [m.type, m.userId, (m as AliasMessage).previousId])).toEqual([
+      ['identify', 'u-1', undefined],
+      // {} is traits for the current user.
+      ['identify', 'u-1', undefined],
+      ['identify', '42', undefined],
+      ['alias', '7', '42'],
+    ]);
+    // Refused: all 8 ids as alias, 7 of them as identify ({} is traits), the 6 bad ones as previousId.
+    expect(onError).toHaveBeenCalledTimes(21);
+    expect(onError.mock.calls.every(([error]) => error instanceof TypeError)).toBe(true);
   });
 });
 

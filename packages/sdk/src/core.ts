@@ -1,6 +1,6 @@
 import { SESSION_TIMEOUT_MS } from '@rapport/protocol';
 import type { Context, FirstTouch, JsonObject, Message } from '@rapport/protocol';
-import { campaignOf, objectOr, pageOf, timezone, uuid } from './context';
+import { campaignOf, idOf, objectOr, pageOf, timezone, uuid } from './context';
 import { createDelivery } from './delivery';
 import { ID, createStore } from './storage';
 import type { Core, IdentifyOptions, Module, RapportOptions } from './types';
@@ -133,23 +133,21 @@ export function createCore(given: RapportOptions, modules: Module[] = []): Core 
       send('track', { event, properties: objectOr(properties) || {} });
     }),
     identify: guard((id: unknown, traits?: unknown, opts?: IdentifyOptions) => {
+      let next = userId;
       if (objectOr(id)) {
         opts = traits as IdentifyOptions;
         traits = id;
-        id = userId;
-      } else if (!id && id !== 0) throw new TypeError('rapport: userId');
-      if (id != null) {
-        const next = String(id);
-        if (next != userId) userHash = undefined;
-        userHash = (opts && opts.userHash) || userHash;
+      } else next = idOf(id);
+      if (next) {
+        // A new user's hash comes with it; the same user keeps the one it has.
+        userHash = (opts && opts.userHash) || (next == userId ? userHash : undefined);
         store.set('user', (userId = next));
         store.set('hash', userHash);
       }
       send('identify', { traits: objectOr(traits) || {} });
     }),
     alias: guard((to: unknown, from?: unknown) => {
-      if (!to && to !== 0) throw new TypeError('rapport: userId');
-      send('alias', { userId: String(to), previousId: from ? String(from) : userId || anonymousId });
+      send('alias', { userId: idOf(to), previousId: from ? idOf(from) : userId || anonymousId });
     }),
     reset: guard(reset),
     optOut: guard(() => {
@@ -168,9 +166,12 @@ export function createCore(given: RapportOptions, modules: Module[] = []): Core 
         store.set('consent', '1');
         delivery.flush();
       } else {
-        // Withdrawn: what was stored and queued goes, and so does the identity it belonged to.
+        // Withdrawn: what was stored and queued goes, and so does the identity it belonged to;
+        // an opt-out stays, since the visitor's own refusal outranks the site's consent banner.
+        const out = store.get('out');
         delivery.clear();
         store.clear();
+        store.set('out', out, true);
         store.persist(false);
         reset();
       }

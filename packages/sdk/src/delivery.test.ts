@@ -80,6 +80,14 @@ describe('batching', () => {
     expect(onError.mock.calls[0][0]).toMatchObject({ status: 413 });
   });
 
+  it('writes the queue to storage once, after the task that queued the messages', async () => {
+    const rapport = core();
+    for (let i = 0; i < FLUSH_AT - 1; i++) rapport.track('E' + i);
+    expect(queued()).toEqual([]);
+    await settle();
+    expect(queued()).toHaveLength(FLUSH_AT - 1);
+  });
+
   it('copies properties: later changes by the page do not alter what was recorded', async () => {
     const fetch = mockFetch();
     const properties = { step: 1 };
@@ -200,6 +208,26 @@ describe('answers of the server', () => {
     expect(fetch).toHaveBeenCalledTimes(MAX_ATTEMPTS);
   });
 
+  it('counts only server errors toward giving a batch up, not network failures or 429s before them', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    let calls = 0;
+    const fetch = mockFetch(() =>
+      ++calls <= MAX_ATTEMPTS
+        ? Promise.reject(new TypeError('Failed to fetch'))
+        : calls == MAX_ATTEMPTS + 1
+          ? json({}, 429, { 'Retry-After': '1' })
+          : json({ error: 'down' }, 503),
+    );
+    core().track('A');
+    while (fetch.mock.calls.length < MAX_ATTEMPTS + 2) await settle(1000);
+    await settle();
+    // Ten failures so far, one of them from the server: the batch is kept.
+    expect(queued()).toHaveLength(1);
+    await settle(20 * BACKOFF_MAX_MS);
+    expect(fetch).toHaveBeenCalledTimes(2 * MAX_ATTEMPTS + 1);
+    expect(queued()).toEqual([]);
+  });
+
   it('keeps retrying through network failures, keeping every message', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const fetch = networkDown();
@@ -240,6 +268,8 @@ describe('persistence', () => {
     networkDown();
     const rapport = core();
     for (let i = 0; i < MAX_QUEUE + 10; i++) rapport.track('E' + i);
+    // The queue is written once, after the task that filled it.
+    await settle();
     const kept = queued() as { event: string; context: { dropped?: number } }[];
     expect(kept).toHaveLength(MAX_QUEUE);
     expect(kept[0].event).toBe('E10');
@@ -248,6 +278,7 @@ describe('persistence', () => {
 
     // Dropped carriers pass their count on.
     for (let i = 0; i < MAX_QUEUE; i++) rapport.track('F' + i);
+    await settle();
     const later = queued() as { context: { dropped?: number } }[];
     expect(later.map((m) => m.context.dropped || 0).reduce((a, b) => a + b)).toBe(MAX_QUEUE + 10);
   });

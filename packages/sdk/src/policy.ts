@@ -22,8 +22,8 @@ export const BACKOFF_MAX_MS = 60_000;
 export const RETRY_AFTER_MAX_MS = 10 * 60_000;
 /**
  * Server errors (5xx) in a row after which a batch is dropped, so that one message the server
- * cannot take does not block the queue forever. Network failures never count: an offline
- * visitor keeps every message (up to MAX_QUEUE) until the network returns.
+ * cannot take does not block the queue forever. Network failures and 429s never count (nor break
+ * the row): an offline visitor keeps every message (up to MAX_QUEUE) until the network returns.
  */
 export const MAX_ATTEMPTS = 10;
 

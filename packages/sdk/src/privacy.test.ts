@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { FLUSH_INTERVAL_MS } from './policy';
-import { WRITE_KEY, cookies, mockFetch, sentOf, settle, start, storedKeys } from './test-helpers';
+import { WRITE_KEY, cookies, mockFetch, sentOf, settle, spyOnSetItem, start, storedKeys } from './test-helpers';
 import type { RapportOptions } from './types';
 
 const navigatorSays = (values: { globalPrivacyControl?: boolean; doNotTrack?: string }) => {
@@ -59,7 +59,7 @@ describe('consent mode', () => {
 
   it('stores nothing and sends nothing before consent', async () => {
     const cookieWrites = vi.spyOn(document, 'cookie', 'set');
-    const setItem = vi.spyOn(Storage.prototype, 'setItem');
+    const setItem = spyOnSetItem();
     const fetch = mockFetch();
     document.body.innerHTML = `<div data-rapport-slot="hero">default</div>`;
     const rapport = consentMode();
@@ -113,6 +113,19 @@ describe('consent mode', () => {
     await settle(10 * FLUSH_INTERVAL_MS);
     expect(fetch.mock.calls.length).toBe(sent);
     expect(storedKeys()).toEqual([]);
+  });
+
+  it('consent(false) keeps an opt-out: consent given later does not undo it', async () => {
+    const fetch = mockFetch();
+    const rapport = start();
+    rapport.optOut();
+    rapport.consent(false);
+    expect(storedKeys()).toEqual(['rapport_out']);
+    rapport.consent(true);
+    rapport.track('After Consent');
+    await settle(10 * FLUSH_INTERVAL_MS);
+    expect(sentOf(fetch)).toEqual([]);
+    expect(localStorage.getItem('rapport_out')).toBe('1');
   });
 
   it('decides slots only after consent, and only those that appear after it', async () => {

@@ -37,7 +37,7 @@ try {
       w.rapport = rapport;
       ((stub && stub.q) || []).forEach(([method, args]) => {
         const fn = rapport[method] as (...args: unknown[]) => unknown;
-        if (typeof fn == 'function') fn(...Array.prototype.slice.call(args));
+        if (typeof fn == 'function') fn.apply(rapport, args as unknown[]);
       });
     }
   }

@@ -192,6 +192,8 @@ describe('slots', () => {
     expect(slot('c').textContent).toBe('C');
     expect(slot('c').style.visibility).toBe('');
     expect(onError).toHaveBeenCalled();
+    // Shaped like a failed delivery: the status says what went wrong.
+    expect(onError.mock.calls[0][0]).toMatchObject({ status: 500 });
   });
 
   it('records an impression once at least half the slot is visible', async () => {

@@ -1,5 +1,6 @@
 import { SLOT_EVENTS } from '@rapport/protocol';
 import type { DecideRequest, DecideResponse, OfferContent, SlotDecision } from '@rapport/protocol';
+import { deliveryError } from './delivery';
 import type { Module } from './types';
 
 /** Attribute that marks a personalized slot; its value names the slot. */
@@ -137,7 +138,7 @@ export const slots: Module = (core) => {
         // text/plain like the batch: no CORS preflight to wait for.
         .then(() => fetch(core.host + '/v1/decide', { method: 'POST', body: JSON.stringify(request) }))
         .then<DecideResponse | void>((res) =>
-          res.ok ? res.json() : core.report(new Error('rapport: ' + res.status)),
+          res.ok ? res.json() : core.report(deliveryError(res.status)),
         )
         .then(finish, (error) => {
           core.report(error);

@@ -8,6 +8,7 @@ import {
   sentOf,
   setUrl,
   settle,
+  spyOnSetItem,
   start,
   storedKeys,
 } from './test-helpers';
@@ -68,6 +69,12 @@ describe('anonymous id cookie', () => {
     expect(cookies().rapport_id).toBe(id);
   });
 
+  it('is read from the cookie when localStorage is blocked', () => {
+    document.cookie = 'rapport_id=a-cookie; path=/';
+    blockStorage();
+    expect(start().anonymousId()).toBe('a-cookie');
+  });
+
   it('restores a lost localStorage copy from the cookie', () => {
     const id = start().anonymousId();
     localStorage.clear();
@@ -94,13 +101,12 @@ describe('blocked storage', () => {
   });
 
   it('keeps working when localStorage is full', async () => {
-    vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
-      throw new DOMException('quota', 'QuotaExceededError');
-    });
+    const setItem = spyOnSetItem({ full: true });
     const fetch = mockFetch();
     start().track('A');
     await settle(1000);
     expect(sentOf(fetch).map((m) => m.type)).toEqual(['track', 'page']);
+    expect(setItem).toHaveBeenCalled();
   });
 });
 

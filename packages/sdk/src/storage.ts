@@ -26,10 +26,11 @@ export function createStore(cookieDomain?: string): Store {
   let mem: Record<string, string | undefined> = {};
   let on = false;
   // localStorage can be missing, throw on access (blocked storage, sandboxed frames) or throw
-  // on write (quota): every touch goes through here.
-  const ls = <T>(use: (storage: Storage) => T): T | undefined => {
+  // on write (quota), and document.cookie can throw too: every touch goes through here, each on
+  // its own, so that blocked storage does not hide a working cookie.
+  const attempt = <T>(use: () => T): T | undefined => {
     try {
-      return use(localStorage);
+      return use();
     } catch {}
   };
   const write = (key: string, value: string | undefined) => {
@@ -41,20 +42,19 @@ export function createStore(cookieDomain?: string): Store {
         sameSite: 'Lax' as const,
         secure: location.protocol == 'https:',
       };
-      try {
-        if (value) Cookies.set(name, value, { ...attributes, expires: 365 });
-        else Cookies.remove(name, attributes);
-      } catch {}
+      attempt(() =>
+        value ? Cookies.set(name, value, { ...attributes, expires: 365 }) : Cookies.remove(name, attributes),
+      );
     }
-    ls((s) => (value ? s.setItem(name, value) : s.removeItem(name)));
+    attempt(() => (value ? localStorage.setItem(name, value) : localStorage.removeItem(name)));
   };
 
   return {
     get: (key) =>
       key in mem
         ? mem[key]
-        : (key == ID && ls(() => Cookies.get(PREFIX + ID))) ||
-          ls((s) => s.getItem(PREFIX + key)) ||
+        : (key == ID && attempt(() => Cookies.get(PREFIX + ID))) ||
+          attempt(() => localStorage.getItem(PREFIX + key)) ||
           undefined,
     set(key, value, force) {
       mem[key] = value;
@@ -65,10 +65,10 @@ export function createStore(cookieDomain?: string): Store {
     },
     clear() {
       write(ID, undefined);
-      ls((s) => {
-        for (let i = s.length; i--; ) {
-          const name = s.key(i);
-          if (name && !name.indexOf(PREFIX)) s.removeItem(name);
+      attempt(() => {
+        for (let i = localStorage.length; i--; ) {
+          const name = localStorage.key(i);
+          if (name && !name.indexOf(PREFIX)) localStorage.removeItem(name);
         }
       });
       mem = {};

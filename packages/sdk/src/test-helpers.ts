@@ -56,9 +56,25 @@ export const cookies = (): Record<string, string> =>
       .map((c) => [c.slice(0, c.indexOf('=')), decodeURIComponent(c.slice(c.indexOf('=') + 1))]),
   );
 
+// The environment's own localStorage, also while a test stands another in for it.
+const storage = window.localStorage;
+
 /** localStorage keys the SDK wrote. */
-export const storedKeys = (): string[] =>
-  Object.keys(localStorage).filter((key) => key.startsWith('rapport_'));
+export const storedKeys = (): string[] => Object.keys(storage).filter((key) => key.startsWith('rapport_'));
+
+/**
+ * Spies on localStorage.setItem; with `full`, every write throws as with a used-up quota. (A spy
+ * on Storage.prototype sees nothing after the first test of a file: happy-dom binds the methods
+ * to the instance on first use.)
+ */
+export const spyOnSetItem = ({ full = false } = {}) => {
+  const setItem = vi.fn((key: string, value: string) => {
+    if (full) throw new DOMException('quota', 'QuotaExceededError');
+    storage.setItem(key, value);
+  });
+  vi.spyOn(window, 'localStorage', 'get').mockReturnValue(Object.create(storage, { setItem: { value: setItem } }));
+  return setItem;
+};
 
 /** localStorage that throws on every access, as with blocked site data. */
 export const blockStorage = () =>

@@ -104,7 +104,8 @@ export interface Rapport {
   track(event: string, properties?: JsonObject): void;
   /**
    * Ties the visitor to a user id of the site (after login or sign-up) and records traits.
-   * The user id is remembered until `reset()`. Traits alone: `identify({ plan: 'pro' })`.
+   * The user id is remembered until `reset()`. Traits alone: `identify({ plan: 'pro' })`. A user
+   * id is a string or a number of 1 to 256 characters; anything else goes to `onError`.
    * @example rapport.identify('u-42', { email: 'ann@example.com' }, { userHash: 'a1b2…' });
    */
   identify(userId: string | JsonObject, traits?: JsonObject, options?: IdentifyOptions): void;

@@ -17,7 +17,7 @@ export type { AppOptions } from './app-context.js';
 
 /**
  * The Rapport HTTP application. It does no I/O of its own: the caller opens the store and owns
- * the process (ports, signals); see `cli.ts`.
+ * the process (ports, signals); see `server.ts` and `cli.ts`.
  *
  * @example
  * const store = SqliteStore.open('./data/rapport.db');

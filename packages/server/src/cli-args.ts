@@ -39,8 +39,9 @@ export function parseArgs(argv: string[], spec: { flags: string[]; values: strin
 export const last = (args: ParsedArgs, name: string) => args.options.get(name)?.at(-1);
 export const has = (args: ParsedArgs, name: string) => args.options.has(name);
 
+/** A whole number written in digits; `Number` alone would take "" as 0 and "1e3" as 1000. */
 export function integer(value: string, name: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not "${value}"`);
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not "${value}"`);
   return n;
 }

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from './cli-args.js';
-import { main, serveConfig } from './cli.js';
+import { main, SERVE_SPEC as SPEC, serveConfig } from './cli.js';
 import { spawnServer } from './test-support/process.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-cli-'));
@@ -20,11 +20,6 @@ function capture() {
   vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
   return { out: () => out.join('\n'), err: () => err.join('\n') };
 }
-
-const SPEC = {
-  flags: ['help', 'trust-proxy'],
-  values: ['port', 'host', 'db', 'admin-token', 'synchronous', 'rate-limit-ip', 'rate-limit-site'],
-};
 
 describe('rapport serve options', () => {
   it('has documented defaults', () => {
@@ -49,6 +44,8 @@ describe('rapport serve options', () => {
   it.each([
     [['--port', 'abc'], /--port must be a whole number/],
     [['--port', '70000'], /--port must be a whole number from 0 to 65535/],
+    [['--port='], /--port must be a whole number/],
+    [['--rate-limit-ip', '1e3'], /--rate-limit-ip must be a whole number/],
     [['--synchronous', 'off'], /--synchronous must be full or normal/],
     [['--colour'], /unknown option --colour/],
     [['--db'], /--db needs a value/],
@@ -57,6 +54,12 @@ describe('rapport serve options', () => {
     await main(['serve', ...args]);
     expect(io.err()).toMatch(message);
     expect(process.exitCode).toBe(2);
+  });
+
+  it('names the environment variable when that is where a bad value came from', () => {
+    expect(() => serveConfig(parseArgs([], SPEC), { RAPPORT_PORT: 'abc' })).toThrow(/^RAPPORT_PORT must be a whole number/);
+    expect(() => serveConfig(parseArgs(['--port', 'abc'], SPEC), { RAPPORT_PORT: '9000' })).toThrow(/^--port must be a whole number/);
+    expect(serveConfig(parseArgs([], SPEC), { RAPPORT_PORT: '' }).port).toBe(8787);
   });
 
   it('documents every option in --help', async () => {
@@ -86,6 +89,18 @@ describe('rapport sites', () => {
     expect(io.err()).toMatch(/needs --name/);
     await main(['sites', 'create', '--name', 'x', '--origin', 'not a url', '--db', path.join(dir, 'bad.db')]);
     expect(io.err()).toMatch(/--origin: "not a url" is not a URL/);
+  });
+
+  it('refuses bad input before it creates a database', async () => {
+    const io = capture();
+    const db = path.join(dir, 'never.db');
+    await main(['sites', 'create', '--origin', 'not a url', '--db', db]);
+    await main(['sites', 'create', '--name', 'x', '--origin', 'not a url', '--db', db]);
+    await main(['sites', 'rename', '--db', db]);
+    expect(io.err()).toMatch(/needs --name/);
+    expect(io.err()).toMatch(/--origin: "not a url" is not a URL/);
+    expect(io.err()).toMatch(/unknown sites action "rename"/);
+    expect(existsSync(db)).toBe(false);
   });
 
   it('documents its options in --help', async () => {

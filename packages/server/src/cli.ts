@@ -6,6 +6,7 @@ import { SiteDirectory } from './sites/directory.js';
 import { normalizeOrigin } from './sites/origins.js';
 import { siteJson } from './sites/routes.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { NewSite } from './store/types.js';
 
 const HELP = `Rapport: e-CRM toolkit server.
 
@@ -53,11 +54,11 @@ Options:
   --json                 Print JSON instead of text.
   -h, --help             Show this help.`;
 
-const SERVE_SPEC = {
+export const SERVE_SPEC = {
   flags: ['help', 'trust-proxy'],
   values: ['port', 'host', 'db', 'admin-token', 'synchronous', 'rate-limit-ip', 'rate-limit-site'],
 };
-const SITES_SPEC = { flags: ['help', 'require-user-hash', 'json'], values: ['name', 'origin', 'db'] };
+export const SITES_SPEC = { flags: ['help', 'require-user-hash', 'json'], values: ['name', 'origin', 'db'] };
 
 /** Entry point of the `rapport` command. Returns when a one-shot command is done. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -89,11 +90,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 export function serveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): ServerConfig {
-  const port = last(args, 'port') ?? env.RAPPORT_PORT;
+  const portFlag = last(args, 'port');
+  const port = portFlag ?? (env.RAPPORT_PORT || undefined);
   const synchronous = last(args, 'synchronous') ?? 'full';
   if (synchronous !== 'full' && synchronous !== 'normal') throw new UsageError('--synchronous must be full or normal');
   return {
-    port: port === undefined ? 8787 : integer(port, '--port', 0, 65535),
+    port: port === undefined ? 8787 : integer(port, portFlag === undefined ? 'RAPPORT_PORT' : '--port', 0, 65535),
     host: last(args, 'host') ?? env.RAPPORT_HOST ?? '127.0.0.1',
     db: last(args, 'db') ?? env.RAPPORT_DB ?? './data/rapport.db',
     adminToken: last(args, 'admin-token') ?? (env.RAPPORT_ADMIN_TOKEN || undefined),
@@ -113,13 +115,14 @@ function rateLimit(value: string | undefined, name: string, fallback: RateLimit)
 async function serve(args: ParsedArgs, env: NodeJS.ProcessEnv, demo: boolean) {
   if (has(args, 'help')) return console.log(SERVE_HELP);
   if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
-  const server = await startServer({ ...serveConfig(args, env), demo });
+  const config = serveConfig(args, env);
+  const server = await startServer({ ...config, demo });
   const lines = [
     `Rapport is running at ${server.url}`,
     `  console:    ${server.url}/console`,
     `  health:     ${server.url}/healthz`,
     `  SDK:        ${server.url}/sdk.js`,
-    `  database:   ${serveConfig(args, env).db}`,
+    `  database:   ${config.db}`,
   ];
   if (server.createdAdminToken || demo) lines.push(`  admin token: ${server.adminToken}${server.createdAdminToken ? '   (new: keep it)' : ''}`);
   if (server.demoSite) {
@@ -148,32 +151,20 @@ async function sites(argv: string[], env: NodeJS.ProcessEnv) {
   const [action, ...extra] = args.positionals;
   if (has(args, 'help') || action === undefined) return console.log(SITES_HELP);
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  if (action !== 'list' && action !== 'create') throw new UsageError(`unknown sites action "${action}"; use create or list`);
+  // Check the input before opening the database, which would create it.
+  const input = action === 'create' ? newSiteOf(args) : null;
   const store = SqliteStore.open(last(args, 'db') ?? env.RAPPORT_DB ?? './data/rapport.db');
   try {
     const directory = await SiteDirectory.load(store);
-    if (action === 'list') {
+    if (!input) {
       const list = directory.list().map(siteJson);
       if (has(args, 'json')) return console.log(JSON.stringify(list, null, 2));
       if (list.length === 0) return console.log('No sites.');
       for (const s of list) console.log(`${s.id}  ${s.name}  write key ${s.writeKey}  origins ${s.origins.join(' ') || '(none)'}`);
       return;
     }
-    if (action !== 'create') throw new UsageError(`unknown sites action "${action}"; use create or list`);
-    const name = last(args, 'name')?.trim();
-    if (!name) throw new UsageError('sites create needs --name');
-    if (name.length > 100) throw new UsageError('--name must have at most 100 characters');
-    const origins = (args.options.get('origin') ?? []).map((o) => {
-      try {
-        return normalizeOrigin(o);
-      } catch (error) {
-        throw new UsageError(`--origin: ${(error as Error).message}`);
-      }
-    });
-    const site = await directory.create({
-      name,
-      origins: [...new Set(origins)],
-      settings: { requireUserHash: has(args, 'require-user-hash') },
-    });
+    const site = await directory.create(input);
     if (has(args, 'json')) return console.log(JSON.stringify(siteJson(site), null, 2));
     console.log(
       [
@@ -186,4 +177,19 @@ async function sites(argv: string[], env: NodeJS.ProcessEnv) {
   } finally {
     await store.close();
   }
+}
+
+/** The site that `rapport sites create` describes, checked. */
+function newSiteOf(args: ParsedArgs): NewSite {
+  const name = last(args, 'name')?.trim();
+  if (!name) throw new UsageError('sites create needs --name');
+  if (name.length > 100) throw new UsageError('--name must have at most 100 characters');
+  const origins = (args.options.get('origin') ?? []).map((o) => {
+    try {
+      return normalizeOrigin(o);
+    } catch (error) {
+      throw new UsageError(`--origin: ${(error as Error).message}`);
+    }
+  });
+  return { name, origins: [...new Set(origins)], settings: { requireUserHash: has(args, 'require-user-hash') } };
 }

@@ -32,6 +32,13 @@ describe('GET /sdk.js', () => {
     expect(again.status).toBe(304);
   });
 
+  it('serves the same bytes again from its cache', async () => {
+    const first = await (await fetch(`${t.url}/sdk.js`)).text();
+    const second = await (await fetch(`${t.url}/sdk.js`)).text();
+    expect(second).toBe(first);
+    expect(second).toContain('window.rapport');
+  });
+
   it('serves the source map beside it', async () => {
     const res = await fetch(`${t.url}/sdk.js.map`);
     expect(res.status).toBe(200);

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 
 interface Asset {
-  body: Buffer;
+  body: Uint8Array<ArrayBuffer>;
   etag: string;
 }
 
@@ -25,7 +25,7 @@ export function defaultSdkDir(): string | undefined {
 export function sdkAssetRoutes(sdkDir: string | undefined) {
   const app = new Hono();
   const cache = new Map<string, Asset>();
-  const serve = (file: string, type: string) => async (c: import('hono').Context) => {
+  const serve = (file: string, type: string) => async (c: Context) => {
     const asset = cache.get(file) ?? (await load(sdkDir, file, cache));
     if (!asset) {
       return c.json({ error: 'the SDK is not built: run `npm run build` at the repository root' }, 503);
@@ -35,7 +35,7 @@ export function sdkAssetRoutes(sdkDir: string | undefined) {
     c.header('Access-Control-Allow-Origin', '*');
     if (c.req.header('if-none-match') === asset.etag) return c.body(null, 304);
     c.header('Content-Type', type);
-    return c.body(new Uint8Array(asset.body));
+    return c.body(asset.body);
   };
   app.get('/sdk.js', serve('sdk.js', 'text/javascript; charset=utf-8'));
   app.get('/sdk.js.map', serve('sdk.js.map', 'application/json; charset=utf-8'));
@@ -45,7 +45,8 @@ export function sdkAssetRoutes(sdkDir: string | undefined) {
 async function load(dir: string | undefined, file: string, cache: Map<string, Asset>): Promise<Asset | undefined> {
   if (!dir) return undefined;
   try {
-    const body = await readFile(path.join(dir, file));
+    // Copied once into a plain Uint8Array, the body type a response takes.
+    const body = new Uint8Array(await readFile(path.join(dir, file)));
     const asset = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
     cache.set(file, asset);
     return asset;

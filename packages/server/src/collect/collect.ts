@@ -11,7 +11,7 @@ import { verifyUserHash } from '../identity/verify.js';
 import type { Store } from '../store/store.js';
 import type { IngestEvent, Site } from '../store/types.js';
 import { correctedTimestamp, messageIdOf, skewOf } from './normalize.js';
-import { isObject, validateMessage, type ValidMessage } from './validate.js';
+import { isIsoDate, isObject, validateMessage, type ValidMessage } from './validate.js';
 
 export interface CollectInput {
   site: Site;
@@ -28,8 +28,6 @@ export interface CollectInput {
 }
 
 export type CollectOutcome = { status: 200; body: CollectResponse } | { status: 400; body: ErrorBody };
-
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T/;
 
 /**
  * One collect call: validates every message (the valid rest is kept when some are bad), applies
@@ -105,7 +103,7 @@ function messagesOf(input: CollectInput): { messages: unknown[]; batchSentAt: st
   if (!Array.isArray(body.batch)) return { error: 'the body must be an object with a "batch" array of messages' };
   if (body.batch.length === 0) return { error: '"batch" is empty: send at least one message' };
   const sentAt = body.sentAt;
-  if (sentAt !== undefined && sentAt !== null && (typeof sentAt !== 'string' || !ISO_DATE.test(sentAt) || Number.isNaN(Date.parse(sentAt)))) {
+  if (sentAt !== undefined && sentAt !== null && !isIsoDate(sentAt)) {
     return { error: 'sentAt must be an ISO-8601 date-time string' };
   }
   // Context given once for the whole batch applies to each message; the message's own wins.
@@ -156,11 +154,12 @@ function toIngestEvent(
   index: number,
   warnings: MessageIssue[],
 ): IngestEvent {
+  const skew = skewOf(message, batchSentAt, input.receivedAt);
   const facts: RequestFacts = {
     clientIp: input.clientIp,
     userAgentHeader: input.userAgent,
     trusted: input.trusted,
-    skew: skewOf(message, batchSentAt, input.receivedAt),
+    skew,
   };
   const raw: JsonObject = message.raw;
   raw.messageId = messageId;
@@ -171,7 +170,7 @@ function toIngestEvent(
     anonymousId: message.anonymousId,
     userId: message.userId,
     previousId: message.previousId,
-    timestamp: correctedTimestamp(message, batchSentAt, input.receivedAt, index, warnings),
+    timestamp: correctedTimestamp(message, skew, input.receivedAt, index, warnings),
     receivedAt: input.receivedAt,
     traits: message.traits,
     properties: message.properties,

@@ -7,20 +7,18 @@ const DAY_MS = 86_400_000;
 const OLDEST_TIMESTAMP = Date.UTC(2000, 0, 1);
 
 /**
- * The event time corrected for the sender's clock skew, as Segment does:
+ * The event time corrected for the sender's clock skew (`skewOf`), as Segment does:
  * `timestamp + (receivedAt - sentAt)`. Without a timestamp the event happened when it arrived.
  * A result more than a day in the future or before 2000 is replaced by `receivedAt`, with a
  * warning, rather than dropping the message.
  */
 export function correctedTimestamp(
   message: ValidMessage,
-  batchSentAt: string | null,
+  skew: number,
   receivedAt: number,
   index: number,
   warnings: MessageIssue[],
 ): number {
-  const sentAt = message.sentAt ?? batchSentAt;
-  const skew = sentAt ? receivedAt - Date.parse(sentAt) : 0;
   if (!message.timestamp) return receivedAt;
   const corrected = Date.parse(message.timestamp) + skew;
   if (corrected > receivedAt + DAY_MS || corrected < OLDEST_TIMESTAMP) {

@@ -227,6 +227,15 @@ describe('authentication', () => {
     expect(event.enrichment.ip).toBe('198.51.100.0');
   });
 
+  it('keeps the full IP, normalized, for a site that asks for it', async () => {
+    const { body: site } = await t.api('POST', '/api/sites', { name: 'Full IP', storeFullIp: true });
+    const m = track({ context: { ip: '::FFFF:198.51.100.77' } });
+    const res = await t.send('/v1/batch', { batch: [m] }, { headers: { authorization: `Bearer ${site.secret}` } });
+    expect(res.status).toBe(200);
+    const events = (await t.api('GET', `/api/events?site=${site.id}`)).body.events;
+    expect(events.find((e: any) => e.messageId === m.messageId).enrichment.ip).toBe('198.51.100.77');
+  });
+
   it('ignores context.ip from browsers and X-Forwarded-For without trustProxy', async () => {
     const m = track({ context: { ip: '198.51.100.77' } });
     await t.send('/v1/batch', { batch: [m] }, { headers: { 'x-forwarded-for': '203.0.113.9' } });

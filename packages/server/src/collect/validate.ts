@@ -180,10 +180,13 @@ function text(m: JsonObject, field: string, required: boolean): string | null {
 function date(m: JsonObject, field: string): string | null {
   const value = m[field];
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string' || !ISO_DATE.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new Invalid(field, `${field} must be an ISO-8601 date-time string`);
-  }
+  if (!isIsoDate(value)) throw new Invalid(field, `${field} must be an ISO-8601 date-time string`);
   return value;
+}
+
+/** The dates the wire accepts (`timestamp`, `sentAt`, a batch's `sentAt`): ISO-8601 that parses. */
+export function isIsoDate(value: unknown): value is string {
+  return typeof value === 'string' && ISO_DATE.test(value) && !Number.isNaN(Date.parse(value));
 }
 
 function optionalObject(m: JsonObject, field: string): JsonObject | null {

@@ -152,6 +152,20 @@ describe('every page', () => {
   });
 });
 
+describe('forms without their site', () => {
+  it('are refused with a 400 that names the missing field', async () => {
+    const { t, b } = await setup();
+    const segment = await b.post('/console/segments', { name: 'Buyers', rule: RULE });
+    expect(segment.status).toBe(400);
+    expect(textOf(await segment.text())).toContain('site: is required');
+    const offer = await b.post('/console/offers', { ...offerForm(t.site.id), site: '' });
+    expect(offer.status).toBe(400);
+    expect(textOf(await offer.text())).toContain('site: is required');
+    expect(await t.store.listSegments(t.site.id)).toEqual([]);
+    expect(await t.store.listOffers(t.site.id)).toEqual([]);
+  });
+});
+
 describe('addresses', () => {
   it('lead to the page without a trailing slash', async () => {
     const { b } = await setup();

@@ -18,13 +18,6 @@ import { Card, Empty } from './ui/components.js';
 import { hereOf } from './ui/here.js';
 import { Bare, page, send } from './ui/layout.js';
 
-export interface ConsoleOptions {
-  /** How long a login lasts. @default 8 hours */
-  sessionTtlMs?: number;
-  /** Failed logins per client and minute before logins are refused. @default 10 */
-  maxFailedLogins?: number;
-}
-
 /**
  * The marketer console at `/console`: pages rendered on the server with Hono's JSX, a few small
  * scripts where a page needs them (the rule builder's live count, the offer preview), one
@@ -33,9 +26,9 @@ export interface ConsoleOptions {
  * @example
  * app.route('/console', consoleRoutes(ctx));
  */
-export function consoleRoutes(ctx: AppContext, options: ConsoleOptions = {}) {
-  const sessions = new ConsoleSessions({ ttlMs: options.sessionTtlMs, now: ctx.now });
-  const throttle = new LoginThrottle({ max: options.maxFailedLogins ?? 10, now: ctx.now });
+export function consoleRoutes(ctx: AppContext) {
+  const sessions = new ConsoleSessions({ now: ctx.now });
+  const throttle = new LoginThrottle({ now: ctx.now });
   const app = new Hono<ConsoleEnv>();
 
   app.use('*', securityHeaders());

@@ -1,4 +1,4 @@
-import { compileRule, ruleFields, type Predicate } from '../segments/compile.js';
+import { compileRule, usesRankings, type Predicate } from '../segments/compile.js';
 import type { Store } from '../store/store.js';
 import type { Offer, Segment } from './types.js';
 
@@ -26,12 +26,14 @@ export class Catalog {
   constructor(private readonly store: Store) {}
 
   forSite(siteId: string): Promise<SiteCatalog> {
-    let entry = this.sites.get(siteId);
-    if (!entry) {
-      entry = this.load(siteId);
-      this.sites.set(siteId, entry);
-      entry.catch(() => this.sites.delete(siteId));
-    }
+    const cached = this.sites.get(siteId);
+    if (cached) return cached;
+    const entry = this.load(siteId);
+    this.sites.set(siteId, entry);
+    // A failed load is dropped so that the next call retries, unless an invalidation replaced it already.
+    entry.catch(() => {
+      if (this.sites.get(siteId) === entry) this.sites.delete(siteId);
+    });
     return entry;
   }
 
@@ -52,7 +54,7 @@ export class Catalog {
       segments: new Map(segments.map((s) => [s.id, { segment: s, matches: compileRule(s.rule) }])),
       offersBySlot,
       offers: new Map(offers.map((o) => [o.id, o])),
-      usesRankings: segments.some((s) => ruleFields(s.rule).some((f) => f === 'computed.abc' || f === 'computed.rfm')),
+      usesRankings: segments.some((s) => usesRankings(s.rule)),
     };
   }
 }

@@ -1,8 +1,7 @@
 import type { OfferContent } from '@rapport/protocol';
 import { isObject } from '../collect/validate.js';
-import { HttpError } from '../http/errors.js';
 import { invalidField, optionalNumber, optionalString, requiredString, type Body } from '../http/input.js';
-import { SLOT_NAME } from './routes.js';
+import { SLOT_NAME, SLOT_NAME_HINT } from './routes.js';
 import { OFFER_STATUSES, type Offer, type OfferStatus } from './types.js';
 
 export const OFFER_FIELDS = [
@@ -20,8 +19,11 @@ export const OFFER_FIELDS = [
   'goal',
 ] as const;
 
+/** What an admin request may set on an offer. */
+type OfferFields = Omit<Offer, 'id' | 'siteId' | 'createdAt' | 'updatedAt'>;
+
 /** The editable fields of a new offer before the request's are applied (and what PUT resets to). */
-export const OFFER_DEFAULTS: Omit<Offer, 'id' | 'siteId' | 'createdAt' | 'updatedAt'> = {
+export const OFFER_DEFAULTS: OfferFields = {
   name: '',
   slot: '',
   segmentId: null,
@@ -35,7 +37,7 @@ export const OFFER_DEFAULTS: Omit<Offer, 'id' | 'siteId' | 'createdAt' | 'update
   goal: null,
 };
 
-/** The fields of `offerFields` that were given: undefined ones must not overwrite anything. */
+/** The fields of `offerFields` that were given: undefined ones (absent, or a null number) must not overwrite anything. */
 export function givenOfferFields(body: Body): Partial<Offer> {
   return Object.fromEntries(Object.entries(offerFields(body)).filter(([, v]) => v !== undefined)) as Partial<Offer>;
 }
@@ -46,11 +48,11 @@ const CONTENT_LIMITS = { title: 200, text: 2000, linkText: 100, link: 2048, imag
  * The editable fields of an offer from a request body, validated; absent fields are left
  * undefined so that PATCH can apply only what was sent.
  */
-export function offerFields(body: Body): Partial<Omit<Offer, 'id' | 'siteId' | 'createdAt' | 'updatedAt'>> {
-  const out: Partial<Omit<Offer, 'id' | 'siteId' | 'createdAt' | 'updatedAt'>> = {};
+export function offerFields(body: Body): Partial<OfferFields> {
+  const out: Partial<OfferFields> = {};
   if (body.name !== undefined) out.name = requiredString(body, 'name', { max: 100 });
   if (body.slot !== undefined) {
-    out.slot = requiredString(body, 'slot', { pattern: SLOT_NAME, patternHint: 'must be 1 to 100 letters, digits, or _ . : -' });
+    out.slot = requiredString(body, 'slot', { pattern: SLOT_NAME, patternHint: `must be ${SLOT_NAME_HINT}` });
   }
   if (body.segment !== undefined) {
     out.segmentId = body.segment === null ? null : requiredString(body, 'segment', { max: 64 });
@@ -75,7 +77,9 @@ export function offerFields(body: Body): Partial<Omit<Offer, 'id' | 'siteId' | '
     if (body.goal === null) out.goal = null;
     else {
       if (!isObject(body.goal)) throw invalidField('goal', 'must be { event, withinDays } or null');
-      const event = requiredString(body.goal, 'event', { max: 256 });
+      onlyKeys(body.goal, 'goal', ['event', 'withinDays']);
+      // Read under its full name, so that a refusal names `goal.event` (the console marks that input).
+      const event = requiredString({ 'goal.event': body.goal.event }, 'goal.event', { max: 256 });
       const { withinDays } = pair({ withinDays: body.goal.withinDays ?? 7 }, 'goal', { withinDays: { min: 1, max: 365 } });
       out.goal = { event, withinDays };
     }
@@ -136,14 +140,22 @@ function date(body: Body, field: string): number | null {
 
 function pair<K extends string>(value: unknown, field: string, limits: Record<K, { min: number; max: number }>): Record<K, number> {
   if (!isObject(value)) throw invalidField(field, `must be an object with ${Object.keys(limits).join(' and ')}`);
+  onlyKeys(value, field, Object.keys(limits));
   const out = {} as Record<K, number>;
   for (const key of Object.keys(limits) as K[]) {
     const v = value[key];
     const { min, max } = limits[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new HttpError(400, `${field}.${key}: must be a whole number from ${min} to ${max}`, [{ field: `${field}.${key}`, message: `must be a whole number from ${min} to ${max}` }]);
+      throw invalidField(`${field}.${key}`, `must be a whole number from ${min} to ${max}`);
     }
     out[key] = v;
   }
   return out;
+}
+
+/** A misspelt key of a nested object would otherwise be dropped without a word. */
+function onlyKeys(value: Record<string, unknown>, field: string, allowed: readonly string[]) {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw invalidField(`${field}.${key}`, `unknown field; ${field} has ${allowed.join(', ')}`);
+  }
 }

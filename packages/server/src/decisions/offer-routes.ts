@@ -1,10 +1,9 @@
 import { Hono } from 'hono';
 import type { AppContext } from '../app-context.js';
 import { HttpError } from '../http/errors.js';
-import { objectBody, requiredString } from '../http/input.js';
+import { invalidField, jsonBody } from '../http/input.js';
 import { newId } from '../ids.js';
-import { requiredSite } from '../segments/routes.js';
-import { found, invalidJson } from '../sites/routes.js';
+import { siteOf } from '../sites/routes.js';
 import { checkOffer, givenOfferFields, OFFER_DEFAULTS, OFFER_FIELDS } from './offer-input.js';
 import { offerReport } from './report.js';
 import type { Offer } from './types.js';
@@ -35,15 +34,15 @@ export function offerRoutes(ctx: AppContext) {
   const app = new Hono();
 
   app.get('/', async (c) => {
-    const site = found(ctx, requiredSite(c.req.query('site')));
+    const site = siteOf(ctx, c.req.query('site'));
     const slot = c.req.query('slot');
     const offers = (await ctx.store.listOffers(site.id)).filter((o) => !slot || o.slot === slot);
     return c.json({ offers: offers.map(offerJson) });
   });
 
   app.post('/', async (c) => {
-    const body = objectBody(await c.req.json().catch(invalidJson), OFFER_FIELDS);
-    const site = found(ctx, requiredString(body, 'site'));
+    const body = await jsonBody(c, OFFER_FIELDS);
+    const site = siteOf(ctx, body.site);
     const now = ctx.now();
     const offer: Offer = {
       ...OFFER_DEFAULTS,
@@ -63,8 +62,8 @@ export function offerRoutes(ctx: AppContext) {
   for (const method of ['put', 'patch'] as const) {
     app[method]('/:id', async (c) => {
       const current = await findOffer(ctx, c.req.param('id'));
-      const body = objectBody(await c.req.json().catch(invalidJson), OFFER_FIELDS);
-      if (body.site !== undefined && body.site !== current.siteId) throw new HttpError(400, 'site: an offer cannot move to another site');
+      const body = await jsonBody(c, OFFER_FIELDS);
+      if (body.site !== undefined && body.site !== current.siteId) throw invalidField('site', 'an offer cannot move to another site');
       const base = method === 'put' ? { ...current, ...OFFER_DEFAULTS, name: current.name, slot: current.slot, content: current.content } : current;
       const offer: Offer = { ...base, ...givenOfferFields(body), updatedAt: ctx.now() };
       await save(ctx, offer);
@@ -90,7 +89,7 @@ export function offerRoutes(ctx: AppContext) {
 export async function save(ctx: AppContext, offer: Offer) {
   checkOffer(offer);
   if (offer.segmentId && !(await ctx.catalog.forSite(offer.siteId)).segments.has(offer.segmentId)) {
-    throw new HttpError(400, `segment: no segment ${offer.segmentId} in this site`, [{ field: 'segment', message: 'unknown segment' }]);
+    throw invalidField('segment', `no segment ${offer.segmentId} in this site`);
   }
   await ctx.store.saveOffer(offer);
   ctx.catalog.invalidate(offer.siteId);

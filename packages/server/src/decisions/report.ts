@@ -55,11 +55,10 @@ export async function offerReport(store: Store, offer: Offer, now: number) {
 
   if (offer.goal) {
     const windowMs = offer.goal.withinDays * DAY_MS;
-    for (const group of [offerGroup, controlGroup]) {
-      for (const [profileId, exposed] of group) {
-        exposed.convertedAt = await store.firstEventBetween(offer.siteId, profileId, offer.goal.event, exposed.firstAt, exposed.firstAt + windowMs);
-      }
-    }
+    const exposures = [...offerGroup, ...controlGroup];
+    const windows = exposures.map(([profileId, e]) => ({ profileId, from: e.firstAt, to: e.firstAt + windowMs }));
+    const firsts = await store.firstEventsBetween(offer.siteId, offer.goal.event, windows);
+    exposures.forEach(([, exposed], i) => (exposed.convertedAt = firsts[i]));
   }
   for (const [group, key] of [
     [offerGroup, 'offer'],

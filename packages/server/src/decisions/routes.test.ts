@@ -61,6 +61,20 @@ describe('segments API', () => {
     expect((await api('GET', `/api/segments/${created.id}`)).status).toBe(404);
   });
 
+  it('names the rule itself when it is not a rule, and refuses to move a segment to another site', async () => {
+    const notRule = await api('POST', '/api/segments', { site: t.site.id, name: 'Not a rule', rule: 5 });
+    expect(notRule.status).toBe(400);
+    expect(notRule.body.error).toMatch(/^rule: must be an object/);
+    expect(notRule.body.details[0]).toMatchObject({ field: 'rule' });
+    const created = await segment('Stays home', { field: 'identified', op: 'eq', value: true });
+    const other = await api('POST', '/api/sites', { name: 'Other site', origins: [] });
+    const moved = await api('PUT', `/api/segments/${created.id}`, { site: other.body.id, name: 'Stays home', rule: created.rule });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error).toBe('site: a segment cannot move to another site');
+    expect((await api('PUT', `/api/segments/${created.id}`, { site: t.site.id, name: 'Stays home', rule: created.rule })).status).toBe(200);
+    expect((await api('DELETE', `/api/segments/${created.id}`)).status).toBe(200);
+  });
+
   it('previews counts, lists member counts, and lists members', async () => {
     await send([
       { type: 'track', userId: 'gold-1', event: 'Order Completed', properties: { revenue: 500 } },
@@ -94,6 +108,9 @@ describe('offers API', () => {
     [{ name: 'x', slot: 'hero', content: { title: 'x' }, controlPercent: 150 }, 'controlPercent: must be at most 100'],
     [{ name: 'x', slot: 'hero', content: { title: 'x' }, cap: { count: 0, days: 1 } }, 'cap.count: must be a whole number from 1 to 1000'],
     [{ name: 'x', slot: 'hero', content: { title: 'x' }, goal: { event: '' } }, 'event: must not be empty'],
+    [{ name: 'x', slot: 'hero', content: { title: 'x' }, goal: { event: '' } }, 'goal.event: must not be empty'],
+    [{ name: 'x', slot: 'hero', content: { title: 'x' }, goal: { event: 'Signed Up', within: 3 } }, 'goal.within: unknown field'],
+    [{ name: 'x', slot: 'hero', content: { title: 'x' }, cap: { count: 1, days: 1, weeks: 2 } }, 'cap.weeks: unknown field'],
     [{ name: 'x', slot: 'hero', content: { title: 'x' }, status: 'live' }, 'status: must be one of active, paused, draft'],
     [{ name: 'x', slot: 'hero', content: { title: 'x' }, startsAt: '2026-02-01T00:00:00Z', endsAt: '2026-01-01T00:00:00Z' }, 'endsAt: must be after startsAt'],
     [{ name: 'x', slot: 'hero', content: { title: 'x' }, segment: 'seg_nope' }, 'segment: no segment seg_nope in this site'],

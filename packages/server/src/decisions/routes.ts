@@ -6,6 +6,7 @@ import { pathOf } from '../enrich/enrich.js';
 import { campaignOf, referralOf } from '../enrich/referral.js';
 import { parseUserAgent } from '../enrich/user-agent.js';
 import { HttpError } from '../http/errors.js';
+import { invalidField as bad } from '../http/input.js';
 import { readSiteRequest } from '../http/site-request.js';
 import { verifyUserHash } from '../identity/verify.js';
 import type { ProfileRecord } from '../profiles/types.js';
@@ -14,6 +15,8 @@ import type { Site } from '../store/types.js';
 import { decide } from './decide.js';
 
 export const SLOT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+/** What SLOT_NAME allows, for error messages. */
+export const SLOT_NAME_HINT = '1 to 100 letters, digits, or _ . : -';
 const MAX_SLOTS = 50;
 
 interface DecideBody {
@@ -75,8 +78,6 @@ async function findProfile(ctx: AppContext, site: Site, userId: string | null, a
   return id ? ctx.store.getProfile(site.id, id) : null;
 }
 
-const bad = (field: string, message: string) => new HttpError(400, `${field}: ${message}`, [{ field, message }]);
-
 /** Validates a decide body into typed values; a 400 names the field and the reason. */
 export function parseDecideBody(value: unknown): DecideBody {
   if (!isObject(value)) throw new HttpError(400, 'the body must be a JSON object');
@@ -97,7 +98,7 @@ export function parseDecideBody(value: unknown): DecideBody {
   }
   slots.forEach((slot, i) => {
     if (typeof slot !== 'string' || !SLOT_NAME.test(slot)) {
-      throw bad(`slots[${i}]`, 'must be a slot name: 1 to 100 letters, digits, or _ . : -');
+      throw bad(`slots[${i}]`, `must be a slot name: ${SLOT_NAME_HINT}`);
     }
   });
   const context = value.context === undefined || value.context === null ? {} : value.context;

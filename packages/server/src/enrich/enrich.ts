@@ -7,7 +7,7 @@ import { parseUserAgent } from './user-agent.js';
 
 /** What the request itself tells about its sender, beside the message. */
 export interface RequestFacts {
-  /** Client address from the socket, or X-Forwarded-For when the server trusts a proxy. */
+  /** Client address from the socket, or X-Forwarded-For when the server trusts a proxy; normalized (`normalizeIp`). */
   clientIp: string | null;
   userAgentHeader: string | null;
   /** Authenticated with the site secret: a server-side caller whose `context.ip` is believed. */
@@ -32,7 +32,7 @@ export function enrich(message: ValidMessage, site: Site, facts: RequestFacts): 
   const ip = (sentIp && normalizeIp(sentIp)) || facts.clientIp;
 
   return {
-    ip: ip ? (site.settings.storeFullIp ? normalizeIp(ip) : truncateIp(ip)) : null,
+    ip: ip && !site.settings.storeFullIp ? truncateIp(ip) : ip,
     device: userAgent ? parseUserAgent(userAgent) : null,
     referral,
     campaign,

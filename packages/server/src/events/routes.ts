@@ -2,8 +2,8 @@ import { Hono } from 'hono';
 import { MESSAGE_TYPES, type MessageType } from '@rapport/protocol';
 import type { AppContext } from '../app-context.js';
 import { badRequest } from '../http/errors.js';
-import { limitParam } from '../http/input.js';
-import { found } from '../sites/routes.js';
+import { cursorParam, limitParam } from '../http/input.js';
+import { siteOf } from '../sites/routes.js';
 import { decodeCursor } from '../store/cursor.js';
 
 /** `GET /api/events`: a site's events, newest first, with their enrichment. */
@@ -11,8 +11,7 @@ export function eventRoutes(ctx: AppContext) {
   const app = new Hono();
   app.get('/', async (c) => {
     const q = c.req.query();
-    if (!q.site) throw badRequest('site: is required (the id of a site)');
-    const site = found(ctx, q.site);
+    const site = siteOf(ctx, q.site);
     if (q.type && !(MESSAGE_TYPES as readonly string[]).includes(q.type)) {
       throw badRequest(`type: must be one of ${MESSAGE_TYPES.join(', ')}`);
     }
@@ -23,16 +22,9 @@ export function eventRoutes(ctx: AppContext) {
       anonymousId: q.anonymousId || undefined,
       userId: q.userId || undefined,
       limit: limitParam(q.limit),
-      cursor: cursorParam(q.cursor),
+      cursor: cursorParam(q.cursor, decodeCursor),
     });
     return c.json({ events: page.items, nextCursor: page.nextCursor });
   });
   return app;
-}
-
-/** A cursor from a previous page, checked: a 400 rather than silently starting over. */
-export function cursorParam(cursor: string | undefined, decode: (c: string) => unknown = decodeCursor): string | undefined {
-  if (!cursor) return undefined;
-  if (decode(cursor) === null) throw badRequest('cursor: is not a cursor this API gave out');
-  return cursor;
 }

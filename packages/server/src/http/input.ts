@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import { isObject } from '../collect/validate.js';
 import { HttpError } from './errors.js';
 
@@ -18,6 +19,21 @@ export function objectBody(value: unknown, allowed: readonly string[]): Body {
     if (!allowed.includes(key)) throw fail(key, `unknown field; expected one of ${allowed.join(', ')}`);
   }
   return value;
+}
+
+/** An admin request's JSON body as an object whose keys are all in `allowed` (see `objectBody`). */
+export async function jsonBody(c: Context, allowed: readonly string[]): Promise<Body> {
+  const value = await c.req.json().catch(() => {
+    throw new HttpError(400, 'the body is not valid JSON');
+  });
+  return objectBody(value, allowed);
+}
+
+/** A cursor from a previous page, checked with `decode`: a 400 rather than silently starting over. */
+export function cursorParam(cursor: string | undefined, decode: (c: string) => unknown): string | undefined {
+  if (!cursor) return undefined;
+  if (decode(cursor) === null) throw fail('cursor', 'is not a cursor this API gave out');
+  return cursor;
 }
 
 interface StringRule {

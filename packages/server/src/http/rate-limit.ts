@@ -14,12 +14,14 @@ export interface RateLimit {
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private lastSweep = Date.now();
+  private lastSweep: number;
 
   constructor(
     private readonly limit: RateLimit,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.lastSweep = now();
+  }
 
   take(key: string): number {
     const now = this.now();

@@ -4,6 +4,8 @@ import { HttpError } from './errors.js';
 
 /** Content types a collect or decide body may come with; beacons send text/plain. */
 const ACCEPTED_TYPES = new Set(['application/json', 'text/plain', '']);
+// One decoder for every request: a call without `stream` starts from a clean state.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface JsonBody {
   value: unknown;
@@ -29,7 +31,7 @@ export async function readJsonBody(c: Context, limit: number): Promise<JsonBody>
   if (bytes.length === 0) throw new HttpError(400, 'the body is empty: send a JSON object');
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw new HttpError(400, 'the body is not valid UTF-8');
   }

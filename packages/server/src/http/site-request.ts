@@ -13,7 +13,8 @@ export interface SiteRequest {
 /**
  * The front half of every browser-facing call (collect, decide), in the order that costs least
  * for bad requests: the per-IP limit, credentials in headers, the body within its size limit,
- * credentials in the body, the origin, then the per-site limit.
+ * credentials in the body, then the per-site limit. The origin is checked as soon as the site is
+ * known: before the body is read when the headers name it.
  */
 export async function readSiteRequest(c: Context, ctx: AppContext, limit: number): Promise<SiteRequest> {
   const ip = clientIp(c, ctx.options.trustProxy);

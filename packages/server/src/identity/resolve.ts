@@ -1,4 +1,5 @@
-import type { IngestEvent } from '../store/types.js';
+import { cleanEmail } from '../profiles/computed.js';
+import type { IdentityKind, IngestEvent } from '../store/types.js';
 import type { WorkingSet } from './working-set.js';
 
 export interface ResolveOptions {
@@ -139,16 +140,11 @@ function linkEmail(ws: WorkingSet, target: string, email: string, event: IngestE
   return into;
 }
 
-export function emailOf(event: IngestEvent): string | null {
-  const email = event.traits?.email;
-  if (typeof email !== 'string') return null;
-  const trimmed = email.trim().toLowerCase();
-  return trimmed.includes('@') && trimmed.length <= 320 ? trimmed : null;
-}
+const emailOf = (event: IngestEvent) => cleanEmail(event.traits?.email);
 
 /** The identities an event may look up: what the store loads before resolving. */
-export function identityKeysOf(event: IngestEvent, options: ResolveOptions): Array<[string, string]> {
-  const keys: Array<[string, string]> = [];
+export function identityKeysOf(event: IngestEvent, options: ResolveOptions): Array<[IdentityKind, string]> {
+  const keys: Array<[IdentityKind, string]> = [];
   if (event.anonymousId) keys.push(['anonymous', event.anonymousId]);
   if (event.userId) keys.push(['user', event.userId], ['alias', event.userId]);
   if (event.previousId) {

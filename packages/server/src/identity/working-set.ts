@@ -2,8 +2,6 @@ import { mergeProfiles } from '../profiles/computed.js';
 import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
 import type { IdentityKind, MergeRecord } from '../store/types.js';
 
-export type { MergeRecord, MergeRule } from '../store/types.js';
-
 export interface IdentityChange {
   kind: IdentityKind;
   value: string;

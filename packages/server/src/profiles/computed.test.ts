@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SLOT_EVENTS } from '@rapport/protocol';
 import { ingestEvent } from '../test-support/events.js';
 import type { IngestEvent, Referral } from '../store/types.js';
-import { applyEvent, mergeProfiles, orderAmount } from './computed.js';
+import { applyEvent, cleanEmail, DAILY_RETENTION_DAYS, mergeProfiles, orderAmount, setTraits } from './computed.js';
 import { emptyComputed, type ProfileRecord } from './types.js';
 import { computedView, countWithin } from './view.js';
 import { customerValue } from './value.js';
@@ -115,6 +115,15 @@ describe('computed attributes', () => {
     expect(computedView(p.computed, p.id, now).eventsLast30Days).toEqual({ 'Order Completed': 1, Viewed: 1 });
   });
 
+  it('keeps per-day counts within the retention only', () => {
+    const now = Date.now();
+    const today = Math.floor(now / DAY);
+    const old = now - (DAILY_RETENTION_DAYS + 100) * DAY;
+    const { p } = replay([track(old, 'Viewed'), track(now - 10 * DAY, 'Viewed'), track(old, 'Viewed'), track(now, 'Viewed'), track(now, 'Viewed')]);
+    expect(p.computed.events).toEqual({ Viewed: 5 });
+    expect(p.computed.daily).toEqual({ Viewed: { [today - 10]: 1, [today]: 2 } });
+  });
+
   it('sums revenue of completed orders (revenue, else total) and subtracts refunds', () => {
     const { p } = replay([
       track(T0, 'Order Completed', { revenue: 100, total: 120 }),
@@ -161,5 +170,23 @@ describe('computed attributes', () => {
     expect(a.computed.lastTouch).toMatchObject({ source: 'Facebook' });
     expect(a.computed.pages.sort()).toEqual(['/a', '/b']);
     expect(a.traits).toEqual({ name: 'B' });
+  });
+
+  it('keeps an email only when it is one, the same way at ingest and in a merge', () => {
+    expect(cleanEmail('  Ann@Example.COM ')).toBe('ann@example.com');
+    for (const bad of ['not an email', '', 42, null, `${'a'.repeat(320)}@example.com`]) expect(cleanEmail(bad)).toBeNull();
+    const a = fresh();
+    setTraits(a, { email: ' Ann@Example.com' }, T0);
+    expect(a.email).toBe('ann@example.com');
+    setTraits(a, { email: 'unknown' }, T0 + 1);
+    expect(a.email).toBeNull();
+    const b = fresh();
+    b.email = 'old@example.com';
+    setTraits(b, { email: 'nobody' }, T0 + 2);
+    const into = fresh();
+    into.email = 'kept@example.com';
+    mergeProfiles(into, b);
+    expect(into.traits.email).toBe('nobody');
+    expect(into.email).toBeNull();
   });
 });

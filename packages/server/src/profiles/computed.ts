@@ -10,7 +10,7 @@ const MAX_KEYWORDS = 50;
 const MAX_PAGES = 500;
 const MAX_DEVICE_VALUES = 20;
 
-/** Segment e-commerce spec: revenue of an order is `revenue`, else `total`. */
+/** Events of the Segment e-commerce spec that move orders and revenue (amounts: see `orderAmount`). */
 export const ORDER_COMPLETED = 'Order Completed';
 export const ORDER_REFUNDED = 'Order Refunded';
 
@@ -122,7 +122,12 @@ function countEvent(c: Computed, name: string, ts: number) {
   c.events[name] = (c.events[name] ?? 0) + 1;
   const day = dayNumber(ts);
   const days = (c.daily[name] ??= {});
-  days[day] = (days[day] ?? 0) + 1;
+  if (days[day] !== undefined) {
+    days[day]++;
+    return;
+  }
+  days[day] = 1;
+  // Only a new day grows the map, so only then are days past retention dropped.
   const oldest = dayNumber(Date.now()) - DAILY_RETENTION_DAYS;
   for (const key in days) if (Number(key) < oldest) delete days[key];
 }
@@ -160,6 +165,16 @@ function addBounded(list: string[], value: string, max: number) {
   if (list.length > max) list.shift();
 }
 
+/**
+ * The email of an `email` trait as profiles store and match it: trimmed, lower case, with an `@`,
+ * within the 320 characters an address can have; anything else is no email.
+ */
+export function cleanEmail(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const email = value.trim().toLowerCase();
+  return email.includes('@') && email.length <= 320 ? email : null;
+}
+
 /** Sets traits whose value is newer than what the profile holds (traits: newest wins). */
 export function setTraits(profile: ProfileRecord, traits: Record<string, unknown>, at: number) {
   for (const key of Object.keys(traits)) {
@@ -167,10 +182,7 @@ export function setTraits(profile: ProfileRecord, traits: Record<string, unknown
     if (known !== undefined && known > at) continue;
     profile.traits[key] = traits[key];
     profile.traitTimes[key] = at;
-    if (key === 'email') {
-      const email = traits[key];
-      profile.email = typeof email === 'string' && email.includes('@') ? email.trim().toLowerCase() : null;
-    }
+    if (key === 'email') profile.email = cleanEmail(traits[key]);
   }
 }
 
@@ -206,7 +218,7 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
     for (const v of c.oses) addBounded(merged.oses, v, MAX_DEVICE_VALUES);
     for (const v of c.pages) addBounded(merged.pages, v, MAX_PAGES);
   }
-  merged.lastPage = latestPage(a.lastPage, b.lastPage);
+  merged.lastPage = latest(a.lastPage, b.lastPage);
   for (const offer of new Set([...Object.keys(a.offerViews), ...Object.keys(b.offerViews)])) {
     merged.offerViews[offer] = addCounts(a.offerViews[offer] ?? {}, b.offerViews[offer] ?? {});
   }
@@ -222,7 +234,7 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
       into.traitTimes[key] = at;
     }
   }
-  into.email = typeof into.traits.email === 'string' ? into.traits.email.trim().toLowerCase() : (into.email ?? from.email);
+  into.email = typeof into.traits.email === 'string' ? cleanEmail(into.traits.email) : (into.email ?? from.email);
   into.userId ??= from.userId;
 }
 
@@ -234,6 +246,5 @@ function addCounts(a: Record<string, number>, b: Record<string, number>): Record
 
 const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
-const earliest = (a: Touch | null, b: Touch | null) => (!a ? b : !b ? a : b.at < a.at ? b : a);
-const latest = (a: Touch | null, b: Touch | null) => (!a ? b : !b ? a : b.at > a.at ? b : a);
-const latestPage = <T extends { at: number }>(a: T | null, b: T | null) => (!a ? b : !b ? a : b.at > a.at ? b : a);
+const earliest = <T extends { at: number }>(a: T | null, b: T | null) => (!a ? b : !b ? a : b.at < a.at ? b : a);
+const latest = <T extends { at: number }>(a: T | null, b: T | null) => (!a ? b : !b ? a : b.at > a.at ? b : a);

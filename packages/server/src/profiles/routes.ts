@@ -1,11 +1,10 @@
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../app-context.js';
-import { cursorParam } from '../events/routes.js';
 import { HttpError } from '../http/errors.js';
-import { limitParam } from '../http/input.js';
+import { cursorParam, limitParam } from '../http/input.js';
 import { membersPage, segmentsOfProfile } from '../segments/membership.js';
-import { findSegment, requiredSite } from '../segments/routes.js';
-import { found } from '../sites/routes.js';
+import { findSegment } from '../segments/routes.js';
+import { siteOf } from '../sites/routes.js';
 import { decodeCursorParts, encodeCursor } from '../store/cursor.js';
 import type { ProfileRecord } from './types.js';
 import { computedView, mergeView, profileSummary } from './view.js';
@@ -16,7 +15,7 @@ export function profileRoutes(ctx: AppContext) {
 
   app.get('/', async (c) => {
     const q = c.req.query();
-    const site = found(ctx, requiredSite(q.site));
+    const site = siteOf(ctx, q.site);
     const limit = limitParam(q.limit);
     const cursor = cursorParam(q.cursor, decodeCursorParts);
     const rankings = await ctx.rankings.get(site.id);
@@ -24,8 +23,8 @@ export function profileRoutes(ctx: AppContext) {
     if (q.segment) {
       const segment = await findSegment(ctx, q.segment);
       if (segment.siteId !== site.id) throw new HttpError(400, `segment: ${segment.id} belongs to another site`);
-      const compiled = (await ctx.catalog.forSite(site.id)).segments.get(segment.id)!;
-      const page = await membersPage(ctx, site.id, compiled.matches, (await ctx.catalog.forSite(site.id)).usesRankings, limit, cursor);
+      const catalog = await ctx.catalog.forSite(site.id);
+      const page = await membersPage(ctx, site.id, catalog.segments.get(segment.id)!.matches, catalog.usesRankings, limit, cursor);
       const last = page.items.at(-1);
       return c.json({
         profiles: page.items.map((p) => profileSummary(p, now, rankings)),

@@ -17,8 +17,8 @@ export function computedView(c: Computed, profileId: string, now: number, rankin
   return {
     firstSeen: iso(c.firstSeen),
     lastSeen: iso(c.lastSeen),
-    daysSinceFirstSeen: c.firstSeen === null ? null : Math.floor((now - c.firstSeen) / DAY_MS),
-    daysSinceLastSeen: c.lastSeen === null ? null : Math.floor((now - c.lastSeen) / DAY_MS),
+    daysSinceFirstSeen: daysSince(c.firstSeen, now),
+    daysSinceLastSeen: daysSince(c.lastSeen, now),
     visits: c.sessions,
     sessions: c.sessions,
     pageviews: c.pageviews,
@@ -49,6 +49,9 @@ export function computedView(c: Computed, profileId: string, now: number, rankin
 }
 
 export type ComputedView = ReturnType<typeof computedView>;
+
+/** Whole days from `ms` to `now`, or null when it never happened (`computed.daysSince*`). */
+export const daysSince = (ms: number | null, now: number) => (ms === null ? null : Math.floor((now - ms) / DAY_MS));
 
 /** How many times each event happened in the last `days` days (today included). */
 export function countsWithin(c: Computed, days: number, now: number): Record<string, number> {

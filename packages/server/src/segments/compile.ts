@@ -1,5 +1,5 @@
 import { abcOf } from '../profiles/rankings.js';
-import { countWithin } from '../profiles/view.js';
+import { countWithin, daysSince } from '../profiles/view.js';
 import { customerValue } from '../profiles/value.js';
 import type { Touch } from '../profiles/types.js';
 import type { Referral } from '../store/types.js';
@@ -8,8 +8,6 @@ import type { Subject } from './subject.js';
 
 /** A rule turned into a function: compiled once when saved, run in memory for each decision. */
 export type Predicate = (subject: Subject) => boolean;
-
-const DAY_MS = 86_400_000;
 
 /**
  * Compiles a validated rule. Field lookups are resolved here, once, so that evaluation is a walk
@@ -39,6 +37,9 @@ export function ruleFields(rule: Rule): string[] {
   if ('not' in rule) return ruleFields(rule.not);
   return 'field' in rule ? [rule.field] : [];
 }
+
+/** Whether a rule reads ABC or RFM, which need the site-wide rankings (see `computedReader`). */
+export const usesRankings = (rule: Rule) => ruleFields(rule).some((f) => f === 'computed.abc' || f === 'computed.rfm');
 
 function compileEvent(rule: EventCondition): Predicate {
   const compare = numberComparison(rule.op, rule.value);
@@ -108,11 +109,11 @@ function computedReader(name: string): Read {
     case 'predictedClv':
       return (s) => customerValue(s.computed, s.now)[name];
     case 'daysSinceFirstSeen':
-      return (s) => (s.computed.firstSeen === null ? null : Math.floor((s.now - s.computed.firstSeen) / DAY_MS));
+      return (s) => daysSince(s.computed.firstSeen, s.now);
     case 'daysSinceLastSeen':
-      return (s) => (s.computed.lastSeen === null ? null : Math.floor((s.now - s.computed.lastSeen) / DAY_MS));
+      return (s) => daysSince(s.computed.lastSeen, s.now);
     case 'daysSinceLastOrder':
-      return (s) => (s.computed.lastOrderAt === null ? null : Math.floor((s.now - s.computed.lastOrderAt) / DAY_MS));
+      return (s) => daysSince(s.computed.lastOrderAt, s.now);
     case 'abc':
       return (s) => (s.profileId ? abcOf(s.rankings, s.profileId, s.computed.revenue) : null);
     case 'rfm':

@@ -1,6 +1,6 @@
 import type { AppContext } from '../app-context.js';
 import type { ProfileRecord } from '../profiles/types.js';
-import { compileRule, ruleFields, type Predicate } from './compile.js';
+import { compileRule, usesRankings, type Predicate } from './compile.js';
 import type { Rule } from './rule.js';
 import type { Subject } from './subject.js';
 
@@ -17,12 +17,10 @@ export function subjectOf(profile: ProfileRecord, now: number, rankings: Subject
   };
 }
 
-const needsRankings = (rules: Rule[]) => rules.some((r) => ruleFields(r).some((f) => f === 'computed.abc' || f === 'computed.rfm'));
-
 /** How many live profiles of a site match each rule, in one pass over the profiles. */
 export async function countMembers(ctx: AppContext, siteId: string, rules: Rule[]): Promise<number[]> {
   const predicates = rules.map(compileRule);
-  const rankings = needsRankings(rules) ? await ctx.rankings.get(siteId) : null;
+  const rankings = rules.some(usesRankings) ? await ctx.rankings.get(siteId) : null;
   const counts = rules.map(() => 0);
   const now = ctx.now();
   await ctx.store.scanProfiles(siteId, (profile) => {

@@ -2,9 +2,9 @@ import { Hono } from 'hono';
 import type { AppContext } from '../app-context.js';
 import type { Segment } from '../decisions/types.js';
 import { HttpError } from '../http/errors.js';
-import { objectBody, optionalString, requiredString, type Body } from '../http/input.js';
+import { invalidField, jsonBody, optionalString, requiredString, type Body } from '../http/input.js';
 import { newId } from '../ids.js';
-import { found, invalidJson } from '../sites/routes.js';
+import { siteOf } from '../sites/routes.js';
 import { ConflictError } from '../store/store.js';
 import { countMembers } from './membership.js';
 import type { Rule } from './rule.js';
@@ -24,11 +24,12 @@ export const segmentJson = (s: Segment, count?: number) => ({
 
 /** A rule from a request body: a 400 names the path and reason of the first problem, all in details. */
 export function ruleOf(body: Body): Rule {
-  if (body.rule === undefined) throw new HttpError(400, 'rule: is required', [{ field: 'rule', message: 'is required' }]);
+  if (body.rule === undefined) throw invalidField('rule', 'is required');
   const result = validateRule(body.rule);
   if (!result.ok) {
-    const first = result.errors[0];
-    throw new HttpError(400, `rule.${first.path}: ${first.message}`.replace('rule.(rule)', 'rule'), result.errors.map((e) => ({ field: `rule.${e.path}`, message: e.message })));
+    // `(rule)` is how the validator names the rule itself; here the rule is the body's field `rule`.
+    const details = result.errors.map((e) => ({ field: e.path === '(rule)' ? 'rule' : `rule.${e.path}`, message: e.message }));
+    throw new HttpError(400, `${details[0].field}: ${details[0].message}`, details);
   }
   return result.rule;
 }
@@ -47,7 +48,7 @@ export function segmentRoutes(ctx: AppContext) {
   const app = new Hono();
 
   app.get('/', async (c) => {
-    const site = found(ctx, requiredSite(c.req.query('site')));
+    const site = siteOf(ctx, c.req.query('site'));
     const segments = await ctx.store.listSegments(site.id);
     if (c.req.query('counts') !== 'true') return c.json({ segments: segments.map((s) => segmentJson(s)) });
     const counts = await countMembers(ctx, site.id, segments.map((s) => s.rule));
@@ -55,15 +56,15 @@ export function segmentRoutes(ctx: AppContext) {
   });
 
   app.post('/preview', async (c) => {
-    const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'rule']);
-    const site = found(ctx, requiredString(body, 'site'));
+    const body = await jsonBody(c, ['site', 'rule']);
+    const site = siteOf(ctx, body.site);
     const [count] = await countMembers(ctx, site.id, [ruleOf(body)]);
     return c.json({ count });
   });
 
   app.post('/', async (c) => {
-    const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'name', 'description', 'rule']);
-    const site = found(ctx, requiredString(body, 'site'));
+    const body = await jsonBody(c, ['site', 'name', 'description', 'rule']);
+    const site = siteOf(ctx, body.site);
     const now = ctx.now();
     const segment: Segment = { id: `seg_${newId()}`, siteId: site.id, ...segmentFields(body), createdAt: now, updatedAt: now };
     await save(ctx, segment);
@@ -74,7 +75,8 @@ export function segmentRoutes(ctx: AppContext) {
 
   app.put('/:id', async (c) => {
     const current = await findSegment(ctx, c.req.param('id'));
-    const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'name', 'description', 'rule']);
+    const body = await jsonBody(c, ['site', 'name', 'description', 'rule']);
+    if (body.site !== undefined && body.site !== current.siteId) throw invalidField('site', 'a segment cannot move to another site');
     const segment: Segment = { ...current, ...segmentFields(body), updatedAt: ctx.now() };
     await save(ctx, segment);
     return c.json(segmentJson(segment));
@@ -113,11 +115,6 @@ export async function remove(ctx: AppContext, segment: Segment) {
   }
   await ctx.store.deleteSegment(segment.siteId, segment.id);
   ctx.catalog.invalidate(segment.siteId);
-}
-
-export function requiredSite(site: string | undefined): string {
-  if (!site) throw new HttpError(400, 'site: is required (the id of a site)');
-  return site;
 }
 
 /** A segment by id, in whichever site holds it (ids are unique across sites). */

@@ -99,7 +99,7 @@ function checkEvent(o: Record<string, unknown>, at: (s: string) => string, fail:
 }
 
 /** The kind of value a field holds, or null for a field the language does not know. */
-export function fieldKind(field: string): FieldKind | null {
+function fieldKind(field: string): FieldKind | null {
   if (field.startsWith('traits.') && field.length > 7 && field.length <= 200) return 'any';
   return (FIELDS as Record<string, FieldKind>)[field] ?? null;
 }

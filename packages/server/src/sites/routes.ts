@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppContext } from '../app-context.js';
 import { HttpError } from '../http/errors.js';
-import { objectBody, optionalBoolean, optionalString, optionalStringArray, requiredString } from '../http/input.js';
+import { invalidField, jsonBody, optionalBoolean, optionalString, optionalStringArray, requiredString } from '../http/input.js';
 import type { Site, SiteSettings } from '../store/types.js';
 import { normalizeOrigin } from './origins.js';
 
@@ -27,7 +27,7 @@ export function siteRoutes(ctx: AppContext) {
   app.get('/', (c) => c.json({ sites: ctx.sites.list().map(siteJson) }));
 
   app.post('/', async (c) => {
-    const body = objectBody(await c.req.json().catch(invalidJson), ['name', 'origins', ...SETTING_FIELDS]);
+    const body = await jsonBody(c, ['name', 'origins', ...SETTING_FIELDS]);
     const site = await ctx.sites.create({
       name: requiredString(body, 'name', { max: 100 }),
       origins: origins(body) ?? [],
@@ -41,7 +41,7 @@ export function siteRoutes(ctx: AppContext) {
   app.patch('/:id', async (c) => {
     const id = c.req.param('id');
     found(ctx, id);
-    const body = objectBody(await c.req.json().catch(invalidJson), ['name', 'origins', 'rotateSecret', ...SETTING_FIELDS]);
+    const body = await jsonBody(c, ['name', 'origins', 'rotateSecret', ...SETTING_FIELDS]);
     const site = await ctx.sites.update(id, {
       name: optionalString(body, 'name', { min: 1, max: 100 }),
       origins: origins(body),
@@ -60,9 +60,13 @@ export function found(ctx: AppContext, id: string): Site {
   return site;
 }
 
-export const invalidJson = () => {
-  throw new HttpError(400, 'the body is not valid JSON');
-};
+/** The site a request names (`?site=`, or `site` of a body or form): a 400 when missing, a 404 when unknown. */
+export function siteOf(ctx: AppContext, value: unknown): Site {
+  const id = typeof value === 'string' ? value.trim() : value;
+  if (id === undefined || id === null || id === '') throw invalidField('site', 'is required (the id of a site)');
+  if (typeof id !== 'string') throw invalidField('site', 'must be a string');
+  return found(ctx, id);
+}
 
 /** `origins` of a body (API and console): each one normalized, duplicates dropped. */
 export function origins(body: Record<string, unknown>) {

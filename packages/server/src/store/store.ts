@@ -73,8 +73,11 @@ export interface Store {
   deleteOffer(siteId: string, id: string): Promise<boolean>;
   /** Impressions, clicks and control exposures of an offer, oldest first. */
   offerEvents(siteId: string, offerId: string): Promise<OfferEventRow[]>;
-  /** When the profile first did `event` within [from, to], or null. */
-  firstEventBetween(siteId: string, profileId: string, event: string, from: number, to: number): Promise<number | null>;
+  /**
+   * For each profile, the time of its first `event` (a track) within `from`..`to` inclusive, or
+   * null: goal conversions of an offer report, for every exposed visitor in one call.
+   */
+  firstEventsBetween(siteId: string, event: string, windows: Array<{ profileId: string; from: number; to: number }>): Promise<Array<number | null>>;
 
   // Console aggregates
   /** The figures of the console's overview of one site, as of `now` (days are UTC days). */

@@ -5,12 +5,13 @@ import type { AppContext } from '../../app-context.js';
 import { sameSecret } from '../../http/auth.js';
 import { clientIp } from '../../http/client-ip.js';
 import type { ConsoleEnv } from '../env.js';
+import { Notice } from '../ui/components.js';
 import { Bare, send } from '../ui/layout.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { checkSameOrigin, csrfProtection, isHttps } from './security.js';
 import type { ConsoleSessions } from './sessions.js';
 
-export const SESSION_COOKIE = 'rapport_console';
+const SESSION_COOKIE = 'rapport_console';
 
 /** Where to go after login: a console path only, never another site (`//evil.example`). */
 export function safeNext(next: unknown): string {
@@ -20,16 +21,12 @@ export function safeNext(next: unknown): string {
   return next;
 }
 
-function LoginPage(props: { next: string; error?: string; status?: 'out' | 'expired' }) {
+function LoginPage(props: { next: string; error?: string; loggedOut?: boolean }) {
   return (
     <Bare title="Log in">
       <form class="card login" method="post" action="/console/login">
         <h1>Log in to the console</h1>
-        {props.status === 'out' ? (
-          <div class="alert alert-ok" role="status">
-            You are logged out.
-          </div>
-        ) : null}
+        {props.loggedOut ? <Notice>You are logged out.</Notice> : null}
         {props.error ? (
           <div class="alert alert-error" role="alert">
             {props.error}
@@ -62,8 +59,7 @@ export function loginRoutes(ctx: AppContext, sessions: ConsoleSessions, throttle
   app.get('/login', (c) => {
     const next = safeNext(c.req.query('next'));
     if (sessions.get(getCookie(c, SESSION_COOKIE))) return c.redirect(next, 302);
-    const status = c.req.query('status');
-    return send(c, <LoginPage next={next} status={status === 'out' ? 'out' : undefined} />);
+    return send(c, <LoginPage next={next} loggedOut={c.req.query('status') === 'out'} />);
   });
 
   app.post('/login', async (c) => {

@@ -17,7 +17,7 @@ export interface SessionOptions {
   now?: () => number;
 }
 
-export const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 
 const token = () => randomBytes(32).toString('base64url');
 

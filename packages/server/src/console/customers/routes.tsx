@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
-import { cursorParam } from '../../events/routes.js';
 import { HttpError } from '../../http/errors.js';
+import { cursorParam } from '../../http/input.js';
 import { eraseProfile, findProfile, profileExport } from '../../profiles/routes.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import { computedView, countsWithin, mergeView, profileSummary } from '../../profiles/view.js';
@@ -11,7 +11,7 @@ import type { MergeRecord } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
 import { Badge, Card, Confirm, Empty, Facts, Pager, Stat, Time, VisitorUrl } from '../ui/components.js';
 import { date, dateTime, money, num, personName, plural, valueText } from '../ui/format.js';
-import { hereOf, type Here } from '../ui/here.js';
+import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 import { NoSite } from '../ui/no-site.js';
 import { ReferralLine, Timeline } from './timeline.js';
@@ -106,7 +106,7 @@ export function customerRoutes(ctx: AppContext) {
   app.get('/:id', async (c) => {
     const profile = await profileOf(ctx, c);
     if (profile instanceof Response) return profile;
-    const here = hereOf(c, ctx, ctx.sites.get(profile.siteId)!);
+    const here = hereOf(c, ctx, profile.siteId);
     const cursor = cursorParam(c.req.query('events'), decodeCursorParts);
     const [identities, merges, rankings, segments, events] = await Promise.all([
       ctx.store.profileIdentities(profile.siteId, profile.id),
@@ -246,7 +246,7 @@ export function customerRoutes(ctx: AppContext) {
             {events.items.length ? <Timeline events={events.items} now={here.now} /> : <p class="muted">No events.</p>}
             <Pager
               first={cursor ? `${self}#timeline` : null}
-              next={events.nextCursor ? `${self}?events=${encodeURIComponent(events.nextCursor)}#timeline` : null}
+              next={events.nextCursor ? `${withQuery(self, { events: events.nextCursor })}#timeline` : null}
               nextLabel="Older events"
             />
           </Card>
@@ -265,7 +265,7 @@ export function customerRoutes(ctx: AppContext) {
   app.get('/:id/erase', async (c) => {
     const profile = await profileOf(ctx, c);
     if (profile instanceof Response) return profile;
-    const here = hereOf(c, ctx, ctx.sites.get(profile.siteId)!);
+    const here = hereOf(c, ctx, profile.siteId);
     const identities = await ctx.store.profileIdentities(profile.siteId, profile.id);
     return page(c, {
       here,
@@ -288,7 +288,7 @@ export function customerRoutes(ctx: AppContext) {
     const profile = await profileOf(ctx, c);
     if (profile instanceof Response) return profile;
     await eraseProfile(ctx, profile);
-    return c.redirect(`/console/customers?site=${encodeURIComponent(profile.siteId)}&done=erased`, 303);
+    return c.redirect(withQuery('/console/customers', { site: profile.siteId, done: 'erased' }), 303);
   });
 
   return app;

@@ -6,7 +6,7 @@ import { truncate, valueText } from '../ui/format.js';
 const TYPE_TONES: Record<string, Tone> = { page: 'blue', screen: 'blue', track: 'violet', identify: 'green', alias: 'green', group: 'gray' };
 
 /** Up to `max` key/value pairs of an event's properties or traits, as text. */
-export function Pairs(props: { values: JsonObject | null | undefined; max?: number }) {
+function Pairs(props: { values: JsonObject | null | undefined; max?: number }) {
   const entries = Object.entries(props.values ?? {});
   if (!entries.length) return null;
   const max = props.max ?? 8;

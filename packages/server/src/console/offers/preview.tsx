@@ -1,4 +1,5 @@
 import type { OfferContent } from '@rapport/protocol';
+import { safeHref } from '../ui/format.js';
 
 /**
  * How the SDK shows a link or an image: only an http(s) URL or a path of the site; anything
@@ -7,12 +8,7 @@ import type { OfferContent } from '@rapport/protocol';
 export function previewUrl(value: string | undefined): string | null {
   if (!value) return null;
   if (value.startsWith('/') && !value.startsWith('//')) return value;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-  } catch {
-    return null;
-  }
+  return safeHref(value);
 }
 
 /**

@@ -7,7 +7,7 @@ import { num, pct } from '../ui/format.js';
 const DAY_MS = 86_400_000;
 
 /** The report's conclusion in plain words, for someone who does not read p-values. */
-export function verdict(offer: Offer, r: OfferReport): { tone: Tone; text: string } {
+function verdict(offer: Offer, r: OfferReport): { tone: Tone; text: string } {
   const confidence = Math.round((1 - r.significance.level) * 100);
   if (!r.goal) return { tone: 'gray', text: 'No goal set: give the offer a goal event (such as “Order Completed”) to compare conversions with the control group.' };
   if (r.offer.exposures === 0 && r.control.exposures === 0) return { tone: 'gray', text: 'No one has been shown this offer yet.' };
@@ -49,6 +49,18 @@ function days(r: OfferReport) {
   return out;
 }
 
+/** One row of the figures table: the offer group's number beside the control group's, if it has one. */
+function Figure(props: { label: string; offer: string; control?: string; strong?: boolean }) {
+  const cell = props.strong ? 'num strong' : 'num';
+  return (
+    <tr>
+      <th scope="row">{props.label}</th>
+      <td class={cell}>{props.offer}</td>
+      {props.control === undefined ? <td class="num muted">—</td> : <td class={cell}>{props.control}</td>}
+    </tr>
+  );
+}
+
 /** Offer group against control group: figures, uplift, significance in words, and the days. */
 export function ReportPage(props: { offer: Offer; report: OfferReport; segment?: Segment }) {
   const { offer, report: r } = props;
@@ -77,36 +89,13 @@ export function ReportPage(props: { offer: Offer; report: OfferReport; segment?:
               </tr>
             </thead>
             <tbody>
-              <tr>
-                <th scope="row">Visitors exposed</th>
-                <td class="num">{num(r.offer.exposures)}</td>
-                <td class="num">{num(r.control.exposures)}</td>
-              </tr>
-              <tr>
-                <th scope="row">Impressions</th>
-                <td class="num">{num(r.offer.impressions)}</td>
-                <td class="num">{num(r.control.impressions)}</td>
-              </tr>
-              <tr>
-                <th scope="row">Clicks</th>
-                <td class="num">{num(r.offer.clicks)}</td>
-                <td class="num muted">—</td>
-              </tr>
-              <tr>
-                <th scope="row">Click rate</th>
-                <td class="num">{pct(r.offer.clickRate)}</td>
-                <td class="num muted">—</td>
-              </tr>
-              <tr>
-                <th scope="row">Conversions</th>
-                <td class="num">{num(r.offer.conversions)}</td>
-                <td class="num">{num(r.control.conversions)}</td>
-              </tr>
-              <tr>
-                <th scope="row">Conversion rate</th>
-                <td class="num strong">{pct(r.offer.conversionRate)}</td>
-                <td class="num strong">{pct(r.control.conversionRate)}</td>
-              </tr>
+              <Figure label="Visitors exposed" offer={num(r.offer.exposures)} control={num(r.control.exposures)} />
+              <Figure label="Impressions" offer={num(r.offer.impressions)} control={num(r.control.impressions)} />
+              {/* The control group sees the default content: there is nothing of the offer for it to click. */}
+              <Figure label="Clicks" offer={num(r.offer.clicks)} />
+              <Figure label="Click rate" offer={pct(r.offer.clickRate)} />
+              <Figure label="Conversions" offer={num(r.offer.conversions)} control={num(r.control.conversions)} />
+              <Figure label="Conversion rate" offer={pct(r.offer.conversionRate)} control={pct(r.control.conversionRate)} strong />
             </tbody>
           </table>
         </Card>

@@ -8,15 +8,15 @@ import { fillContent } from '../../decisions/placeholders.js';
 import { offerReport } from '../../decisions/report.js';
 import type { Offer, Segment } from '../../decisions/types.js';
 import { HttpError } from '../../http/errors.js';
-import { objectBody, requiredString } from '../../http/input.js';
+import { jsonBody } from '../../http/input.js';
 import { newId } from '../../ids.js';
 import { findProfile } from '../../profiles/routes.js';
-import { found, invalidJson } from '../../sites/routes.js';
+import { siteOf } from '../../sites/routes.js';
 import type { Site } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
-import { Badge, Card, Confirm, CsrfField, Empty, PostButton, Problems, type Problem, type Tone } from '../ui/components.js';
+import { Badge, Card, Confirm, CsrfField, Empty, PostButton, problemOf, Problems, type Problem, type Tone } from '../ui/components.js';
 import { dateTime, num, truncate } from '../ui/format.js';
-import { hereOf, type Here } from '../ui/here.js';
+import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 import { NoSite } from '../ui/no-site.js';
 import { EMPTY_OFFER, formValues, offerBody, offerValues, type OfferValues } from './form.js';
@@ -24,7 +24,7 @@ import { OfferPreview } from './preview.js';
 import { ReportPage } from './report.js';
 
 /** Traits the preview fills placeholders with when no customer is named. */
-export const SAMPLE_TRAITS = { firstName: 'Alex', lastName: 'Sample', name: 'Alex Sample', email: 'alex@example.com', city: 'Lyon' };
+const SAMPLE_TRAITS = { firstName: 'Alex', lastName: 'Sample', name: 'Alex Sample', email: 'alex@example.com', city: 'Lyon' };
 
 const DONE: Record<string, string> = {
   saved: 'The offer is saved. Decisions use it from now on.',
@@ -94,7 +94,7 @@ export function offerRoutes(ctx: AppContext) {
 
   app.post('/offers', async (c) => {
     const form = await c.req.parseBody();
-    const site = found(ctx, String(form.site ?? ''));
+    const site = siteOf(ctx, form.site);
     const here = hereOf(c, ctx, site);
     const values = formValues(form);
     try {
@@ -109,13 +109,13 @@ export function offerRoutes(ctx: AppContext) {
 
   app.get('/offers/:id', async (c) => {
     const offer = await findOffer(ctx, c.req.param('id'));
-    const here = hereOf(c, ctx, ctx.sites.get(offer.siteId)!);
+    const here = hereOf(c, ctx, offer.siteId);
     return editor(c, ctx, here, offerValues(offer), offer);
   });
 
   app.post('/offers/:id', async (c) => {
     const current = await findOffer(ctx, c.req.param('id'));
-    const here = hereOf(c, ctx, ctx.sites.get(current.siteId)!);
+    const here = hereOf(c, ctx, current.siteId);
     const values = formValues(await c.req.parseBody());
     try {
       await save(ctx, { ...current, ...fieldsOf(values), updatedAt: ctx.now() });
@@ -133,12 +133,12 @@ export function offerRoutes(ctx: AppContext) {
     if (status !== 'active' && status !== 'paused') throw new HttpError(400, 'status: must be active or paused');
     await save(ctx, { ...current, status, updatedAt: ctx.now() });
     const back = form.back === 'editor' ? `/console/offers/${current.id}` : '/console/offers';
-    return c.redirect(`${back}?site=${encodeURIComponent(current.siteId)}&done=${status}`, 303);
+    return c.redirect(withQuery(back, { site: current.siteId, done: status }), 303);
   });
 
   app.get('/offers/:id/delete', async (c) => {
     const offer = await findOffer(ctx, c.req.param('id'));
-    const here = hereOf(c, ctx, ctx.sites.get(offer.siteId)!);
+    const here = hereOf(c, ctx, offer.siteId);
     const self = `/console/offers/${offer.id}`;
     return page(c, {
       here,
@@ -159,12 +159,12 @@ export function offerRoutes(ctx: AppContext) {
   app.post('/offers/:id/delete', async (c) => {
     const offer = await findOffer(ctx, c.req.param('id'));
     await remove(ctx, offer);
-    return c.redirect(`/console/offers?site=${encodeURIComponent(offer.siteId)}&done=deleted`, 303);
+    return c.redirect(withQuery('/console/offers', { site: offer.siteId, done: 'deleted' }), 303);
   });
 
   app.get('/offers/:id/report', async (c) => {
     const offer = await findOffer(ctx, c.req.param('id'));
-    const here = hereOf(c, ctx, ctx.sites.get(offer.siteId)!);
+    const here = hereOf(c, ctx, offer.siteId);
     const report = await offerReport(ctx.store, offer, here.now);
     const segment = offer.segmentId ? (await ctx.catalog.forSite(offer.siteId)).segments.get(offer.segmentId)?.segment : undefined;
     return page(c, {
@@ -183,8 +183,8 @@ export function offerRoutes(ctx: AppContext) {
 
   // The editor's live preview: the content with placeholders filled, for the preview to draw.
   app.post('/api/offers/preview', async (c) => {
-    const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'content', 'customer']);
-    const site = found(ctx, requiredString(body, 'site'));
+    const body = await jsonBody(c, ['site', 'content', 'customer']);
+    const site = siteOf(ctx, body.site);
     const content = contentOf(body.content);
     let problem: string | null = null;
     try {
@@ -239,8 +239,22 @@ async function profileByAnyId(ctx: AppContext, site: Site, id: string) {
 }
 
 function refused(c: Context<ConsoleEnv>, ctx: AppContext, here: Here, values: OfferValues, error: unknown, offer?: Offer) {
-  if (!(error instanceof HttpError) || error.status >= 500) throw error;
-  return editor(c, ctx, here, values, offer, { message: error.message, details: error.details as Problem['details'] }, 400);
+  return editor(c, ctx, here, values, offer, problemOf(error), 400);
+}
+
+/** The one-click status change of an offer: pause an active one, else make it active. */
+function StatusButton(props: { here: Here; offer: Offer; class?: string; fields?: Record<string, string> }) {
+  const { offer } = props;
+  const active = offer.status === 'active';
+  return (
+    <PostButton
+      here={props.here}
+      action={`/console/offers/${offer.id}/status`}
+      fields={{ status: active ? 'paused' : 'active', ...props.fields }}
+      label={active ? 'Pause' : offer.status === 'draft' ? 'Activate' : 'Resume'}
+      class={props.class}
+    />
+  );
 }
 
 /** Where an offer stands today: its status, and its schedule when active. */
@@ -297,11 +311,7 @@ function OfferTable(props: { here: Here; offers: Offer[]; segments: Segment[] })
                 <a class="button button-small" href={`/console/offers/${o.id}/report`}>
                   Report
                 </a>
-                {o.status === 'active' ? (
-                  <PostButton here={here} action={`/console/offers/${o.id}/status`} fields={{ status: 'paused' }} label="Pause" class="button button-small" />
-                ) : (
-                  <PostButton here={here} action={`/console/offers/${o.id}/status`} fields={{ status: 'active' }} label={o.status === 'draft' ? 'Activate' : 'Resume'} class="button button-small" />
-                )}
+                <StatusButton here={here} offer={o} class="button button-small" />
               </td>
             </tr>
           );
@@ -311,13 +321,13 @@ function OfferTable(props: { here: Here; offers: Offer[]; segments: Segment[] })
   );
 }
 
-/** A labelled input of the editor, marked when the API named it in a refusal. */
 /** Whether the API's refusal is about this input of the editor. */
 function isBad(problem: Problem | undefined, id: keyof OfferValues): boolean {
   if (!problem) return false;
   return fieldOf(problem.message.split(':')[0]) === id || Boolean(problem.details?.some((d) => fieldOf(d.field) === id));
 }
 
+/** A labelled input of the editor, marked when the API named it in a refusal. */
 function Field(props: { id: keyof OfferValues; label: string; values: OfferValues; problem?: Problem; type?: string; hint?: string; placeholder?: string; list?: string; min?: number; max?: number }) {
   const bad = isBad(props.problem, props.id);
   return (
@@ -342,15 +352,14 @@ function Field(props: { id: keyof OfferValues; label: string; values: OfferValue
   );
 }
 
-/** The API's field names (`content.link`, `cap.count`) as the editor's inputs. */
-function fieldOf(apiField: string | undefined): string | undefined {
-  const map: Record<string, string> = {
-    'content.title': 'title', 'content.text': 'text', 'content.image': 'image', 'content.link': 'link', 'content.linkText': 'linkText',
-    content: 'title', 'cap.count': 'capCount', 'cap.days': 'capDays', cap: 'capCount', 'goal.event': 'goalEvent', 'goal.withinDays': 'goalDays',
-    goal: 'goalEvent', segment: 'segment',
-  };
-  return apiField === undefined ? undefined : (map[apiField] ?? apiField);
-}
+/** The API's field names (`content.link`, `cap.count`) that are not the editor's input names. */
+const INPUT_OF: Record<string, string> = {
+  'content.title': 'title', 'content.text': 'text', 'content.image': 'image', 'content.link': 'link', 'content.linkText': 'linkText',
+  content: 'title', 'cap.count': 'capCount', 'cap.days': 'capDays', cap: 'capCount', 'goal.event': 'goalEvent', 'goal.withinDays': 'goalDays',
+  goal: 'goalEvent',
+};
+
+const fieldOf = (apiField: string | undefined) => (apiField === undefined ? undefined : (INPUT_OF[apiField] ?? apiField));
 
 async function editor(c: Context<ConsoleEnv>, ctx: AppContext, here: Here, values: OfferValues, offer?: Offer, problem?: Problem, status: 200 | 400 = 200) {
   const site = here.site as Site;
@@ -374,12 +383,7 @@ async function editor(c: Context<ConsoleEnv>, ctx: AppContext, here: Here, value
           <a class="button" href={`/console/offers/${offer.id}/report`}>
             Report
           </a>
-          <PostButton
-            here={here}
-            action={`/console/offers/${offer.id}/status`}
-            fields={{ status: offer.status === 'active' ? 'paused' : 'active', back: 'editor' }}
-            label={offer.status === 'active' ? 'Pause' : offer.status === 'draft' ? 'Activate' : 'Resume'}
-          />
+          <StatusButton here={here} offer={offer} fields={{ back: 'editor' }} />
           <a class="button button-quiet" href={`/console/offers/${offer.id}/delete`}>
             Delete…
           </a>

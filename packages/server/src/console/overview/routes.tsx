@@ -116,7 +116,6 @@ function Overview(props: { here: Here; site: Site; overview: SiteOverview; input
           {seen30 ? (
             <SplitBar
               title="New and returning visitors, last 30 days"
-              unit="visitors"
               parts={[
                 { label: 'New', value: o.newVisitors, tone: 'tone-1', hint: 'first visit in these 30 days' },
                 { label: 'Returning', value: o.returningVisitors, tone: 'tone-3', hint: 'known from before' },
@@ -131,7 +130,6 @@ function Overview(props: { here: Here; site: Site; overview: SiteOverview; input
             <>
               <SplitBar
                 title="Customers by ABC class"
-                unit="customers"
                 share={false}
                 parts={[
                   { label: 'A', value: abc.figures.A.customers, tone: 'tone-2', hint: `customers, ${pct(abc.figures.A.revenue / abc.total, 0)} of revenue` },

@@ -2,16 +2,16 @@ import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import type { Segment } from '../../decisions/types.js';
 import { HttpError } from '../../http/errors.js';
-import { objectBody, requiredString } from '../../http/input.js';
+import { jsonBody } from '../../http/input.js';
 import { newId } from '../../ids.js';
 import { countMembers } from '../../segments/membership.js';
 import { findSegment, offersUsing, remove, ruleOf, save, segmentFields } from '../../segments/routes.js';
-import { found, invalidJson } from '../../sites/routes.js';
+import { siteOf } from '../../sites/routes.js';
 import type { Site } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
-import { Card, Confirm, CsrfField, Empty, Problems, type Problem } from '../ui/components.js';
+import { Card, Confirm, CsrfField, Empty, problemOf, Problems, type Problem } from '../ui/components.js';
 import { ago, num, plural, truncate } from '../ui/format.js';
-import { hereOf, type Here } from '../ui/here.js';
+import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 import { NoSite } from '../ui/no-site.js';
 import { builderSchema, describeRule } from './schema.js';
@@ -108,7 +108,7 @@ export function segmentRoutes(ctx: AppContext) {
 
   app.post('/segments', async (c) => {
     const form = await c.req.parseBody();
-    const site = found(ctx, String(form.site ?? ''));
+    const site = siteOf(ctx, form.site);
     const here = hereOf(c, ctx, site);
     const values = formValues(form);
     try {
@@ -123,14 +123,14 @@ export function segmentRoutes(ctx: AppContext) {
 
   app.get('/segments/:id', async (c) => {
     const segment = await findSegment(ctx, c.req.param('id'));
-    const here = hereOf(c, ctx, ctx.sites.get(segment.siteId)!);
+    const here = hereOf(c, ctx, segment.siteId);
     const [count] = await countMembers(ctx, segment.siteId, [segment.rule]);
     return editor(c, here, { name: segment.name, description: segment.description ?? '', rule: JSON.stringify(segment.rule, null, 2) }, { segment, count });
   });
 
   app.post('/segments/:id', async (c) => {
     const current = await findSegment(ctx, c.req.param('id'));
-    const here = hereOf(c, ctx, ctx.sites.get(current.siteId)!);
+    const here = hereOf(c, ctx, current.siteId);
     const values = formValues(await c.req.parseBody());
     try {
       await save(ctx, { ...current, ...segmentFields(bodyOf(values)), updatedAt: ctx.now() });
@@ -142,8 +142,9 @@ export function segmentRoutes(ctx: AppContext) {
 
   app.get('/segments/:id/delete', async (c) => {
     const segment = await findSegment(ctx, c.req.param('id'));
-    const here = hereOf(c, ctx, ctx.sites.get(segment.siteId)!);
+    const here = hereOf(c, ctx, segment.siteId);
     const users = await offersUsing(ctx, segment);
+    const one = users.length === 1;
     const self = `/console/segments/${segment.id}`;
     return page(c, {
       here,
@@ -152,7 +153,7 @@ export function segmentRoutes(ctx: AppContext) {
       back: { href: self, label: 'Back to the segment' },
       children: users.length ? (
         <Card>
-          <p>{`${plural(users.length, 'offer')} ${users.length === 1 ? 'is' : 'are'} shown to this segment. Aim ${users.length === 1 ? 'it' : 'them'} at another segment or delete ${users.length === 1 ? 'it' : 'them'} first, so that no offer loses its audience:`}</p>
+          <p>{`${plural(users.length, 'offer')} ${one ? 'is' : 'are'} shown to this segment. Aim ${one ? 'it' : 'them'} at another segment or delete ${one ? 'it' : 'them'} first, so that no offer loses its audience:`}</p>
           <ul>
             {users.map((o) => (
               <li>
@@ -172,13 +173,13 @@ export function segmentRoutes(ctx: AppContext) {
   app.post('/segments/:id/delete', async (c) => {
     const segment = await findSegment(ctx, c.req.param('id'));
     await remove(ctx, segment);
-    return c.redirect(`/console/segments?site=${encodeURIComponent(segment.siteId)}&done=deleted`, 303);
+    return c.redirect(withQuery('/console/segments', { site: segment.siteId, done: 'deleted' }), 303);
   });
 
   // The builder's live count: the API's preview, behind the console's session and CSRF token.
   app.post('/api/segments/count', async (c) => {
-    const body = objectBody(await c.req.json().catch(invalidJson), ['site', 'rule']);
-    const site = found(ctx, requiredString(body, 'site'));
+    const body = await jsonBody(c, ['site', 'rule']);
+    const site = siteOf(ctx, body.site);
     const [count] = await countMembers(ctx, site.id, [ruleOf(body)]);
     return c.json({ count });
   });
@@ -208,8 +209,7 @@ function bodyOf(values: SegmentValues): Record<string, unknown> {
 }
 
 function refused(c: Context<ConsoleEnv>, here: Here, values: SegmentValues, error: unknown, segment?: Segment) {
-  if (!(error instanceof HttpError) || error.status >= 500) throw error;
-  return editor(c, here, values, segment ? { segment } : undefined, { message: error.message, details: error.details as Problem['details'] }, 400);
+  return editor(c, here, values, segment ? { segment } : undefined, problemOf(error), 400);
 }
 
 function editor(

@@ -53,7 +53,7 @@ function groupOf(field: string): string {
   return 'Activity';
 }
 
-export const OPERATOR_LABELS: Record<Operator, string> = {
+const OPERATOR_LABELS: Record<Operator, string> = {
   eq: 'is',
   neq: 'is not',
   gt: 'is more than',
@@ -83,7 +83,7 @@ export const OPERATORS_BY_KIND: Record<FieldKind, Operator[]> = {
 /** Event names to suggest: the e-commerce spec's and the SDK's own. */
 const EVENT_SUGGESTIONS = [ORDER_COMPLETED, ORDER_REFUNDED, 'Product Viewed', 'Product Added', 'Checkout Started', 'Signed Up', SLOT_EVENTS.click];
 
-export const UI_MAX_NESTING = Math.min(3, MAX_RULE_DEPTH);
+const UI_MAX_NESTING = Math.min(3, MAX_RULE_DEPTH);
 
 /** The builder's schema, sent to the page as JSON in a data attribute. */
 export function builderSchema() {

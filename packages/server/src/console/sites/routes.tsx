@@ -1,13 +1,12 @@
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
-import { HttpError } from '../../http/errors.js';
 import { requiredString } from '../../http/input.js';
 import { found, origins } from '../../sites/routes.js';
 import type { Site, SiteSettings } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
-import { Badge, Card, Confirm, CsrfField, Empty, Facts, PostButton, Problems, type Problem } from '../ui/components.js';
+import { Badge, Card, Confirm, CsrfField, Empty, Facts, PostButton, problemOf, Problems, type Problem } from '../ui/components.js';
 import { date, plural } from '../ui/format.js';
-import { hereOf, type Here } from '../ui/here.js';
+import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 
 const SETTINGS: Array<{ key: keyof SiteSettings; label: string; hint: string }> = [
@@ -46,10 +45,9 @@ export function siteRoutes(ctx: AppContext) {
       const body = { name: String(form.name ?? ''), origins: lines(form.origins) };
       const name = requiredString(body, 'name', { max: 100 });
       const site = await ctx.sites.create({ name, origins: origins(body) ?? [] });
-      return c.redirect(`/console/sites/${site.id}?site=${encodeURIComponent(site.id)}&done=created`, 303);
+      return c.redirect(sitePath(site.id, 'created'), 303);
     } catch (error) {
-      if (!(error instanceof HttpError) || error.status >= 500) throw error;
-      return list(c, here, { message: error.message }, { name: String(form.name ?? ''), origins: String(form.origins ?? '') });
+      return list(c, here, problemOf(error), { name: String(form.name ?? ''), origins: String(form.origins ?? '') });
     }
   });
 
@@ -94,10 +92,9 @@ export function siteRoutes(ctx: AppContext) {
     const form = await c.req.parseBody();
     try {
       await ctx.sites.update(current.id, { origins: origins({ origins: lines(form.origins) }) ?? [] });
-      return c.redirect(`/console/sites/${current.id}?site=${encodeURIComponent(current.id)}&done=origins`, 303);
+      return c.redirect(sitePath(current.id, 'origins'), 303);
     } catch (error) {
-      if (!(error instanceof HttpError) || error.status >= 500) throw error;
-      return sitePage(c, hereOf(c, ctx, current), current, { problem: { message: error.message }, originsText: String(form.origins ?? '') }, 400);
+      return sitePage(c, hereOf(c, ctx, current), current, { problem: problemOf(error), originsText: String(form.origins ?? '') }, 400);
     }
   });
 
@@ -106,11 +103,14 @@ export function siteRoutes(ctx: AppContext) {
     const form = await c.req.parseBody();
     const settings = Object.fromEntries(SETTINGS.map((s) => [s.key, form[s.key] === 'on'])) as Partial<SiteSettings>;
     await ctx.sites.update(current.id, { settings });
-    return c.redirect(`/console/sites/${current.id}?site=${encodeURIComponent(current.id)}&done=settings`, 303);
+    return c.redirect(sitePath(current.id, 'settings'), 303);
   });
 
   return app;
 }
+
+/** A site's page, with that site chosen in the picker, and what was just done. */
+const sitePath = (id: string, done?: keyof typeof DONE) => withQuery(`/console/sites/${id}`, { site: id, done });
 
 function list(c: Context<ConsoleEnv>, here: Here, problem?: Problem, values = { name: '', origins: '' }) {
   return page(
@@ -136,7 +136,7 @@ function list(c: Context<ConsoleEnv>, here: Here, problem?: Problem, values = { 
                   {here.sites.map((s) => (
                     <tr>
                       <td>
-                        <a class="strong" href={`/console/sites/${s.id}?site=${encodeURIComponent(s.id)}`}>
+                        <a class="strong" href={sitePath(s.id)}>
                           {s.name}
                         </a>
                         <div class="sub">{s.id}</div>

@@ -186,10 +186,7 @@
       }
       row.appendChild(select('rb-op', 'Comparison', opsFor(node), node.op, (v) => ((node.op = v), changed(true))));
       const kind = kindOf(node.field);
-      if (node.op === 'exists') {
-        if (node.value !== 'false') node.value = 'true';
-        row.appendChild(select('rb-value', 'Value', [{ value: 'true', label: 'yes' }, { value: 'false', label: 'no' }], node.value, (v) => ((node.value = v), changed(false))));
-      } else if (kind === 'boolean') {
+      if (node.op === 'exists' || kind === 'boolean') {
         if (node.value !== 'false') node.value = 'true';
         row.appendChild(select('rb-value', 'Value', [{ value: 'true', label: 'yes' }, { value: 'false', label: 'no' }], node.value, (v) => ((node.value = v), changed(false))));
       } else {
@@ -346,6 +343,13 @@
   }
 
   // ---- The JSON view
+  /** The textarea's rule into the builder; throws when the builder cannot show it. */
+  function load() {
+    const parsed = fromRule(JSON.parse(textarea.value));
+    model = parsed.kind === 'group' ? parsed : group('all', [parsed]);
+    render();
+  }
+
   function setJsonMode(on) {
     jsonMode = on;
     jsonView.classList.toggle('folded', !on);
@@ -355,9 +359,7 @@
 
   textarea.addEventListener('input', () => {
     try {
-      const parsed = fromRule(JSON.parse(textarea.value));
-      model = parsed.kind === 'group' ? parsed : group('all', [parsed]);
-      render();
+      load();
       toggle.disabled = false;
     } catch {
       toggle.disabled = true; // the builder cannot show this (yet): stay in the JSON view
@@ -374,9 +376,7 @@
   // ---- Start: the builder when it can show the rule, the JSON view otherwise.
   toggle.hidden = false;
   try {
-    const parsed = fromRule(JSON.parse(textarea.value));
-    model = parsed.kind === 'group' ? parsed : group('all', [parsed]);
-    render();
+    load();
     setJsonMode(false);
   } catch {
     setJsonMode(true);

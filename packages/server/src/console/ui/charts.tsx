@@ -59,7 +59,7 @@ export interface Part {
 }
 
 /** One bar split into parts (new vs returning, ABC), with a legend that gives each number. */
-export function SplitBar(props: { title: string; parts: Part[]; unit: string; /** Show each part's share of the whole. @default true */ share?: boolean }) {
+export function SplitBar(props: { title: string; parts: Part[]; /** Show each part's share of the whole. @default true */ share?: boolean }) {
   const total = props.parts.reduce((sum, p) => sum + p.value, 0);
   let x = 0;
   const summary = props.parts.map((p) => `${p.label} ${num(p.value)} (${pct(total ? p.value / total : 0, 0)})`).join(', ');

@@ -1,4 +1,5 @@
 import type { Child } from 'hono/jsx';
+import { HttpError } from '../../http/errors.js';
 import { ago, dateTime, safeHref, truncate } from './format.js';
 import type { Here } from './here.js';
 
@@ -6,7 +7,7 @@ import type { Here } from './here.js';
 
 export function Card(props: { title?: Child; actions?: Child; class?: string; id?: string; children?: Child }) {
   return (
-    <section class={`card ${props.class ?? ''}`} id={props.id}>
+    <section class={props.class ? `card ${props.class}` : 'card'} id={props.id}>
       {props.title || props.actions ? (
         <header class="card-head">
           {props.title ? <h2>{props.title}</h2> : null}
@@ -136,6 +137,15 @@ export interface Problem {
   details?: Array<{ field?: string; message?: string }>;
 }
 
+/**
+ * A form's refusal from the API's validators (a 4xx), to show beside what was typed; anything else
+ * is rethrown for the error page.
+ */
+export function problemOf(error: unknown): Problem {
+  if (!(error instanceof HttpError) || error.status >= 500) throw error;
+  return { message: error.message, details: error.details as Problem['details'] };
+}
+
 export function Problems(props: { problem: Problem | null | undefined }) {
   const p = props.problem;
   if (!p) return null;
@@ -157,9 +167,10 @@ export function Problems(props: { problem: Problem | null | undefined }) {
   );
 }
 
-export function Notice(props: { children?: Child; tone?: 'ok' | 'info' | 'warn' }) {
+/** What an action did, or the state the page is in: "The offer is saved." */
+export function Notice(props: { children?: Child }) {
   return (
-    <div class={`alert alert-${props.tone ?? 'ok'}`} role="status">
+    <div class="alert alert-ok" role="status">
       {props.children}
     </div>
   );

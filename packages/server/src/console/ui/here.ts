@@ -29,12 +29,12 @@ export function withQuery(path: string, params: Params = {}): string {
 }
 
 /**
- * The request's view of the console. `site` overrides `?site=`: the page of a customer or an
- * offer belongs to that thing's site whatever the URL says.
+ * The request's view of the console. `site` (a site or its id) overrides `?site=`: the page of a
+ * customer or an offer belongs to that thing's site whatever the URL says.
  */
-export function hereOf(c: Context<ConsoleEnv>, ctx: AppContext, site?: Site | null): Here {
+export function hereOf(c: Context<ConsoleEnv>, ctx: AppContext, site?: Site | string | null): Here {
   const sites = ctx.sites.list();
-  const chosen = site !== undefined ? site : (siteParam(c, ctx) ?? sites[0] ?? null);
+  const chosen = typeof site === 'string' ? siteById(ctx, site) : site !== undefined ? site : (siteParam(c, ctx) ?? sites[0] ?? null);
   return {
     csrf: c.get('session').csrf,
     sites,
@@ -47,7 +47,10 @@ export function hereOf(c: Context<ConsoleEnv>, ctx: AppContext, site?: Site | nu
 
 function siteParam(c: Context, ctx: AppContext): Site | null {
   const id = c.req.query('site');
-  if (!id) return null;
+  return id ? siteById(ctx, id) : null;
+}
+
+function siteById(ctx: AppContext, id: string): Site {
   const site = ctx.sites.get(id);
   if (!site) throw new HttpError(404, `There is no site ${id}.`);
   return site;

@@ -14,7 +14,7 @@ const SECTIONS: Array<{ id: Section; label: string; path: string; icon: string }
   { id: 'sites', label: 'Sites', path: '/console/sites', icon: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM3 12h18M12 3c2.5 2.7 3.8 5.7 3.8 9s-1.3 6.3-3.8 9c-2.5-2.7-3.8-5.7-3.8-9S9.5 5.7 12 3z' },
 ];
 
-export const STATIC = '/console/static';
+const STATIC = '/console/static';
 
 export interface PageProps {
   here: Here;
@@ -36,19 +36,36 @@ const Icon = (props: { d: string }) => (
   </svg>
 );
 
+/** The start of the head of every page, logged in or not. */
+const HeadStart = (props: { title: string }) => (
+  <>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>{`${props.title} · Rapport`}</title>
+    <link rel="icon" href="data:," />
+    <link rel="stylesheet" href={`${STATIC}/console.css`} />
+  </>
+);
+
+const BrandMark = () => (
+  <>
+    <svg class="brand-mark" viewBox="0 0 32 32" aria-hidden="true">
+      <circle cx="12" cy="16" r="8" />
+      <circle cx="20" cy="16" r="8" />
+    </svg>
+    <span>Rapport</span>
+  </>
+);
+
 /** The frame of every page after login: navigation, site picker, title. */
-export function Layout(props: PageProps) {
+function Layout(props: PageProps) {
   const { here } = props;
   const root = SECTIONS.find((s) => s.id === props.section)!;
   return (
     <html lang="en">
       <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <HeadStart title={props.title} />
         <meta name="csrf-token" content={here.csrf} />
-        <title>{`${props.title} · Rapport`}</title>
-        <link rel="icon" href="data:," />
-        <link rel="stylesheet" href={`${STATIC}/console.css`} />
         <script src={`${STATIC}/console.js`} defer></script>
         {(props.scripts ?? []).map((s) => (
           <script src={`${STATIC}/${s}`} defer></script>
@@ -61,11 +78,7 @@ export function Layout(props: PageProps) {
         <div class="shell">
           <aside class="sidebar">
             <a class="brand" href={here.to('/console')}>
-              <svg class="brand-mark" viewBox="0 0 32 32" aria-hidden="true">
-                <circle cx="12" cy="16" r="8" />
-                <circle cx="20" cy="16" r="8" />
-              </svg>
-              <span>Rapport</span>
+              <BrandMark />
             </a>
             <nav class="nav" aria-label="Console">
               {SECTIONS.map((s) => (
@@ -127,20 +140,12 @@ export function Bare(props: { title: string; children?: Child }) {
   return (
     <html lang="en">
       <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${props.title} · Rapport`}</title>
-        <link rel="icon" href="data:," />
-        <link rel="stylesheet" href={`${STATIC}/console.css`} />
+        <HeadStart title={props.title} />
       </head>
       <body class="bare">
         <main class="bare-main">
           <div class="brand brand-large">
-            <svg class="brand-mark" viewBox="0 0 32 32" aria-hidden="true">
-              <circle cx="12" cy="16" r="8" />
-              <circle cx="20" cy="16" r="8" />
-            </svg>
-            <span>Rapport</span>
+            <BrandMark />
           </div>
           {props.children}
         </main>

@@ -41,15 +41,15 @@ import {
   type SiteRow,
 } from './rows.js';
 
+/** Rows read per step of a scan over all profiles of a site. */
+const SCAN_CHUNK = 2000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Who sent a message: its anonymous id, else its user id. A retry comes from the same sender, so
  * message ids are kept unique per sender: the index then clusters each batch's rows on one page
  * instead of scattering them over random pages, as a global index of random UUIDs would.
  */
-/** Rows read per step of a scan over all profiles of a site. */
-const SCAN_CHUNK = 2000;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 const senderOf = (event: IngestEvent) => (event.anonymousId ?? event.userId)!;
 
 /** The SDK's slot events and the kind of offer event each one records. */
@@ -262,9 +262,7 @@ export class SqliteStore implements Store {
     const rows = this.db
       .prepare(`SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
       .all(...params, query.limit + 1) as EventRow[];
-    const more = rows.length > query.limit;
-    const items = rows.slice(0, query.limit).map(eventFromRow);
-    return { items, nextCursor: more ? encodeCursor(rows[query.limit - 1].seq) : null };
+    return pageOf(rows, query.limit, eventFromRow, (r) => encodeCursor(r.seq));
   }
 
   async getProfile(siteId: string, id: string): Promise<ProfileRecord | null> {
@@ -410,11 +408,11 @@ export class SqliteStore implements Store {
     try {
       await this.write(() =>
         this.sql.saveSegment.run(
-        segment.siteId,
-        segment.id,
-        segment.name,
-        segment.description,
-        JSON.stringify(segment.rule),
+          segment.siteId,
+          segment.id,
+          segment.name,
+          segment.description,
+          JSON.stringify(segment.rule),
           segment.createdAt,
           segment.updatedAt,
         ),
@@ -469,8 +467,15 @@ export class SqliteStore implements Store {
     );
   }
 
-  async firstEventBetween(siteId: string, profileId: string, event: string, from: number, to: number): Promise<number | null> {
-    return (this.sql.firstEventBetween.get(siteId, profileId, from, to, event) as number | undefined) ?? null;
+  async firstEventsBetween(siteId: string, event: string, windows: Array<{ profileId: string; from: number; to: number }>): Promise<Array<number | null>> {
+    const out: Array<number | null> = [];
+    // One index lookup per visitor, with a turn of the event loop between chunks, so that the
+    // report of an offer seen by many visitors does not stall collect and decide.
+    for (const w of windows) {
+      out.push((this.sql.firstEventBetween.get(siteId, w.profileId, w.from, w.to, event) as number | undefined) ?? null);
+      if (out.length % SCAN_CHUNK === 0) await nextTurn();
+    }
+    return out;
   }
 
   // Console aggregates
