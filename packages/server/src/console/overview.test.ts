@@ -1,15 +1,30 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { consoleTestApp } from './test-support/console-client.js';
 
 const DAY = 86_400_000;
 const apps: Array<Awaited<ReturnType<typeof consoleTestApp>>> = [];
+const dirs: string[] = [];
 afterEach(async () => {
   for (const t of apps.splice(0)) await t.close();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the overview aggregates (Store.siteOverview)', () => {
+/** A database file of its own: the overview is then read by a worker thread. */
+function tempFile() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-overview-'));
+  dirs.push(dir);
+  return path.join(dir, 'rapport.db');
+}
+
+describe.each([
+  ['in memory', () => undefined],
+  ['over a file, in a worker thread', tempFile],
+])('the overview aggregates (Store.siteOverview), %s', (_, file) => {
   it('count people, events by period, visits by source and keyword, new and returning, day by day', async () => {
-    const t = await consoleTestApp({ sites: ['Shop', 'Other'] });
+    const t = await consoleTestApp({ sites: ['Shop', 'Other'], file: file() });
     apps.push(t);
     const today = Math.floor(t.clock.now / DAY) * DAY;
     // Before noon, and never before midnight: every event of a visitor falls on the day meant.
@@ -55,10 +70,41 @@ describe('the overview aggregates (Store.siteOverview)', () => {
   });
 
   it('are zeros for a site without data', async () => {
-    const t = await consoleTestApp();
+    const t = await consoleTestApp({ file: file() });
     apps.push(t);
     const o = await t.store.siteOverview(t.site.id, t.clock.now);
     expect(o).toMatchObject({ visitors: 0, identified: 0, newVisitors: 0, returningVisitors: 0, events: { today: 0, last7Days: 0, last30Days: 0 }, sources: [], keywords: [] });
     expect(o.daily.every((d) => d.events === 0 && d.visitors === 0)).toBe(true);
+  });
+});
+
+describe('the overview over a database file', () => {
+  it('is read off the main thread: the event loop turns while it is counted', async () => {
+    const t = await consoleTestApp({ file: tempFile() });
+    apps.push(t);
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const o = await t.store.siteOverview(t.site.id, t.clock.now);
+    expect(o.visitors).toBe(0);
+    expect(turned).toBe(true);
+  });
+
+  it('reads a new snapshot for each request: what was collected since counts', async () => {
+    const t = await consoleTestApp({ file: tempFile() });
+    apps.push(t);
+    await expect(t.store.siteOverview(t.site.id, t.clock.now)).resolves.toMatchObject({ visitors: 0 });
+    await t.collect([{ type: 'page', messageId: 'm1', anonymousId: 'a', context: { page: { url: 'https://shop.example/' } } }]);
+    await expect(t.store.siteOverview(t.site.id, t.clock.now)).resolves.toMatchObject({ visitors: 1 });
+  });
+
+  it('fails the request, not the server, when the worker cannot read the file', async () => {
+    const file = tempFile();
+    const t = await consoleTestApp({ file });
+    apps.push(t);
+    fs.rmSync(file);
+    await expect(t.store.siteOverview(t.site.id, t.clock.now)).rejects.toThrow();
+    // The main connection still holds the (unlinked) file and keeps serving.
+    await t.collect([{ type: 'page', messageId: 'm1', anonymousId: 'a', context: { page: { url: 'https://shop.example/' } } }]);
+    expect(await t.store.findProfileId(t.site.id, 'anonymous', 'a')).not.toBeNull();
   });
 });

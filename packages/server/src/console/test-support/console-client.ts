@@ -6,9 +6,9 @@ import type { Site } from '../../store/types.js';
 export const ADMIN_TOKEN = 'console-test-token';
 export const ORIGIN = 'http://localhost';
 
-/** A Rapport app in memory with one site and a clock the test moves. */
-export async function consoleTestApp(options: { sites?: string[]; trustProxy?: boolean } = {}) {
-  const store = SqliteStore.open(':memory:');
+/** A Rapport app with one site and a clock the test moves; in memory unless given a database file. */
+export async function consoleTestApp(options: { sites?: string[]; trustProxy?: boolean; file?: string } = {}) {
+  const store = SqliteStore.open(options.file ?? ':memory:');
   const sites = await SiteDirectory.load(store);
   // Ingest stamps messages with this clock too, so it starts at the real time.
   const clock = { now: Date.now() };

@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { SiteOverview } from '../store.js';
 
@@ -12,77 +14,149 @@ const TOP = 10;
  * the JSON of page views in that window: enough for a console that a person opens, not for a
  * dashboard polled every second.
  */
-export class ConsoleQueries {
-  private readonly sql;
-  private readonly overview;
+const SQL = {
+  people: `SELECT COUNT(*) AS visitors, COUNT(user_id) AS identified,
+      COALESCE(SUM(last_seen >= @since AND first_seen >= @since), 0) AS newVisitors,
+      COALESCE(SUM(last_seen >= @since AND first_seen < @since), 0) AS returningVisitors
+    FROM profiles WHERE site_id = @site AND merged_into IS NULL`,
+  events: `SELECT COALESCE(SUM(timestamp >= @today), 0) AS today, COALESCE(SUM(timestamp >= @week), 0) AS last7Days,
+      COUNT(*) AS last30Days
+    FROM events WHERE site_id = @site AND timestamp >= @since`,
+  daily: `SELECT timestamp / ${DAY_MS} AS day, COUNT(*) AS events, COUNT(DISTINCT profile_id) AS visitors
+    FROM events WHERE site_id = @site AND timestamp >= @since GROUP BY day`,
+  // A visit is a session; its source is the referral of its first page view.
+  sources: `WITH entries AS (
+      SELECT MIN(seq) AS seq FROM events
+      WHERE site_id = @site AND timestamp >= @since AND type = 'page' AND session_id IS NOT NULL
+      GROUP BY session_id)
+    SELECT json_extract(e.data, '$.enrichment.referral.medium') AS medium,
+      json_extract(e.data, '$.enrichment.referral.source') AS source, COUNT(*) AS visits
+    FROM entries JOIN events e ON e.seq = entries.seq
+    WHERE json_extract(e.data, '$.enrichment.referral.medium') IS NOT NULL
+    GROUP BY medium, source ORDER BY visits DESC, medium, source LIMIT ${TOP}`,
+  keywords: `SELECT lower(json_extract(data, '$.enrichment.referral.term')) AS term,
+      COUNT(DISTINCT COALESCE(session_id, seq)) AS visits
+    FROM events
+    WHERE site_id = @site AND timestamp >= @since AND type = 'page'
+      AND json_extract(data, '$.enrichment.referral.term') IS NOT NULL
+    GROUP BY 1 ORDER BY visits DESC, term LIMIT ${TOP}`,
+};
 
-  constructor(db: Database.Database) {
-    this.sql = {
-      people: db.prepare(
-        `SELECT COUNT(*) AS visitors, COUNT(user_id) AS identified,
-           COALESCE(SUM(last_seen >= @since AND first_seen >= @since), 0) AS newVisitors,
-           COALESCE(SUM(last_seen >= @since AND first_seen < @since), 0) AS returningVisitors
-         FROM profiles WHERE site_id = @site AND merged_into IS NULL`,
-      ),
-      events: db.prepare(
-        `SELECT COALESCE(SUM(timestamp >= @today), 0) AS today, COALESCE(SUM(timestamp >= @week), 0) AS last7Days,
-           COUNT(*) AS last30Days
-         FROM events WHERE site_id = @site AND timestamp >= @since`,
-      ),
-      daily: db.prepare(
-        `SELECT timestamp / ${DAY_MS} AS day, COUNT(*) AS events, COUNT(DISTINCT profile_id) AS visitors
-         FROM events WHERE site_id = @site AND timestamp >= @since GROUP BY day`,
-      ),
-      // A visit is a session; its source is the referral of its first page view.
-      sources: db.prepare(
-        `WITH entries AS (
-           SELECT MIN(seq) AS seq FROM events
-           WHERE site_id = @site AND timestamp >= @since AND type = 'page' AND session_id IS NOT NULL
-           GROUP BY session_id)
-         SELECT json_extract(e.data, '$.enrichment.referral.medium') AS medium,
-           json_extract(e.data, '$.enrichment.referral.source') AS source, COUNT(*) AS visits
-         FROM entries JOIN events e ON e.seq = entries.seq
-         WHERE json_extract(e.data, '$.enrichment.referral.medium') IS NOT NULL
-         GROUP BY medium, source ORDER BY visits DESC, medium, source LIMIT ${TOP}`,
-      ),
-      keywords: db.prepare(
-        `SELECT lower(json_extract(data, '$.enrichment.referral.term')) AS term,
-           COUNT(DISTINCT COALESCE(session_id, seq)) AS visits
-         FROM events
-         WHERE site_id = @site AND timestamp >= @since AND type = 'page'
-           AND json_extract(data, '$.enrichment.referral.term') IS NOT NULL
-         GROUP BY 1 ORDER BY visits DESC, term LIMIT ${TOP}`,
-      ),
-    };
-    // One read transaction: the figures of one overview come from one snapshot.
-    this.overview = db.transaction((siteId: string, now: number): SiteOverview => {
-      const today = Math.floor(now / DAY_MS) * DAY_MS;
-      const since = today - 29 * DAY_MS;
-      const params = { site: siteId, since, today, week: today - 6 * DAY_MS };
-      const people = this.sql.people.get({ site: siteId, since }) as Pick<
-        SiteOverview,
-        'visitors' | 'identified' | 'newVisitors' | 'returningVisitors'
-      >;
-      const events = this.sql.events.get(params) as SiteOverview['events'];
-      const perDay = new Map(
-        (this.sql.daily.all({ site: siteId, since }) as Array<{ day: number; events: number; visitors: number }>).map((r) => [r.day, r]),
-      );
-      const daily: SiteOverview['daily'] = [];
-      for (let day = since / DAY_MS; day <= today / DAY_MS; day++) {
-        const row = perDay.get(day);
-        daily.push({ date: new Date(day * DAY_MS).toISOString().slice(0, 10), events: row?.events ?? 0, visitors: row?.visitors ?? 0 });
-      }
-      return {
-        ...people,
-        events,
-        sources: this.sql.sources.all({ site: siteId, since }) as SiteOverview['sources'],
-        keywords: this.sql.keywords.all({ site: siteId, since }) as SiteOverview['keywords'],
-        daily,
-      };
+type Statements = typeof SQL;
+interface Params {
+  site: string;
+  since: number;
+  today: number;
+  week: number;
+}
+type Rows = { [K in keyof Statements]: unknown };
+
+/**
+ * Runs the statements in one read transaction, so that the figures come from one snapshot.
+ * Self-contained on purpose (no imports, no closure): the worker runs it from its source text.
+ */
+function readRows(db: Database.Database, sql: Statements, params: Params): Rows {
+  return db.transaction(() => {
+    const rows: Record<string, unknown> = {};
+    for (const [name, text] of Object.entries(sql)) {
+      const statement = db.prepare(text);
+      rows[name] = name === 'people' || name === 'events' ? statement.get(params) : statement.all(params);
+    }
+    return rows as Rows;
+  })();
+}
+
+// The worker: its own read-only connection to the same file (WAL lets it read while the main
+// connection writes), answering one request at a time.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+db.pragma('cache_size = -65536');
+db.pragma('mmap_size = 268435456');
+db.pragma('temp_store = MEMORY');
+const readRows = ${readRows.toString()};
+parentPort.on('message', ({ id, params }) => {
+  try {
+    parentPort.postMessage({ id, rows: readRows(db, workerData.sql, params) });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error && error.message) });
+  }
+});`;
+
+/**
+ * The console's overview of a site. Over a database file the queries run in a worker thread:
+ * over a million profiles they take tens of seconds, which on the main thread would stall
+ * collect and decide for everyone. An in-memory database (tests) can only be read in place.
+ */
+export class ConsoleQueries {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, { resolve: (rows: Rows) => void; reject: (error: Error) => void }>();
+  private nextId = 0;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly file: string | null,
+  ) {}
+
+  async siteOverview(siteId: string, now: number): Promise<SiteOverview> {
+    const today = Math.floor(now / DAY_MS) * DAY_MS;
+    const params: Params = { site: siteId, since: today - 29 * DAY_MS, today, week: today - 6 * DAY_MS };
+    const rows = this.file ? await this.inWorker(params) : readRows(this.db, SQL, params);
+    return overviewOf(rows, params);
+  }
+
+  /** Stops the worker (the store is closing); requests still waiting fail. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
+  }
+
+  private inWorker(params: Params): Promise<Rows> {
+    const worker = (this.worker ??= this.startWorker(this.file!));
+    const id = this.nextId++;
+    return new Promise<Rows>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, params });
     });
   }
 
-  siteOverview(siteId: string, now: number): SiteOverview {
-    return this.overview(siteId, now);
+  private startWorker(file: string): Worker {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, sql: SQL } });
+    // An idle worker must not keep the process alive.
+    worker.unref();
+    worker.on('message', (reply: { id: number; rows?: Rows; error?: string }) => {
+      const request = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (reply.error !== undefined) request?.reject(new Error(`overview query failed: ${reply.error}`));
+      else request?.resolve(reply.rows!);
+    });
+    const fail = (error: Error) => {
+      if (this.worker === worker) this.worker = null;
+      for (const request of this.pending.values()) request.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => fail(new Error('the overview worker stopped')));
+    return worker;
   }
+}
+
+function overviewOf(rows: Rows, params: Params): SiteOverview {
+  const people = rows.people as Pick<SiteOverview, 'visitors' | 'identified' | 'newVisitors' | 'returningVisitors'>;
+  const perDay = new Map((rows.daily as Array<{ day: number; events: number; visitors: number }>).map((r) => [r.day, r]));
+  const daily: SiteOverview['daily'] = [];
+  for (let day = params.since / DAY_MS; day <= params.today / DAY_MS; day++) {
+    const row = perDay.get(day);
+    daily.push({ date: new Date(day * DAY_MS).toISOString().slice(0, 10), events: row?.events ?? 0, visitors: row?.visitors ?? 0 });
+  }
+  return {
+    ...people,
+    events: rows.events as SiteOverview['events'],
+    sources: rows.sources as SiteOverview['sources'],
+    keywords: rows.keywords as SiteOverview['keywords'],
+    daily,
+  };
 }

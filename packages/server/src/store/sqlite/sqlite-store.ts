@@ -73,7 +73,12 @@ export class SqliteStore implements Store {
   private readonly wal: WalSync;
   private readonly sql;
 
-  private constructor(db: Database.Database, wal: WalSync) {
+  private constructor(
+    db: Database.Database,
+    wal: WalSync,
+    /** The database file, or null in memory. */
+    private readonly file: string | null,
+  ) {
     this.db = db;
     this.wal = wal;
     this.writer = new GroupCommit(db, () => wal.sync());
@@ -82,7 +87,7 @@ export class SqliteStore implements Store {
 
   static open(file: string, options: OpenOptions = {}): SqliteStore {
     const durable = file !== ':memory:' && options.synchronous !== 'normal';
-    return new SqliteStore(openDatabase(file, options), new WalSync(durable ? `${file}-wal` : null));
+    return new SqliteStore(openDatabase(file, options), new WalSync(durable ? `${file}-wal` : null), file === ':memory:' ? null : file);
   }
 
   /** Every write goes through the group commit, so that every acknowledged write is durable. */
@@ -101,6 +106,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.db.open) return;
     await this.writer.drain();
+    await this.consoleQueries?.close();
     this.wal.close();
     this.db.close();
   }
@@ -482,7 +488,7 @@ export class SqliteStore implements Store {
   private consoleQueries: ConsoleQueries | null = null;
 
   async siteOverview(siteId: string, now: number): Promise<SiteOverview> {
-    return (this.consoleQueries ??= new ConsoleQueries(this.db)).siteOverview(siteId, now);
+    return (this.consoleQueries ??= new ConsoleQueries(this.db, this.file)).siteOverview(siteId, now);
   }
 }
 
