@@ -70,7 +70,7 @@ function pairs(visitors) {
  * no new request after that, then every request in flight is waited for (each one at most 60 s).
  * Merges per second = merges found in the database / time until the last answer.
  */
-async function mergeRun(server, db, ds, source, { seconds, connections }) {
+async function mergeRun(server, db, ds, source, { seconds, connections, maxRequests = Infinity }) {
   const before = countMerges(db);
   const cpu0 = cpuSecondsOf(server.pid);
   const http = client(server.url, { connections });
@@ -79,8 +79,9 @@ async function mergeRun(server, db, ds, source, { seconds, connections }) {
   let failures = 0;
   const started = performance.now();
   const deadline = started + seconds * 1000;
+  const last = Math.min(source.available, source.used + maxRequests);
   const worker = async () => {
-    while (performance.now() < deadline && source.used < source.available) {
+    while (performance.now() < deadline && source.used < last) {
       const r = await http.request('POST', '/v1/batch', { headers, body: source.body() });
       if (r.status === 200) latencies.push(r.ms);
       else failures++;
@@ -99,7 +100,13 @@ async function mergeRun(server, db, ds, source, { seconds, connections }) {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     cpuMsPerMerge: (cpu * 1000) / Math.max(1, merges),
-    problem: failures ? `${failures} identify calls failed` : merges < latencies.length * 0.99 ? `only ${merges} merges for ${latencies.length} identify calls` : null,
+    problem: failures
+      ? `${failures} identify calls failed`
+      : latencies.length === 0
+        ? 'no fresh pairs were left to merge: nothing was measured'
+        : merges < latencies.length * 0.99
+          ? `only ${merges} merges for ${latencies.length} identify calls`
+          : null,
   };
 }
 
@@ -172,7 +179,8 @@ export async function runIdentity({ visitors = 100_000, runs = 3, seconds = 5, c
   try {
     // Warm-up: the first profile read computes the site's ABC/RFM rankings; a few merges.
     await readRun(server, ids.slice(-50), { seconds: 1 });
-    await mergeRun(server, db, ds, source, { seconds: 1, connections });
+    // At most a twentieth of the pairs, so that a small dataset keeps enough for the measured runs.
+    await mergeRun(server, db, ds, source, { seconds: 1, connections, maxRequests: Math.max(connections, Math.floor(source.available / 20)) });
     for (let i = 1; i <= runs; i++) {
       merges.push(await mergeRun(server, db, ds, source, { seconds, connections }));
       reads.push(await readRun(server, ids, { seconds }));

@@ -259,15 +259,22 @@ export async function seed({ rapportUrl, adminToken, siteId }) {
 
 // Run directly: seed any Rapport server's site.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: { 'rapport-url': { type: 'string' }, 'admin-token': { type: 'string' }, site: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const USAGE = 'Usage: node examples/shop/seed.mjs --rapport-url <url> --admin-token <token> --site <site id>\n' +
+    '       (or RAPPORT_URL, RAPPORT_ADMIN_TOKEN, RAPPORT_SITE)';
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { 'rapport-url': { type: 'string' }, 'admin-token': { type: 'string' }, site: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (error) {
+    console.error(`${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
   const rapportUrl = values['rapport-url'] ?? process.env.RAPPORT_URL;
   const adminToken = values['admin-token'] ?? process.env.RAPPORT_ADMIN_TOKEN;
   const siteId = values.site ?? process.env.RAPPORT_SITE;
   if (values.help || !rapportUrl || !adminToken || !siteId) {
-    console.log('Usage: node examples/shop/seed.mjs --rapport-url <url> --admin-token <token> --site <site id>\n' +
-      '       (or RAPPORT_URL, RAPPORT_ADMIN_TOKEN, RAPPORT_SITE)');
+    console.log(USAGE);
     process.exit(values.help ? 0 : 2);
   }
   const created = await seed({ rapportUrl, adminToken, siteId });

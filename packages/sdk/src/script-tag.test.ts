@@ -110,6 +110,19 @@ describe('script tag', () => {
     clean();
   });
 
+  it('replays the calls after a malformed queue entry', async () => {
+    clean();
+    run(snippet());
+    global.rapport!.q!.push(null as never, ['track', null as never]);
+    global.rapport!.track('After The Bad Ones');
+    scriptTag('async src="https://rapport.example.com/sdk.js" data-write-key="wk"');
+    const fetch = mockFetch();
+    await load();
+    await settle(1000);
+    expect(sentOf(fetch).map((m) => m.event ?? m.type)).toEqual(['After The Bad Ones', 'page']);
+    clean();
+  });
+
   it('keeps the first copy when loaded twice', async () => {
     clean();
     scriptTag('src="https://rapport.example.com/sdk.js" data-write-key="wk"');

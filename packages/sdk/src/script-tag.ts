@@ -35,9 +35,12 @@ try {
       // (slotTimeout) is read with a unary plus where it is used.
       const rapport = createRapport(options as unknown as RapportOptions);
       w.rapport = rapport;
-      ((stub && stub.q) || []).forEach(([method, args]) => {
-        const fn = rapport[method] as (...args: unknown[]) => unknown;
-        if (typeof fn == 'function') fn.apply(rapport, args as unknown[]);
+      // Each queued call on its own: one malformed entry must not lose the calls after it.
+      ((stub && stub.q) || []).forEach((call) => {
+        try {
+          const fn = rapport[call[0]] as (...args: unknown[]) => unknown;
+          if (typeof fn == 'function') fn.apply(rapport, call[1] as unknown[]);
+        } catch {}
       });
     }
   }

@@ -60,6 +60,9 @@ describe('rapport serve options', () => {
     expect(() => serveConfig(parseArgs([], SPEC), { RAPPORT_PORT: 'abc' })).toThrow(/^RAPPORT_PORT must be a whole number/);
     expect(() => serveConfig(parseArgs(['--port', 'abc'], SPEC), { RAPPORT_PORT: '9000' })).toThrow(/^--port must be a whole number/);
     expect(serveConfig(parseArgs([], SPEC), { RAPPORT_PORT: '' }).port).toBe(8787);
+    expect(serveConfig(parseArgs([], SPEC), { RAPPORT_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(serveConfig(parseArgs([], SPEC), { RAPPORT_TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(() => serveConfig(parseArgs([], SPEC), { RAPPORT_TRUST_PROXY: 'yes' })).toThrow(/^RAPPORT_TRUST_PROXY must be 1 or true/);
   });
 
   it('documents every option in --help', async () => {

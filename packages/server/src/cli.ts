@@ -99,7 +99,7 @@ export function serveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): ServerCon
     host: last(args, 'host') ?? env.RAPPORT_HOST ?? '127.0.0.1',
     db: last(args, 'db') ?? env.RAPPORT_DB ?? './data/rapport.db',
     adminToken: last(args, 'admin-token') ?? (env.RAPPORT_ADMIN_TOKEN || undefined),
-    trustProxy: has(args, 'trust-proxy') || env.RAPPORT_TRUST_PROXY === '1' || env.RAPPORT_TRUST_PROXY === 'true',
+    trustProxy: has(args, 'trust-proxy') || switchOf(env.RAPPORT_TRUST_PROXY, 'RAPPORT_TRUST_PROXY'),
     synchronous,
     rateLimitPerIp: rateLimit(last(args, 'rate-limit-ip'), '--rate-limit-ip', DEFAULT_RATE_LIMIT_PER_IP),
     rateLimitPerSite: rateLimit(last(args, 'rate-limit-site'), '--rate-limit-site', DEFAULT_RATE_LIMIT_PER_SITE),
@@ -177,6 +177,13 @@ async function sites(argv: string[], env: NodeJS.ProcessEnv) {
   } finally {
     await store.close();
   }
+}
+
+/** An on/off environment variable: a value that is neither must not quietly mean off. */
+function switchOf(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new UsageError(`${name} must be 1 or true (on), 0 or false (off), not "${value}"`);
 }
 
 /** The site that `rapport sites create` describes, checked. */
