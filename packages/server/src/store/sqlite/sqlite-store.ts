@@ -41,8 +41,13 @@ import {
   type SiteRow,
 } from './rows.js';
 
-/** Rows read per step of a scan over all profiles of a site. */
+/**
+ * Rows read per step of a scan over all profiles of a site, sized so that one step takes a few
+ * milliseconds at most: a step holds the event loop, and with it every decision waiting. Whole
+ * profiles (JSON to parse) make slower steps than the few columns the rankings read.
+ */
 const SCAN_CHUNK = 2000;
+const PROFILE_SCAN_CHUNK = 250;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -366,7 +371,7 @@ export class SqliteStore implements Store {
     const out: RankingInput[] = [];
     let after = 0;
     for (;;) {
-      const rows = this.sql.rankingInputs.all(siteId, after, SCAN_CHUNK * 10) as Array<{
+      const rows = this.sql.rankingInputs.all(siteId, after, SCAN_CHUNK) as Array<{
         rowid: number;
         id: string;
         orders: number;
@@ -376,7 +381,7 @@ export class SqliteStore implements Store {
       for (const r of rows) {
         if (r.orders > 0 || r.revenue > 0) out.push({ id: r.id, orders: r.orders, revenue: r.revenue, lastOrderAt: r.last_order_at });
       }
-      if (rows.length < SCAN_CHUNK * 10) return out;
+      if (rows.length < SCAN_CHUNK) return out;
       after = rows[rows.length - 1].rowid;
       await nextTurn();
     }
@@ -387,11 +392,11 @@ export class SqliteStore implements Store {
     for (;;) {
       const rows = (
         from
-          ? this.sql.liveProfilesAfter.all(siteId, from[0], from[0], from[1], SCAN_CHUNK)
-          : this.sql.liveProfiles.all(siteId, SCAN_CHUNK)
+          ? this.sql.liveProfilesAfter.all(siteId, from[0], from[0], from[1], PROFILE_SCAN_CHUNK)
+          : this.sql.liveProfiles.all(siteId, PROFILE_SCAN_CHUNK)
       ) as ProfileRow[];
       for (const row of rows) if (visit(profileFromRow(row)) === false) return;
-      if (rows.length < SCAN_CHUNK) return;
+      if (rows.length < PROFILE_SCAN_CHUNK) return;
       const last = rows[rows.length - 1];
       from = [last.last_seen ?? 0, last.id];
       await nextTurn();
