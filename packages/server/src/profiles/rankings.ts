@@ -42,28 +42,33 @@ export function abcClasses(inputs: RankingInput[]): Map<string, AbcClass> {
  */
 export function rfmScores(inputs: RankingInput[], now: number): Map<string, Rfm> {
   const buyers = inputs.filter((p) => p.orders > 0 && p.lastOrderAt !== null);
-  const r = quintiles(buyers, (p) => -(now - p.lastOrderAt!));
-  const f = quintiles(buyers, (p) => p.orders);
-  const m = quintiles(buyers, (p) => p.revenue);
+  const values = (value: (p: RankingInput) => number) => Float64Array.from(buyers, value);
+  const r = quintiles(values((p) => -(now - p.lastOrderAt!)));
+  const f = quintiles(values((p) => p.orders));
+  const m = quintiles(values((p) => p.revenue));
   const out = new Map<string, Rfm>();
-  for (const p of buyers) {
-    const score = { r: r.get(p.id)!, f: f.get(p.id)!, m: m.get(p.id)! };
-    out.set(p.id, { ...score, score: `${score.r}${score.f}${score.m}` });
-  }
+  buyers.forEach((p, i) => out.set(p.id, { r: r[i], f: f[i], m: m[i], score: `${r[i]}${f[i]}${m[i]}` }));
   return out;
 }
 
-/** Score 1..5 by rank of `value` (higher value, higher score); ties take the score of their first rank. */
-function quintiles(items: RankingInput[], value: (p: RankingInput) => number): Map<string, number> {
-  const sorted = [...items].sort((a, b) => value(a) - value(b));
-  const out = new Map<string, number>();
-  let tieScore = 0;
-  sorted.forEach((p, rank) => {
-    const score = Math.floor((rank * 5) / sorted.length) + 1;
-    if (rank === 0 || value(p) !== value(sorted[rank - 1])) tieScore = score;
-    out.set(p.id, tieScore);
-  });
-  return out;
+/**
+ * Score 1..5 of each value by its rank (higher value, higher score); ties take the score of their
+ * first rank. Sorted as indexes into typed arrays: with a site's every buyer, objects and maps
+ * here made the rankings hold the event loop four times as long.
+ */
+function quintiles(values: Float64Array): Uint8Array {
+  const n = values.length;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => values[a] - values[b]);
+  const scores = new Uint8Array(n);
+  let tie = 0;
+  for (let rank = 0; rank < n; rank++) {
+    const i = order[rank];
+    if (rank === 0 || values[i] !== values[order[rank - 1]]) tie = Math.floor((rank * 5) / n) + 1;
+    scores[i] = tie;
+  }
+  return scores;
 }
 
 /**
@@ -75,6 +80,12 @@ export function abcOf(rankings: Rankings | null | undefined, profileId: string, 
   return rankings?.abc.get(profileId) ?? null;
 }
 
-export function computeRankings(inputs: RankingInput[], now: number): Rankings {
-  return { computedAt: now, abc: abcClasses(inputs), rfm: rfmScores(inputs, now) };
+/**
+ * ABC and RFM of a site's customers, with a turn of the event loop between the two: over a
+ * million profiles each takes tens of milliseconds that decisions would otherwise wait out.
+ */
+export async function computeRankings(inputs: RankingInput[], now: number): Promise<Rankings> {
+  const abc = abcClasses(inputs);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return { computedAt: now, abc, rfm: rfmScores(inputs, now) };
 }
