@@ -21,9 +21,24 @@ export interface Rankings {
  * who together make the first 80% of it (the one who crosses 80% included), B the next 15%, C
  * the rest, customers without revenue included.
  */
-export function abcClasses(inputs: RankingInput[]): Map<string, AbcClass> {
-  const out = new Map<string, AbcClass>();
+export const abcClasses = (inputs: RankingInput[]) => finish(abcSteps(inputs));
+
+/**
+ * RFM scores of the customers who ordered: quintiles (1 to 5, 5 best) of recency (days since
+ * the last order, fewer is better), frequency (orders) and monetary value (revenue). Equal
+ * values share a score. Customers without orders get none.
+ */
+export const rfmScores = (inputs: RankingInput[], now: number) => finish(rfmSteps(inputs, now));
+
+// The rankings are computed in steps (each `yield` ends one) so that `computeRankings` can let
+// the event loop turn between them: over a million profiles each sort takes tens of
+// milliseconds, which decisions would otherwise wait out all in one go.
+type Steps<T> = Generator<void, T, void>;
+
+function* abcSteps(inputs: RankingInput[]): Steps<Map<string, AbcClass>> {
   const buyers = inputs.filter((p) => p.revenue > 0).sort((a, b) => b.revenue - a.revenue || (a.id < b.id ? -1 : 1));
+  yield;
+  const out = new Map<string, AbcClass>();
   const total = buyers.reduce((sum, p) => sum + p.revenue, 0);
   let before = 0;
   for (const p of buyers) {
@@ -35,38 +50,56 @@ export function abcClasses(inputs: RankingInput[]): Map<string, AbcClass> {
   return out;
 }
 
-/**
- * RFM scores of the customers who ordered: quintiles (1 to 5, 5 best) of recency (days since
- * the last order, fewer is better), frequency (orders) and monetary value (revenue). Equal
- * values share a score. Customers without orders get none.
- */
-export function rfmScores(inputs: RankingInput[], now: number): Map<string, Rfm> {
+function* rfmSteps(inputs: RankingInput[], now: number): Steps<Map<string, Rfm>> {
   const buyers = inputs.filter((p) => p.orders > 0 && p.lastOrderAt !== null);
   const values = (value: (p: RankingInput) => number) => Float64Array.from(buyers, value);
   const r = quintiles(values((p) => -(now - p.lastOrderAt!)));
+  yield;
   const f = quintiles(values((p) => p.orders));
+  yield;
   const m = quintiles(values((p) => p.revenue));
+  yield;
   const out = new Map<string, Rfm>();
   buyers.forEach((p, i) => out.set(p.id, { r: r[i], f: f[i], m: m[i], score: `${r[i]}${f[i]}${m[i]}` }));
   return out;
 }
 
+/** Runs the steps at once. */
+function finish<T>(steps: Steps<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs the steps with a turn of the event loop after each. */
+async function stepwise<T>(steps: Steps<T>): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
 /**
  * Score 1..5 of each value by its rank (higher value, higher score); ties take the score of their
- * first rank. Sorted as indexes into typed arrays: with a site's every buyer, objects and maps
- * here made the rankings hold the event loop four times as long.
+ * first rank, found by binary search in a sorted copy: a native numeric sort of a typed array
+ * takes a fraction of the time of a sort that calls back into JavaScript for each comparison.
  */
 function quintiles(values: Float64Array): Uint8Array {
   const n = values.length;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => values[a] - values[b]);
+  const sorted = values.slice().sort();
   const scores = new Uint8Array(n);
-  let tie = 0;
-  for (let rank = 0; rank < n; rank++) {
-    const i = order[rank];
-    if (rank === 0 || values[i] !== values[order[rank - 1]]) tie = Math.floor((rank * 5) / n) + 1;
-    scores[i] = tie;
+  for (let i = 0; i < n; i++) {
+    // The first rank of values[i] in `sorted`.
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid] < values[i]) lo = mid + 1;
+      else hi = mid;
+    }
+    scores[i] = Math.floor((lo * 5) / n) + 1;
   }
   return scores;
 }
@@ -80,12 +113,8 @@ export function abcOf(rankings: Rankings | null | undefined, profileId: string, 
   return rankings?.abc.get(profileId) ?? null;
 }
 
-/**
- * ABC and RFM of a site's customers, with a turn of the event loop between the two: over a
- * million profiles each takes tens of milliseconds that decisions would otherwise wait out.
- */
+/** ABC and RFM of a site's customers, computed step by step (see `abcSteps`). */
 export async function computeRankings(inputs: RankingInput[], now: number): Promise<Rankings> {
-  const abc = abcClasses(inputs);
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  return { computedAt: now, abc, rfm: rfmScores(inputs, now) };
+  const abc = await stepwise(abcSteps(inputs));
+  return { computedAt: now, abc, rfm: await stepwise(rfmSteps(inputs, now)) };
 }
