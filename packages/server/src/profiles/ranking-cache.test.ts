@@ -2,15 +2,16 @@ import { describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.js';
 import type { RankingInput } from '../store/types.js';
 import { RankingCache, RANKINGS_TTL_MS } from './ranking-cache.js';
+import { computeRankings } from './rankings.js';
 
 function fakeStore(inputs: () => RankingInput[]) {
   let calls = 0;
   let release: () => void = () => {};
   const store = {
-    rankingInputs: async () => {
+    rankings: async (_site: string, now: number) => {
       calls++;
       if (calls > 1) await new Promise<void>((r) => (release = r));
-      return inputs();
+      return computeRankings(inputs(), now);
     },
   } as unknown as Store;
   return { store, calls: () => calls, release: () => release() };

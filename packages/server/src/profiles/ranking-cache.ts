@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { computeRankings, type Rankings } from './rankings.js';
+import type { Rankings } from './rankings.js';
 
 /** How long site-wide rankings are reused before they are computed again. */
 export const RANKINGS_TTL_MS = 10 * 60 * 1000;
@@ -57,7 +57,7 @@ export class RankingCache {
   private compute(siteId: string, previous?: Entry): Entry {
     const entry: Entry = {
       startedAt: this.now(),
-      value: this.store.rankingInputs(siteId).then((inputs) => computeRankings(inputs, this.now())),
+      value: this.store.rankings(siteId, this.now()),
       ready: null,
       refreshing: false,
     };

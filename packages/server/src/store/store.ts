@@ -1,4 +1,5 @@
 import type { Offer, OfferEventRow, Segment } from '../decisions/types.js';
+import type { Rankings } from '../profiles/rankings.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import type {
   ErasureResult,
@@ -61,6 +62,8 @@ export interface Store {
   deleteProfile(siteId: string, id: string): Promise<ErasureResult>;
   /** The live profiles of a site that ordered or have revenue: the ones rankings sort. */
   rankingInputs(siteId: string): Promise<RankingInput[]>;
+  /** ABC classes and RFM scores of a site's customers as of `now` (off the event loop where the store can). */
+  rankings(siteId: string, now: number): Promise<Rankings>;
   /** Calls `visit` for every live profile of a site, most recently seen first; `visit` returns false to stop. */
   scanProfiles(siteId: string, visit: (profile: ProfileRecord) => boolean | void, after?: string): Promise<void>;
 

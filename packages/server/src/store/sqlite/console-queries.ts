@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { SiteOverview } from '../store.js';
 
@@ -49,102 +47,33 @@ interface Params {
   today: number;
   week: number;
 }
-type Rows = { [K in keyof Statements]: unknown };
+export type OverviewRows = { [K in keyof Statements]: unknown };
 
 /**
  * Runs the statements in one read transaction, so that the figures come from one snapshot.
- * Self-contained on purpose (no imports, no closure): the worker runs it from its source text.
+ * Self-contained on purpose (no imports, no closure): the read worker runs it from its source text.
  */
-function readRows(db: Database.Database, sql: Statements, params: Params): Rows {
+export function readOverviewRows(db: Database.Database, { sql, params }: { sql: Statements; params: Params }): OverviewRows {
   return db.transaction(() => {
     const rows: Record<string, unknown> = {};
     for (const [name, text] of Object.entries(sql)) {
       const statement = db.prepare(text);
       rows[name] = name === 'people' || name === 'events' ? statement.get(params) : statement.all(params);
     }
-    return rows as Rows;
+    return rows as OverviewRows;
   })();
 }
 
-// The worker: its own read-only connection to the same file (WAL lets it read while the main
-// connection writes), answering one request at a time.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
-db.pragma('cache_size = -65536');
-db.pragma('mmap_size = 268435456');
-db.pragma('temp_store = MEMORY');
-const readRows = ${readRows.toString()};
-parentPort.on('message', ({ id, params }) => {
-  try {
-    parentPort.postMessage({ id, rows: readRows(db, workerData.sql, params) });
-  } catch (error) {
-    parentPort.postMessage({ id, error: String(error && error.message) });
-  }
-});`;
-
-/**
- * The console's overview of a site. Over a database file the queries run in a worker thread:
- * over a million profiles they take tens of seconds, which on the main thread would stall
- * collect and decide for everyone. An in-memory database (tests) can only be read in place.
- */
-export class ConsoleQueries {
-  private worker: Worker | null = null;
-  private readonly pending = new Map<number, { resolve: (rows: Rows) => void; reject: (error: Error) => void }>();
-  private nextId = 0;
-
-  constructor(
-    private readonly db: Database.Database,
-    private readonly file: string | null,
-  ) {}
-
-  async siteOverview(siteId: string, now: number): Promise<SiteOverview> {
-    const today = Math.floor(now / DAY_MS) * DAY_MS;
-    const params: Params = { site: siteId, since: today - 29 * DAY_MS, today, week: today - 6 * DAY_MS };
-    const rows = this.file ? await this.inWorker(params) : readRows(this.db, SQL, params);
-    return overviewOf(rows, params);
-  }
-
-  /** Stops the worker (the store is closing); requests still waiting fail. */
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = null;
-    await worker?.terminate();
-  }
-
-  private inWorker(params: Params): Promise<Rows> {
-    const worker = (this.worker ??= this.startWorker(this.file!));
-    const id = this.nextId++;
-    return new Promise<Rows>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, params });
-    });
-  }
-
-  private startWorker(file: string): Worker {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, sql: SQL } });
-    // An idle worker must not keep the process alive.
-    worker.unref();
-    worker.on('message', (reply: { id: number; rows?: Rows; error?: string }) => {
-      const request = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (reply.error !== undefined) request?.reject(new Error(`overview query failed: ${reply.error}`));
-      else request?.resolve(reply.rows!);
-    });
-    const fail = (error: Error) => {
-      if (this.worker === worker) this.worker = null;
-      for (const request of this.pending.values()) request.reject(error);
-      this.pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', () => fail(new Error('the overview worker stopped')));
-    return worker;
-  }
+/** What the overview reads, in the worker (`overview` job) or in place; see `overviewOf`. */
+export function overviewQuery(siteId: string, now: number) {
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  return { sql: SQL, params: { site: siteId, since: today - 29 * DAY_MS, today, week: today - 6 * DAY_MS } };
 }
 
-function overviewOf(rows: Rows, params: Params): SiteOverview {
+export type OverviewQuery = ReturnType<typeof overviewQuery>;
+
+/** The overview of its rows. */
+export function overviewOf(rows: OverviewRows, { params }: OverviewQuery): SiteOverview {
   const people = rows.people as Pick<SiteOverview, 'visitors' | 'identified' | 'newVisitors' | 'returningVisitors'>;
   const perDay = new Map((rows.daily as Array<{ day: number; events: number; visitors: number }>).map((r) => [r.day, r]));
   const daily: SiteOverview['daily'] = [];

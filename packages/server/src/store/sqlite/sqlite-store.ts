@@ -27,8 +27,10 @@ import {
   type StoredEvent,
 } from '../types.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
-import { ConsoleQueries } from './console-queries.js';
+import { computeRankings, RANKING_SOURCE, unpackRankings, type PackedRankings, type Rankings } from '../../profiles/rankings.js';
+import { overviewOf, overviewQuery, readOverviewRows, type OverviewRows } from './console-queries.js';
 import { GroupCommit } from './group-commit.js';
+import { ReadWorker } from './read-worker.js';
 import { openDatabase, WalSync, type OpenOptions } from './open.js';
 import {
   eventFromRow,
@@ -77,16 +79,14 @@ export class SqliteStore implements Store {
   private readonly writer: GroupCommit;
   private readonly wal: WalSync;
   private readonly sql;
+  /** Long reads off the event loop; null in memory, where only this connection can read. */
+  private readonly reader: ReadWorker | null;
 
-  private constructor(
-    db: Database.Database,
-    wal: WalSync,
-    /** The database file, or null in memory. */
-    private readonly file: string | null,
-  ) {
+  private constructor(db: Database.Database, wal: WalSync, file: string | null) {
     this.db = db;
     this.wal = wal;
     this.writer = new GroupCommit(db, () => wal.sync());
+    this.reader = file ? new ReadWorker(file, READ_JOBS) : null;
     this.sql = prepare(db);
   }
 
@@ -111,7 +111,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.db.open) return;
     await this.writer.drain();
-    await this.consoleQueries?.close();
+    await this.reader?.close();
     this.wal.close();
     this.db.close();
   }
@@ -489,13 +489,31 @@ export class SqliteStore implements Store {
     return out;
   }
 
+  async rankings(siteId: string, now: number): Promise<Rankings> {
+    if (!this.reader) return computeRankings(await this.rankingInputs(siteId), now);
+    return unpackRankings(await this.reader.run<PackedRankings>('rankings', { sql: RANKING_INPUTS_SQL, siteId, now }), now);
+  }
+
   // Console aggregates
-  private consoleQueries: ConsoleQueries | null = null;
 
   async siteOverview(siteId: string, now: number): Promise<SiteOverview> {
-    return (this.consoleQueries ??= new ConsoleQueries(this.db, this.file)).siteOverview(siteId, now);
+    const query = overviewQuery(siteId, now);
+    const rows = this.reader ? await this.reader.run<OverviewRows>('overview', query) : readOverviewRows(this.db, query);
+    return overviewOf(rows, query);
   }
 }
+
+/** A site's buyers in table order, for the rankings: read whole by the worker, which is not in a hurry. */
+const RANKING_INPUTS_SQL = `SELECT id, orders, revenue, last_order_at AS lastOrderAt FROM profiles NOT INDEXED
+  WHERE site_id = ? AND merged_into IS NULL AND (orders > 0 OR revenue > 0)`;
+
+/** The jobs of the read worker (see ReadWorker): the console overview and the rankings. */
+const READ_JOBS = `${RANKING_SOURCE}
+const readOverviewRows = ${readOverviewRows};
+const jobs = {
+  overview: readOverviewRows,
+  rankings: (db, { sql, siteId, now }) => packRankings(db.prepare(sql).all(siteId), now),
+};`;
 
 interface SegmentRow {
   site_id: string;
