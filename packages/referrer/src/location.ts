@@ -1,4 +1,5 @@
 import { MAX_URL_LENGTH } from './decode.js';
+import { withinDnsLimits } from './host-index.js';
 
 /** What a referrer string turned out to be, after lenient parsing. */
 export type ReferrerLocation =
@@ -25,7 +26,11 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 const BARE_HOST = /^[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:[/?#:]|$)/i;
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
-/** Parses a referrer without ever throwing; looks at most at the first MAX_URL_LENGTH characters. */
+/**
+ * Parses a referrer without ever throwing; looks at most at the first MAX_URL_LENGTH characters.
+ * A host beyond DNS's limits (more than 253 characters or 127 labels) is `other`: it names no site,
+ * and every caller is then spared the work such a host would cost, and its text as a source.
+ */
 export function readLocation(input: string): ReferrerLocation {
   let text = input.slice(0, MAX_URL_LENGTH).trim();
   if (!SCHEME.test(text) && BARE_HOST.test(text)) text = `http://${text}`;
@@ -36,7 +41,7 @@ export function readLocation(input: string): ReferrerLocation {
     return { kind: 'other' };
   }
   const host = url.hostname.toLowerCase().replace(/\.$/, '');
-  if (host === '') return { kind: 'other' };
+  if (host === '' || !withinDnsLimits(host)) return { kind: 'other' };
   if (url.protocol === 'http:' || url.protocol === 'https:') {
     return { kind: 'web', host, ip: host.startsWith('[') || IPV4.test(host), path: url.pathname, search: url.search };
   }

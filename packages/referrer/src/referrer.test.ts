@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { knownReferrers } from './known-referrers.js';
 import { parseReferrer, type Medium, type Referral } from './index.js';
+import { AI_ASSISTANTS, EMAIL_PROVIDERS, SEARCH_ENGINES, SOCIAL_NETWORKS } from './referrers.generated.js';
 
 type Row = [referrer: string | undefined | null, medium: Medium, source: string | null, term: string | null];
 
@@ -316,6 +318,76 @@ describe('parseReferrer: hostile input', () => {
     expect(parseReferrer(`https://www.bing.com/search?x=${'b'.repeat(10_000)}&q=late`).term).toBeNull();
     expect(parseReferrer('x'.repeat(10_000))).toEqual({ medium: 'unknown', source: null, term: null });
     expect(parseReferrer(`https://${'a.'.repeat(5_000)}com/`).medium).toBe('unknown');
+  });
+
+  // The wire keeps context strings up to 4,096 characters (MAX_CONTEXT_STRING of the server).
+  const MAX_WIRE = 4096;
+  const page = 'https://shop.example/landing';
+  const lookupsOf = (run: () => unknown) => {
+    const before = knownReferrers.lookups;
+    run();
+    return knownReferrers.lookups - before;
+  };
+  // No key of the data has more labels than this, so no host costs more than (widest + 2)² lookups.
+  const dataHosts = [
+    ...SEARCH_ENGINES.flatMap((engine) => engine.configs.flatMap((config) => config.hosts)),
+    ...[SOCIAL_NETWORKS, EMAIL_PROVIDERS, AI_ASSISTANTS].flat().flatMap((entry) => entry.hosts),
+  ];
+  const widest = Math.max(...dataHosts.map((host) => host.split('/')[0].split('.').length));
+
+  it('classifies hosts of thousands of labels as unknown without a source, and never looks them up', () => {
+    const oneChar = Array.from({ length: 2000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('.');
+    const hostile = [
+      `https://${'a.'.repeat(600)}u123.com/`,
+      `https://${'a.'.repeat(1000)}u123.com/`,
+      `https://${oneChar}/`,
+      `https://${'a.'.repeat(MAX_WIRE)}`.slice(0, MAX_WIRE),
+      `https://${'{}.'.repeat(MAX_WIRE)}`.slice(0, MAX_WIRE),
+      `https://${'a.'.repeat(1000)}google.co.uk/search?q=shoes`,
+      `https://${'www.'.repeat(500)}bing.com/`,
+      `https://${'.'.repeat(200)}google.com/`,
+      `${'a.'.repeat(1000)}google.com/search?q=shoes`,
+      `android-app://${'com.'.repeat(1000)}google.android.googlequicksearchbox`,
+    ];
+    for (const referrer of hostile) {
+      const lookups = lookupsOf(() => expect(parseReferrer(referrer, page), referrer.slice(0, 40)).toEqual({ medium: 'unknown', source: null, term: null }));
+      expect(lookups).toBe(0);
+    }
+    // Campaigns still decide; the host names nothing.
+    expect(parseReferrer(hostile[1], `${page}?utm_medium=cpc&utm_source=adnet`)).toEqual({ medium: 'paid', source: 'adnet', term: null });
+    expect(parseReferrer(hostile[1], `${page}?gclid=x`)).toEqual({ medium: 'paid', source: 'Google', term: null });
+    expect(parseReferrer(hostile[1], `${page}?utm_medium=cpc`)).toEqual({ medium: 'paid', source: null, term: null });
+    // A page URL of such a host is no internal site either.
+    const host = `${'a.'.repeat(1000)}shop.example`;
+    expect(parseReferrer(`https://${host}/cart`, `https://${host}/`)).toEqual({ medium: 'unknown', source: null, term: null });
+  });
+
+  it('classifies the longest hosts DNS allows as usual, at a bounded number of lookups', () => {
+    const within = (tail: string) => `${'a.'.repeat(Math.floor((253 - tail.length) / 2))}${tail}`;
+    const cases: Array<[string, Referral]> = [
+      [`https://${within('google.co.uk')}/search?q=shoes`, { medium: 'search', source: 'Google', term: 'shoes' }],
+      [`https://${within('www.google.com')}/`, { medium: 'search', source: 'Google', term: null }],
+      [`https://${within('cn.bing.com')}/search?q=x`, { medium: 'search', source: 'Bing', term: 'x' }],
+      [`https://${within('l.facebook.com')}/`, { medium: 'social', source: 'Facebook', term: null }],
+      [`https://${'{}.'.repeat(80)}bing.com/`, { medium: 'search', source: 'Bing', term: null }],
+      [`https://${within('u123.com')}/`, { medium: 'unknown', source: within('u123.com'), term: null }],
+      [`https://${within('example.co.uk')}/`, { medium: 'unknown', source: within('example.co.uk'), term: null }],
+      [`https://${within('google.co.uk')}./`, { medium: 'search', source: 'Google', term: null }],
+    ];
+    for (const [referrer, expected] of cases) {
+      const lookups = lookupsOf(() => expect(parseReferrer(referrer, page), referrer.slice(-30)).toEqual(expected));
+      // The quadratic search made about 7,500 lookups for most of these.
+      expect(lookups).toBeLessThanOrEqual((widest + 2) ** 2);
+    }
+  });
+
+  it('gives a host one character over the limits no source', () => {
+    const at = `${'a.'.repeat(121)}u123.com`;
+    expect(at).toHaveLength(250);
+    expect(parseReferrer(`https://abc${at}/`).source).toBe(`abc${at}`);
+    expect(parseReferrer(`https://abcd${at}/`)).toEqual({ medium: 'unknown', source: null, term: null });
+    expect(parseReferrer(`https://${'a.'.repeat(126)}a/`).source).toHaveLength(253);
+    expect(parseReferrer(`https://${'a.'.repeat(127)}a/`).source).toBeNull();
   });
 
   it('never throws on random input', () => {
