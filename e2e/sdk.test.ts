@@ -2,6 +2,7 @@
 // Chromium, against the real server. What the browser did is read back through the admin API.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { userHashOf } from '../packages/server/src/identity/verify';
 import { startTestServer, type TestServer } from '../packages/server/src/test-support/server';
 import { launchChromium } from './support/browser';
 import { eventually } from './support/eventually';
@@ -33,6 +34,8 @@ let site: StaticSite;
 let browser: Browser;
 let siteId: string;
 let writeKey = '';
+/** The shop's backend signs the user id at login; the page hands the hash to identify. */
+let userHash = '';
 let offerId: string;
 const problems: string[] = [];
 
@@ -40,7 +43,7 @@ const problems: string[] = [];
 const page = (title: string, body: string) => () => `<!doctype html>
 <html><head><meta charset="utf-8"><title>${title}</title><link rel="icon" href="data:,">
 <script async src="${server.url}/sdk.js" data-write-key="${writeKey}"></script>
-</head><body>${body}</body></html>`;
+</head><body>${body.replaceAll('%USER_HASH%', userHash)}</body></html>`;
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -50,12 +53,13 @@ beforeAll(async () => {
     '/tour': page(
       'Thailand tour',
       `<div data-rapport-slot="tour-hero">Default hero</div>
-         <button id="login" type="button" onclick="rapport.identify('u-e2e', { email: 'e2e@example.com' })">Log in</button>`,
+         <button id="login" type="button" onclick="rapport.identify('u-e2e', { email: 'e2e@example.com' }, { userHash: '%USER_HASH%' })">Log in</button>`,
     ),
   });
   // A site whose allowed origin is the static site: the SDK's requests are cross-origin.
   const created = await server.createSite({ name: 'E2E shop', origins: [site.url] });
   writeKey = created.writeKey;
+  userHash = userHashOf(created.secret, 'u-e2e');
   siteId = created.id;
   const offer = await server.api('POST', '/api/offers', {
     site: siteId,

@@ -42,6 +42,11 @@ export interface SlotDecision {
 /** Answer of `POST /v1/decide`: null for a slot means "keep the default content". */
 export interface DecideResponse {
   slots: Record<string, SlotDecision | null>;
+  /**
+   * Set when the request's user id was not used: nothing vouched for it (no valid `userHash`, no
+   * site secret), so the answer is for the anonymous id alone.
+   */
+  warnings?: Array<{ code: string; field: string; message: string }>;
 }
 
 /**

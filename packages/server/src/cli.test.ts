@@ -109,7 +109,7 @@ describe('rapport sites', () => {
   it('documents its options in --help', async () => {
     const io = capture();
     await main(['sites', '--help']);
-    for (const option of ['--name', '--origin', '--require-user-hash', '--db', '--json']) expect(io.out()).toContain(option);
+    for (const option of ['--name', '--origin', '--no-user-hash', '--db', '--json']) expect(io.out()).toContain(option);
   });
 });
 

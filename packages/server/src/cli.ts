@@ -49,7 +49,10 @@ Options:
   --name <name>          Name of the site (required for create).
   --origin <url>         An origin allowed to send data, like https://shop.example.com.
                          Repeat for several.
-  --require-user-hash    Browser messages need a valid context.userHash for their user id.
+  --no-user-hash         Let browser messages claim a user id without a valid
+                         context.userHash. Verification is on by default: without it,
+                         anyone who knows a customer's user id can join that customer's
+                         profile and see their personalized content.
   --db <file>            SQLite database file. Env RAPPORT_DB. Default ./data/rapport.db.
   --json                 Print JSON instead of text.
   -h, --help             Show this help.`;
@@ -58,7 +61,7 @@ export const SERVE_SPEC = {
   flags: ['help', 'trust-proxy'],
   values: ['port', 'host', 'db', 'admin-token', 'synchronous', 'rate-limit-ip', 'rate-limit-site'],
 };
-export const SITES_SPEC = { flags: ['help', 'require-user-hash', 'json'], values: ['name', 'origin', 'db'] };
+export const SITES_SPEC = { flags: ['help', 'no-user-hash', 'require-user-hash', 'json'], values: ['name', 'origin', 'db'] };
 
 /** Entry point of the `rapport` command. Returns when a one-shot command is done. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -198,5 +201,9 @@ function newSiteOf(args: ParsedArgs): NewSite {
       throw new UsageError(`--origin: ${(error as Error).message}`);
     }
   });
-  return { name, origins: [...new Set(origins)], settings: { requireUserHash: has(args, 'require-user-hash') } };
+  if (has(args, 'no-user-hash') && has(args, 'require-user-hash')) {
+    throw new UsageError('--no-user-hash and --require-user-hash contradict each other');
+  }
+  // --require-user-hash is the default now; it stays accepted for scripts written before.
+  return { name, origins: [...new Set(origins)], settings: { requireUserHash: !has(args, 'no-user-hash') } };
 }

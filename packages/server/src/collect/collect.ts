@@ -1,5 +1,5 @@
 import {
-  MAX_MESSAGE_BYTES,
+  MAX_STORED_BATCH_BYTES,
   type CollectResponse,
   type ErrorBody,
   type JsonObject,
@@ -9,9 +9,9 @@ import {
 import { enrich, type RequestFacts } from '../enrich/enrich.js';
 import { verifyUserHash } from '../identity/verify.js';
 import type { Store } from '../store/store.js';
-import type { IngestEvent, Site } from '../store/types.js';
+import type { IngestEvent, Site, Trust } from '../store/types.js';
 import { correctedTimestamp, messageIdOf, skewOf } from './normalize.js';
-import { isIsoDate, isObject, validateMessage, type ValidMessage } from './validate.js';
+import { isIsoDate, isObject, prepareSharedContext, validateMessage, type SharedContext, type ValidMessage } from './validate.js';
 
 export interface CollectInput {
   site: Site;
@@ -37,18 +37,20 @@ export type CollectOutcome = { status: 200; body: CollectResponse } | { status: 
 export async function collect(store: Store, input: CollectInput): Promise<CollectOutcome> {
   const listed = messagesOf(input);
   if ('error' in listed) return { status: 400, body: listed };
-  const { messages, batchSentAt } = listed;
+  const { messages, batchSentAt, shared } = listed;
 
   const rejected: MessageIssue[] = [];
-  const warnings: MessageIssue[] = [];
+  const warnings: MessageIssue[] = [...listed.warnings];
   const events: IngestEvent[] = [];
   const firstIndexOf = new Map<string, number>();
-  const sizeKnownSmall = input.bodyBytes <= MAX_MESSAGE_BYTES;
+  // What this request may still store: a shared context copied into each message counts each time.
+  let storable = MAX_STORED_BATCH_BYTES;
 
   messages.forEach((raw, index) => {
     const validation = validateMessage(raw, index, {
       type: input.endpoint === 'batch' ? undefined : input.endpoint,
-      sizeKnownSmall,
+      shared,
+      remainingBytes: storable,
     });
     if (!validation.ok) {
       rejected.push(validation.issue);
@@ -56,9 +58,9 @@ export async function collect(store: Store, input: CollectInput): Promise<Collec
     }
     warnings.push(...validation.warnings);
     const message = validation.message;
-    const issue = applyVerification(message, input, index, warnings);
-    if (issue) {
-      rejected.push(issue);
+    const verification = applyVerification(message, input, index, warnings);
+    if ('issue' in verification) {
+      rejected.push(verification.issue);
       return;
     }
     const messageId = messageIdOf(message, input.receivedAt);
@@ -73,7 +75,8 @@ export async function collect(store: Store, input: CollectInput): Promise<Collec
       return;
     }
     firstIndexOf.set(messageId, index);
-    events.push(toIngestEvent(message, messageId, input, batchSentAt, index, warnings));
+    events.push(toIngestEvent(message, messageId, verification.trust, input, batchSentAt, index, warnings));
+    storable -= validation.bytes;
   });
 
   if (events.length === 0 && rejected.length > 0) {
@@ -82,7 +85,13 @@ export async function collect(store: Store, input: CollectInput): Promise<Collec
       body: { error: rejected.length === 1 ? rejected[0].message : 'no valid message in the batch', details: rejected },
     };
   }
-  if (events.length) await store.ingest(input.site, events);
+  if (events.length) {
+    const result = await store.ingest(input.site, events);
+    for (const note of result.notes) {
+      const { messageId, ...issue } = note;
+      warnings.push({ index: firstIndexOf.get(messageId)!, ...issue });
+    }
+  }
 
   const body: CollectResponse = { success: true };
   if (rejected.length) {
@@ -93,12 +102,21 @@ export async function collect(store: Store, input: CollectInput): Promise<Collec
   return { status: 200, body };
 }
 
-function messagesOf(input: CollectInput): { messages: unknown[]; batchSentAt: string | null } | ErrorBody {
+interface Listed {
+  messages: unknown[];
+  batchSentAt: string | null;
+  /** The batch's `context`, which `validateMessage` merges under each message's own. */
+  shared: SharedContext | null;
+  /** About the shared context: they hold for every message. */
+  warnings: MessageIssue[];
+}
+
+function messagesOf(input: CollectInput): Listed | ErrorBody {
   const body = input.body;
   if (!isObject(body)) return { error: 'the body must be a JSON object' };
   if (input.endpoint !== 'batch') {
     delete body.writeKey;
-    return { messages: [body], batchSentAt: null };
+    return { messages: [body], batchSentAt: null, shared: null, warnings: [] };
   }
   if (!Array.isArray(body.batch)) return { error: 'the body must be an object with a "batch" array of messages' };
   if (body.batch.length === 0) return { error: '"batch" is empty: send at least one message' };
@@ -106,34 +124,44 @@ function messagesOf(input: CollectInput): { messages: unknown[]; batchSentAt: st
   if (sentAt !== undefined && sentAt !== null && !isIsoDate(sentAt)) {
     return { error: 'sentAt must be an ISO-8601 date-time string' };
   }
-  // Context given once for the whole batch applies to each message; the message's own wins.
-  const shared = isObject(body.context) ? body.context : null;
-  const messages = shared
-    ? body.batch.map((m: unknown) => (isObject(m) ? { ...m, context: { ...shared, ...(isObject(m.context) ? m.context : {}) } } : m))
-    : body.batch;
-  return { messages, batchSentAt: typeof sentAt === 'string' ? sentAt : null };
+  // Context given once for the whole batch applies to each message, the message's own entries
+  // winning. It is checked and measured here once; copying it is left to validation, which counts
+  // every copy against the limits before making it (a shared context must not multiply storage).
+  const context = prepareSharedContext(body.context);
+  if ('error' in context) return { error: context.error, details: [context.issue] };
+  return {
+    messages: body.batch,
+    batchSentAt: typeof sentAt === 'string' ? sentAt : null,
+    shared: context.shared,
+    warnings: context.warnings,
+  };
 }
 
 /**
- * When the site requires verified identities, a browser message whose user id has no valid
- * `context.userHash` counts as anonymous. Returns a rejection when nothing is left to count it by.
+ * How far a message's ids are vouched for (see `Trust`). When the site requires verified
+ * identities, a browser message whose user id has no valid `context.userHash` counts as
+ * anonymous; the answer is a rejection when nothing is left to count it by.
  */
 function applyVerification(
   message: ValidMessage,
   input: CollectInput,
   index: number,
   warnings: MessageIssue[],
-): MessageIssue | null {
+): { trust: Trust } | { issue: MessageIssue } {
   const site = input.site;
-  if (!message.userId || input.trusted || !site.settings.requireUserHash) return null;
-  if (verifyUserHash(site.secret, message.userId, message.context.userHash)) return null;
+  if (input.trusted) return { trust: 'trusted' };
+  if (!message.userId) return { trust: 'untrusted' };
+  if (verifyUserHash(site.secret, message.userId, message.context.userHash)) return { trust: 'verified' };
+  if (!site.settings.requireUserHash) return { trust: 'untrusted' };
   const why = message.context.userHash === undefined ? 'has no context.userHash' : 'has an invalid context.userHash';
   if (message.type === 'alias' || !message.anonymousId) {
     return {
-      index,
-      code: 'unverified_user',
-      field: 'context.userHash',
-      message: `userId ${why}; this site requires verified user ids and the message has no anonymous id to fall back on`,
+      issue: {
+        index,
+        code: 'unverified_user',
+        field: 'context.userHash',
+        message: `userId ${why}; this site requires verified user ids and the message has no anonymous id to fall back on`,
+      },
     };
   }
   warnings.push({
@@ -143,12 +171,13 @@ function applyVerification(
     message: `userId ${why}; the message was stored as anonymous`,
   });
   message.userId = null;
-  return null;
+  return { trust: 'untrusted' };
 }
 
 function toIngestEvent(
   message: ValidMessage,
   messageId: string,
+  trust: Trust,
   input: CollectInput,
   batchSentAt: string | null,
   index: number,
@@ -170,6 +199,7 @@ function toIngestEvent(
     anonymousId: message.anonymousId,
     userId: message.userId,
     previousId: message.previousId,
+    trust,
     timestamp: correctedTimestamp(message, skew, input.receivedAt, index, warnings),
     receivedAt: input.receivedAt,
     traits: message.traits,

@@ -39,6 +39,12 @@ export function skewOf(message: ValidMessage, batchSentAt: string | null, receiv
   return sentAt ? receivedAt - Date.parse(sentAt) : 0;
 }
 
+const AUTO_ID_PREFIX = 'auto-';
+const AUTO_ID_HEX_LENGTH = 32;
+
+/** What the id of `messageIdOf` adds to a stored message that came without one (`,"messageId":"auto-…"`). */
+export const AUTO_MESSAGE_ID_BYTES = `,"messageId":"${AUTO_ID_PREFIX}"`.length + AUTO_ID_HEX_LENGTH;
+
 /**
  * A message without a messageId gets one derived from its content, so that an exact retry is
  * still stored once. Without a timestamp two identical messages could be two real events, so the
@@ -48,5 +54,5 @@ export function messageIdOf(message: ValidMessage, receivedAt: number): string {
   if (message.messageId) return message.messageId;
   const hash = createHash('sha256').update(JSON.stringify(message.raw));
   if (!message.timestamp) hash.update(String(receivedAt));
-  return `auto-${hash.digest('hex').slice(0, 32)}`;
+  return `${AUTO_ID_PREFIX}${hash.digest('hex').slice(0, AUTO_ID_HEX_LENGTH)}`;
 }

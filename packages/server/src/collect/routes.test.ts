@@ -386,6 +386,35 @@ describe('bad input never reaches the core and never returns a 500', () => {
   });
 });
 
+describe('what senders send in the wild', () => {
+  it('keeps an anonymous RudderStack message whose userId is "", with a warning', async () => {
+    const m = track({ anonymousId: 'rudder-anon', userId: '', channel: 'web', rudderId: 'r-1' });
+    const res = await t.send('/v1/batch', { batch: [m] });
+    expect(res.status).toBe(200);
+    expect((await res.json()).warnings).toEqual([
+      { index: 0, code: 'empty_user_id', field: 'userId', message: 'userId is empty and was treated as absent' },
+    ]);
+    const [event] = await stored(m.messageId);
+    expect(event).toMatchObject({ anonymousId: 'rudder-anon', userId: null });
+    const single = await t.send('/v1/track', track({ anonymousId: '', userId: '' }));
+    expect(single.status).toBe(400);
+    expect((await single.json()).error).toBe('a message needs an anonymousId or a userId');
+  });
+
+  it('rejects an order amount no currency has, naming the field, and keeps the revenue', async () => {
+    const order = (revenue: unknown) => track({ anonymousId: 'big-spender', event: 'Order Completed', properties: { revenue } });
+    expect((await t.send('/v1/batch', { batch: [order(120)] })).status).toBe(200);
+    const res = await t.send('/v1/batch', { batch: [order(1e307), order(30.5)] });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.accepted).toBe(1);
+    expect(body.rejected).toEqual([expect.objectContaining({ index: 0, code: 'invalid', field: 'properties.revenue' })]);
+    expect(body.rejected[0].message).toContain('properties.revenue');
+    const { body: found } = await t.api('GET', `/api/profiles?site=${t.site.id}&anonymousId=big-spender`);
+    expect(found.profiles[0].computed).toMatchObject({ orders: 2, revenue: 150.5 });
+  });
+});
+
 describe('identity verification', () => {
   it('treats an unverified user id as anonymous when the site requires it', async () => {
     const { body: site } = await t.api('POST', '/api/sites', { name: 'Verified', origins: [], requireUserHash: true });

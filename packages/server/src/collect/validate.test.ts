@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DEPTH, MAX_ID_LENGTH } from '@rapport/protocol';
-import { validateMessage } from './validate.js';
+import { MAX_AMOUNT, MAX_DEPTH, MAX_ID_LENGTH, MAX_MESSAGE_BYTES } from '@rapport/protocol';
+import { messageIdOf } from './normalize.js';
+import { prepareSharedContext, validateMessage, type SharedContext } from './validate.js';
 
 const track = (extra: Record<string, unknown> = {}) => ({ type: 'track', event: 'Signed Up', anonymousId: 'a1', ...extra });
 
@@ -91,10 +92,8 @@ describe('validateMessage', () => {
   it('rejects pathological nesting without overflowing the stack', () => {
     let deep: unknown = 'leaf';
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    const issue = rejected(track({ properties: { deep } }), { sizeKnownSmall: true });
+    const issue = rejected(track({ properties: { deep } }));
     expect(issue.message).toContain(`deeper than ${MAX_DEPTH}`);
-    const measured = rejected(track({ properties: { deep } }));
-    expect(measured.message).toMatch(/nested/);
   });
 
   it('rejects a message over 32 KB with code too_large', () => {
@@ -115,5 +114,122 @@ describe('validateMessage', () => {
     if (!result.ok) return;
     expect(result.message.context).toEqual({ locale: 'de-DE' });
     expect(result.warnings.map((w) => w.field).sort()).toEqual(['context.page', 'context.userAgent']);
+  });
+});
+
+describe('empty ids', () => {
+  const accepted = (input: Record<string, unknown>) => {
+    const result = validateMessage(input, 2);
+    if (!result.ok) throw new Error(`expected acceptance: ${result.issue.message}`);
+    return result;
+  };
+
+  it('treats userId "" as absent, with a warning, as RudderStack sends it on anonymous events', () => {
+    const result = accepted(track({ userId: '' }));
+    expect(result.message.userId).toBeNull();
+    expect(result.message.anonymousId).toBe('a1');
+    expect(result.message.raw).not.toHaveProperty('userId');
+    expect(result.warnings).toEqual([{ index: 2, code: 'empty_user_id', field: 'userId', message: 'userId is empty and was treated as absent' }]);
+  });
+
+  it('treats anonymousId "" as absent too', () => {
+    const result = accepted({ type: 'identify', anonymousId: '', userId: 'u1' });
+    expect(result.message.anonymousId).toBeNull();
+    expect(result.warnings.map((w) => [w.code, w.field])).toEqual([['empty_anonymous_id', 'anonymousId']]);
+  });
+
+  it('rejects a message left with neither id, with the usual reason', () => {
+    const issue = rejected({ type: 'track', event: 'x', anonymousId: '', userId: '' });
+    expect(issue).toMatchObject({ field: 'anonymousId', message: 'a message needs an anonymousId or a userId' });
+    expect(rejected({ type: 'alias', anonymousId: 'a', userId: '', previousId: 'u0' }).field).toBe('userId');
+  });
+
+  it('still rejects an empty previousId, groupId or messageId', () => {
+    expect(rejected({ type: 'alias', userId: 'u2', previousId: '' }).field).toBe('previousId');
+    expect(rejected({ type: 'group', userId: 'u2', groupId: '' }).field).toBe('groupId');
+    expect(rejected(track({ messageId: '' })).field).toBe('messageId');
+  });
+});
+
+describe('amounts', () => {
+  it.each([
+    ['revenue', 1e307],
+    ['revenue', -1e13],
+    ['total', MAX_AMOUNT * 1.5],
+    ['total', '1e400'],
+    ['revenue', 'Infinity'],
+  ])('rejects properties.%s = %s, naming the field', (field, value) => {
+    const issue = rejected(track({ event: 'Order Completed', properties: { [field]: value } }));
+    expect(issue.field).toBe(`properties.${field}`);
+    expect(issue.message).toContain(`properties.${field}`);
+  });
+
+  it('rejects an amount that JSON.parse made Infinity', () => {
+    const input = JSON.parse('{"type":"track","event":"Order Completed","anonymousId":"a","properties":{"revenue":1e400}}');
+    expect(rejected(input).field).toBe('properties.revenue');
+  });
+
+  it('accepts amounts a currency can have, and leaves text that is no number to the reader', () => {
+    for (const value of [MAX_AMOUNT, -MAX_AMOUNT, 0, 19.99, '42.50', 'n/a', '']) {
+      expect(validateMessage(track({ properties: { revenue: value, total: value } }), 0).ok, String(value)).toBe(true);
+    }
+    expect(validateMessage(track({ properties: { price: 1e300 } }), 0).ok).toBe(true);
+  });
+});
+
+describe('shared context of a batch', () => {
+  const shared = (context: unknown): SharedContext => {
+    const prepared = prepareSharedContext(context);
+    if ('error' in prepared || !prepared.shared) throw new Error('expected a shared context');
+    return prepared.shared;
+  };
+
+  it('reports the exact stored size of every merged message, without measuring the merge', () => {
+    const context = shared({ locale: 'fr-FR', library: { name: 'analytics-node', version: '6' }, page: { url: 'https://a.example/é' } });
+    const cases = [
+      track({ messageId: 'm1' }),
+      track({ messageId: 'm2', context: { ip: '1.2.3.4' } }),
+      track({ messageId: 'm3', context: { locale: 'de-DE' } }),
+      track({ messageId: 'm4', context: { locale: 'de-DE', library: { name: 'x' }, page: { url: 'https://b.example/' } } }),
+      track({ context: { timezone: 'Europe/Paris' } }),
+      { type: 'identify', userId: 12345, traits: { name: 'Zoë' } },
+    ];
+    for (const input of cases) {
+      const result = validateMessage(input, 0, { shared: context });
+      if (!result.ok) throw new Error(result.issue.message);
+      result.message.raw.messageId = messageIdOf(result.message, 0);
+      expect(result.bytes, JSON.stringify(input)).toBe(Buffer.byteLength(JSON.stringify(result.message.raw)));
+    }
+  });
+
+  it("merges the shared context under the message's own", () => {
+    const result = validateMessage(track({ context: { locale: 'de-DE' } }), 0, { shared: shared({ locale: 'fr-FR', timezone: 'UTC' }) });
+    expect(result.ok && result.message.context).toEqual({ locale: 'de-DE', timezone: 'UTC' });
+  });
+
+  it('rejects a message that the shared context takes past 32 KB, naming context', () => {
+    const context = shared({ blob: 'x'.repeat(MAX_MESSAGE_BYTES - 100) });
+    expect(validateMessage(track(), 0, { shared: context }).ok).toBe(true);
+    const issue = rejected(track({ properties: { note: 'y'.repeat(200) } }), { shared: context });
+    expect(issue).toMatchObject({ code: 'too_large', field: 'context' });
+  });
+
+  it('rejects a message past what the request may still store', () => {
+    const issue = rejected(track({ messageId: 'm1' }), { remainingBytes: 20 });
+    expect(issue.code).toBe('too_large');
+    expect(issue.message).toMatch(/one request may store/);
+  });
+
+  it('cleans and checks the shared context once', () => {
+    const prepared = prepareSharedContext(JSON.parse('{"page":"oops","__proto__":{"x":1},"locale":"fr-FR"}'));
+    if ('error' in prepared) throw new Error(prepared.error);
+    expect(prepared.shared?.context).toEqual({ locale: 'fr-FR' });
+    expect(prepared.warnings.map((w) => w.field).sort()).toEqual(['context.__proto__', 'context.page']);
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 100; i++) deep = { deep };
+    const refused = prepareSharedContext({ deep });
+    expect('error' in refused && refused.issue.field?.startsWith('context.deep')).toBe(true);
+    const ignored = prepareSharedContext('not an object');
+    expect('error' in ignored ? null : ignored.warnings[0].field).toBe('context');
   });
 });

@@ -1,13 +1,17 @@
 import {
+  MAX_AMOUNT,
   MAX_DEPTH,
   MAX_ID_LENGTH,
   MAX_MESSAGE_BYTES,
   MAX_NAME_LENGTH,
+  MAX_STORED_BATCH_BYTES,
   MESSAGE_TYPES,
   type JsonObject,
   type MessageIssue,
   type MessageType,
 } from '@rapport/protocol';
+import { ORDER_AMOUNT_FIELDS } from '../profiles/computed.js';
+import { AUTO_MESSAGE_ID_BYTES } from './normalize.js';
 
 /** A message that passed validation: ids and names checked, free-form parts cleaned. */
 export interface ValidMessage {
@@ -23,12 +27,18 @@ export interface ValidMessage {
   properties: JsonObject | null;
   traits: JsonObject | null;
   context: JsonObject;
-  /** The whole message as sent, cleaned, unknown fields included. */
+  /** The whole message as sent, cleaned, unknown fields included, the batch's shared context merged in. */
   raw: JsonObject;
 }
 
 export type Validation =
-  | { ok: true; message: ValidMessage; warnings: MessageIssue[] }
+  | {
+      ok: true;
+      message: ValidMessage;
+      warnings: MessageIssue[];
+      /** JSON bytes of the message as it will be stored (`raw`), the batch's shared context included. */
+      bytes: number;
+    }
   | { ok: false; issue: MessageIssue };
 
 /** Keys that could reach an object's prototype if some code ever merged them naively. */
@@ -55,31 +65,44 @@ class Invalid extends Error {
 export interface ValidateOptions {
   /** The type fixed by the endpoint (`/v1/track`...); the message may omit it. */
   type?: MessageType;
-  /** Skip measuring the message: the caller knows the whole body is under the limit. */
-  sizeKnownSmall?: boolean;
+  /** The batch's shared context (see `prepareSharedContext`), merged under the message's own. */
+  shared?: SharedContext | null;
+  /**
+   * Bytes the request may still store (of `MAX_STORED_BATCH_BYTES`); a larger message is rejected
+   * as `too_large`. Without it only the per-message limit applies.
+   */
+  remainingBytes?: number;
 }
 
 /**
- * Checks one message of the Segment spec in the order size, shape, bounds, and returns it
- * typed, or the reason it was rejected (with the field concerned). Never throws.
+ * Checks one message of the Segment spec for shape, bounds and size, merges the batch's shared
+ * context into it, and returns it typed with its stored size, or the reason it was rejected (with
+ * the field concerned). Never throws.
+ *
+ * The size is that of the message as stored, shared context included, so that a context sent once
+ * for a batch cannot multiply what the batch stores. It is computed from sizes measured once per
+ * batch, and the merge is made only for a message that fits: a rejected message costs the work of
+ * its own bytes, never the shared context's again.
  */
 export function validateMessage(input: unknown, index: number, options: ValidateOptions = {}): Validation {
   const warnings: MessageIssue[] = [];
   try {
     if (!isObject(input)) throw new Invalid(undefined, 'a message must be a JSON object');
-    if (!options.sizeKnownSmall) {
-      const bytes = Buffer.byteLength(JSON.stringify(input));
-      if (bytes > MAX_MESSAGE_BYTES) {
-        throw new Invalid(undefined, `message is ${bytes} bytes, over the limit of ${MAX_MESSAGE_BYTES}`, 'too_large');
-      }
-    }
+    // The body is bounded (500 KB), so walking before measuring costs no more than measuring.
     const removed = clean(input);
     for (const path of removed) {
       warnings.push({ index, code: 'field_dropped', field: path, message: `key ${path} is not allowed and was dropped` });
     }
-    const message = shape(input, options.type);
+    const message = shape(input, options.type, index, warnings);
     checkContext(message.context, index, warnings);
-    return { ok: true, message, warnings };
+    if (message.properties) checkAmounts(message.properties);
+    const bytes = storedBytes(input, message, options);
+    if (options.shared) {
+      const merged = { ...options.shared.context, ...message.context };
+      input.context = merged;
+      message.context = merged;
+    }
+    return { ok: true, message, warnings, bytes };
   } catch (error) {
     if (error instanceof Invalid) {
       return { ok: false, issue: { index, code: error.code, field: error.field, message: error.message } };
@@ -91,7 +114,7 @@ export function validateMessage(input: unknown, index: number, options: Validate
   }
 }
 
-function shape(m: JsonObject, pathType: MessageType | undefined): ValidMessage {
+function shape(m: JsonObject, pathType: MessageType | undefined, index: number, warnings: MessageIssue[]): ValidMessage {
   let type = m.type;
   if (type === undefined && pathType) type = pathType;
   if (typeof type !== 'string' || !MESSAGE_TYPE_SET.has(type)) {
@@ -102,8 +125,8 @@ function shape(m: JsonObject, pathType: MessageType | undefined): ValidMessage {
   }
   const messageType = type as MessageType;
   m.type = messageType;
-  const anonymousId = id(m, 'anonymousId');
-  const userId = id(m, 'userId');
+  const anonymousId = senderId(m, 'anonymousId', index, warnings);
+  const userId = senderId(m, 'userId', index, warnings);
   const messageId = id(m, 'messageId');
   let previousId: string | null = null;
   let groupId: string | null = null;
@@ -146,6 +169,23 @@ function shape(m: JsonObject, pathType: MessageType | undefined): ValidMessage {
     context,
     raw: m,
   };
+}
+
+/**
+ * The sender's ids, where `""` means absent: RudderStack's browser SDK sends `userId: ""` on every
+ * anonymous event. The empty field is removed from the stored message, so nothing downstream can
+ * take it for an id; the message then needs the other id.
+ */
+function senderId(m: JsonObject, field: 'anonymousId' | 'userId', index: number, warnings: MessageIssue[]): string | null {
+  if (m[field] !== '') return id(m, field);
+  delete m[field];
+  warnings.push({
+    index,
+    code: field === 'userId' ? 'empty_user_id' : 'empty_anonymous_id',
+    field,
+    message: `${field} is empty and was treated as absent`,
+  });
+  return null;
 }
 
 /** Ids may arrive as numbers (Segment allows it); they are kept as strings. */
@@ -196,6 +236,120 @@ function optionalObject(m: JsonObject, field: string): JsonObject | null {
   return value;
 }
 
+/**
+ * Amounts that profiles sum (`properties.revenue`, `properties.total`) must be numbers a currency
+ * can have: past `MAX_AMOUNT` a sum loses the cent, and past the double range it becomes Infinity,
+ * which JSON stores as null. Text that is not a number is left to the reader, which ignores it.
+ */
+function checkAmounts(properties: JsonObject) {
+  for (const key of ORDER_AMOUNT_FIELDS) {
+    const value = properties[key];
+    // JSON.parse reads 1e400 as Infinity; numeric text counts like a number, as the reader takes it.
+    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+    if (Number.isNaN(n)) continue;
+    if (Math.abs(n) > MAX_AMOUNT) {
+      const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+      throw new Invalid(`properties.${key}`, `properties.${key} is ${shown}; an amount must lie between -${MAX_AMOUNT} and ${MAX_AMOUNT}`);
+    }
+  }
+}
+
+/**
+ * JSON bytes of the message as stored, with the shared context merged under its own context (which
+ * `shape` always sets, `{}` when absent) and the message id the server gives a message without
+ * one; throws `too_large` past the message limit (on the message as sent, with the shared context)
+ * or past what the request may still store.
+ */
+function storedBytes(m: JsonObject, message: ValidMessage, options: ValidateOptions): number {
+  const ownBytes = jsonBytes(m);
+  const bytes = ownBytes + (options.shared ? sharedBytesIn(options.shared, message.context) : 0);
+  // The field is `context` when the shared context is what takes the message past a limit.
+  const withShared = options.shared && bytes !== ownBytes ? " with the batch's shared context" : '';
+  if (bytes > MAX_MESSAGE_BYTES) {
+    const field = withShared && ownBytes <= MAX_MESSAGE_BYTES ? 'context' : undefined;
+    throw new Invalid(field, `message is ${bytes} bytes${withShared}, over the limit of ${MAX_MESSAGE_BYTES}`, 'too_large');
+  }
+  const stored = bytes + (message.messageId === null ? AUTO_MESSAGE_ID_BYTES : 0);
+  if (options.remainingBytes !== undefined && stored > options.remainingBytes) {
+    throw new Invalid(
+      withShared ? 'context' : undefined,
+      `message is ${bytes} bytes${withShared}, past the ${MAX_STORED_BATCH_BYTES} bytes that one request may store; ` +
+        (withShared ? 'send context per message, or smaller batches' : 'send smaller batches'),
+      'too_large',
+    );
+  }
+  return stored;
+}
+
+/** What the shared context adds to a message whose own context is `own`: the entries it does not override. */
+function sharedBytesIn(shared: SharedContext, own: JsonObject): number {
+  let bytes = shared.bytes;
+  let count = shared.count;
+  let ownCount = 0;
+  for (const key in own) {
+    ownCount++;
+    const entry = shared.entryBytes.get(key);
+    if (entry !== undefined) {
+      bytes -= entry + 1;
+      count--;
+    }
+  }
+  if (count === 0) return 0;
+  // `shared.bytes` counts a comma with every entry; into an empty object one comma fewer goes.
+  return ownCount === 0 ? bytes - 1 : bytes;
+}
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/**
+ * A batch's `context`, applied under each message's own (the message's entries win). Cleaned,
+ * checked and measured once per batch, so that its cost does not repeat per message.
+ */
+export interface SharedContext {
+  context: JsonObject;
+  /** JSON bytes of each entry, `"key":value`. */
+  entryBytes: Map<string, number>;
+  /** Entries, each counted with a comma: what the context adds to a message that has a context. */
+  bytes: number;
+  count: number;
+}
+
+/**
+ * Checks a batch's shared `context` once. Its warnings carry index 0 and name the field as in a
+ * message (`context.page`): they hold for every message of the batch. A context nested too deep
+ * is a reason to refuse the whole batch (`error`), since every message would carry it.
+ */
+export function prepareSharedContext(
+  value: unknown,
+): { shared: SharedContext | null; warnings: MessageIssue[] } | { error: string; issue: MessageIssue } {
+  const warnings: MessageIssue[] = [];
+  if (value === undefined || value === null) return { shared: null, warnings };
+  if (!isObject(value)) {
+    const message = "the batch's context is not a JSON object and was ignored";
+    return { shared: null, warnings: [{ index: 0, code: 'field_dropped', field: 'context', message }] };
+  }
+  try {
+    for (const path of clean(value, 1, 'context')) {
+      warnings.push({ index: 0, code: 'field_dropped', field: path, message: `key ${path} of the batch's context is not allowed and was dropped` });
+    }
+  } catch (error) {
+    if (!(error instanceof Invalid)) throw error;
+    const message = `the batch's context is nested deeper than ${MAX_DEPTH} levels`;
+    const issue: MessageIssue = { index: 0, code: error.code, field: error.field, message };
+    return { error: issue.message, issue };
+  }
+  checkContext(value, 0, warnings);
+  const entryBytes = new Map<string, number>();
+  let bytes = 0;
+  for (const key of Object.keys(value)) {
+    const entry = jsonBytes(key) + 1 + jsonBytes(value[key]);
+    entryBytes.set(key, entry);
+    bytes += entry + 1;
+  }
+  if (entryBytes.size === 0) return { shared: null, warnings };
+  return { shared: { context: value, entryBytes, bytes, count: entryBytes.size }, warnings };
+}
+
 /** Fields of `context` that Rapport reads: a wrong type drops the field, not the message. */
 function checkContext(context: JsonObject, index: number, warnings: MessageIssue[]) {
   const drop = (path: string, reason: string, holder: JsonObject, key: string) => {
@@ -234,9 +388,9 @@ function checkContext(context: JsonObject, index: number, warnings: MessageIssue
  * Drops keys that could pollute a prototype, anywhere in the message, and enforces the nesting
  * limit. Walks iteratively deep enough to reject pathological nesting without a stack overflow.
  */
-function clean(root: JsonObject): string[] {
+function clean(root: JsonObject, rootDepth = 0, rootPath = ''): string[] {
   const removed: string[] = [];
-  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: root, depth: 0, path: '' }];
+  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: root, depth: rootDepth, path: rootPath }];
   while (stack.length) {
     const { value, depth, path } = stack.pop()!;
     if (depth > MAX_DEPTH) throw new Invalid(path || undefined, `message is nested deeper than ${MAX_DEPTH} levels`);

@@ -36,10 +36,11 @@ export function decideRoutes(ctx: AppContext) {
     const { auth, body } = await readSiteRequest(c, ctx, MAX_MESSAGE_BYTES);
     const request = parseDecideBody(body.value);
     const site = auth.site;
-    const userId =
-      request.userId && (auth.trusted || !site.settings.requireUserHash || verifyUserHash(site.secret, request.userId, request.userHash))
-        ? request.userId
-        : null;
+    // Decide reads a profile back into the page (traits, codes), so a bare user id, which anyone
+    // holding the public write key can type, never selects a customer, whatever the site's
+    // verification setting; the anonymous id, which only the visitor's browser holds, still does.
+    const vouched = request.userId !== null && (auth.trusted || verifyUserHash(site.secret, request.userId, request.userHash));
+    const userId = vouched ? request.userId : null;
     const profile = await findProfile(ctx, site, userId, request.anonymousId);
     const url = typeof request.page?.url === 'string' ? request.page.url : null;
     const referrer = typeof request.page?.referrer === 'string' ? request.page.referrer : null;
@@ -64,6 +65,15 @@ export function decideRoutes(ctx: AppContext) {
       rankings: catalog.usesRankings ? ctx.rankings.peek(site.id) : null,
       now,
     });
+    if (request.userId && !vouched) {
+      answer.warnings = [
+        {
+          code: 'unverified_user',
+          field: 'context.userHash',
+          message: `userId ${request.userHash === undefined ? 'has no' : 'has an invalid'} context.userHash; the decision is for the anonymous id alone`,
+        },
+      ];
+    }
     c.header('Cache-Control', 'no-store');
     return c.json(answer);
   });

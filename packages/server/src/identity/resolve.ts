@@ -14,20 +14,26 @@ export interface ResolveOptions {
  *   a second device of the same user joins the same profile that way;
  * - a profile holds at most one user id: an anonymous id that already belongs to another user
  *   (a shared computer) is never merged; it moves on to the new user, its past stays behind;
- * - `alias` merges previousId into userId;
+ * - `alias` merges previousId into userId. Sent with the site secret, previousId may be any id.
+ *   Sent with the public write key, it may only be the sender's own anonymous id (the message's
+ *   `anonymousId`, or one already on the same profile) that no user has yet: an alias naming
+ *   someone else's id would otherwise take over their profile. A refused link is noted, and the
+ *   message counts as one carrying its anonymous id and user id;
  * - with email matching on, profiles that share an email are merged unless they belong to two
- *   different users.
+ *   different users; only messages whose ids are vouched for (`verified` or `trusted`) link by
+ *   email, since anyone can type a customer's address.
  *
  * Every merge, and every move of an anonymous id, is recorded in the working set.
  */
 export function resolveProfile(ws: WorkingSet, event: IngestEvent, options: ResolveOptions): string {
-  let target = event.type === 'alias' ? resolveAlias(ws, event) : resolveIds(ws, event);
-  const email = options.emailMatching ? emailOf(event) : null;
+  let target =
+    event.type !== 'alias' ? resolveIds(ws, event) : event.trust === 'trusted' ? resolveAlias(ws, event) : resolveSenderAlias(ws, event);
+  const email = emailToLink(event, options);
   if (email) target = linkEmail(ws, target, email, event);
   return target;
 }
 
-function resolveIds(ws: WorkingSet, event: IngestEvent): string {
+function resolveIds(ws: WorkingSet, event: IngestEvent, rule: 'identify' | 'alias' = 'identify'): string {
   const { anonymousId: a, userId: u } = event;
   const pa = a ? ws.lookup('anonymous', a) : null;
   if (!u) {
@@ -56,7 +62,7 @@ function resolveIds(ws: WorkingSet, event: IngestEvent): string {
       anonymous.userId = u;
       ws.attach('user', u, pa);
       ws.touch(pa);
-      ws.note({ ...base, rule: 'identify', into: pa, from: null });
+      ws.note({ ...base, rule, into: pa, from: null });
       return pa;
     }
     // A shared computer: this browser belonged to another user. The new user gets a profile of
@@ -69,7 +75,7 @@ function resolveIds(ws: WorkingSet, event: IngestEvent): string {
   }
   if (pu === pa) return pu!;
   if (!ws.profile(pa!).userId) {
-    ws.merge(pa!, pu!, { ...base, rule: 'identify' });
+    ws.merge(pa!, pu!, { ...base, rule });
   } else {
     ws.attach('anonymous', a!, pu!);
     ws.note({ ...base, rule: 'anonymous-moved', into: pu!, from: pa });
@@ -77,7 +83,39 @@ function resolveIds(ws: WorkingSet, event: IngestEvent): string {
   return pu!;
 }
 
-/** `alias(userId, previousId)`: previousId (an anonymous id or an older user id) becomes userId's past. */
+/**
+ * An alias sent with the public write key. It links previousId only when that id is the sender's
+ * own anonymous id with no user yet, and then acts as `identify(userId)` from that id would; it
+ * never moves or merges a profile that has a user id, and never claims an id the server has not
+ * seen with this sender (pre-claiming a customer's future user id would hand their profile over).
+ */
+function resolveSenderAlias(ws: WorkingSet, event: IngestEvent): string {
+  const p = event.previousId!;
+  const a = event.anonymousId;
+  const refused = refusalOf(ws, p, a, event.userId!);
+  // When the sender's own id differs from previousId, it is on that same profile already.
+  if (!refused) return resolveIds(ws, { ...event, anonymousId: p }, 'alias');
+  ws.refuse({
+    messageId: event.messageId,
+    code: 'alias_refused',
+    field: 'previousId',
+    message: `previousId was not linked: ${refused}; linking other ids needs the site secret`,
+  });
+  return resolveIds(ws, event);
+}
+
+function refusalOf(ws: WorkingSet, previousId: string, anonymousId: string | null, userId: string): string | null {
+  if (ws.lookupUser(previousId)) return 'it is a user id';
+  const previous = ws.lookup('anonymous', previousId);
+  const sender = anonymousId ? ws.lookup('anonymous', anonymousId) : null;
+  const own = previousId === anonymousId || (previous !== null && previous === sender);
+  if (!own) return "it is not this message's anonymousId";
+  const owner = previous ? ws.profile(previous).userId : null;
+  if (owner && owner !== userId) return 'it belongs to another user';
+  return null;
+}
+
+/** `alias(userId, previousId)` with the site secret: previousId (an anonymous id or an older user id) becomes userId's past. */
 function resolveAlias(ws: WorkingSet, event: IngestEvent): string {
   const u = event.userId!;
   const p = event.previousId!;
@@ -142,6 +180,10 @@ function linkEmail(ws: WorkingSet, target: string, email: string, event: IngestE
 
 const emailOf = (event: IngestEvent) => cleanEmail(event.traits?.email);
 
+/** The email an event may link by: only with matching on, and only from a vouched-for sender. */
+const emailToLink = (event: IngestEvent, options: ResolveOptions) =>
+  options.emailMatching && event.trust !== 'untrusted' ? emailOf(event) : null;
+
 /** The identities an event may look up: what the store loads before resolving. */
 export function identityKeysOf(event: IngestEvent, options: ResolveOptions): Array<[IdentityKind, string]> {
   const keys: Array<[IdentityKind, string]> = [];
@@ -150,7 +192,7 @@ export function identityKeysOf(event: IngestEvent, options: ResolveOptions): Arr
   if (event.previousId) {
     keys.push(['user', event.previousId], ['alias', event.previousId], ['anonymous', event.previousId]);
   }
-  const email = options.emailMatching ? emailOf(event) : null;
+  const email = emailToLink(event, options);
   if (email) keys.push(['email', email]);
   return keys;
 }

@@ -1,6 +1,6 @@
 import { mergeProfiles } from '../profiles/computed.js';
 import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
-import type { IdentityKind, MergeRecord } from '../store/types.js';
+import type { IdentityKind, IdentityNote, MergeRecord } from '../store/types.js';
 
 export interface IdentityChange {
   kind: IdentityKind;
@@ -24,6 +24,8 @@ export class WorkingSet {
   readonly dirty = new Set<string>();
   readonly identityChanges = new Map<string, IdentityChange>();
   readonly merges: MergeRecord[] = [];
+  /** Links that messages asked for and the rules refused, reported back to the sender. */
+  readonly notes: IdentityNote[] = [];
 
   constructor(
     readonly siteId: string,
@@ -125,5 +127,9 @@ export class WorkingSet {
 
   note(record: MergeRecord) {
     this.merges.push(record);
+  }
+
+  refuse(note: IdentityNote) {
+    this.notes.push(note);
   }
 }

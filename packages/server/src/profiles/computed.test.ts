@@ -2,7 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { SLOT_EVENTS } from '@rapport/protocol';
 import { ingestEvent } from '../test-support/events.js';
 import type { IngestEvent, Referral } from '../store/types.js';
-import { applyEvent, cleanEmail, DAILY_RETENTION_DAYS, mergeProfiles, orderAmount, setTraits } from './computed.js';
+import { MAX_AMOUNT } from '@rapport/protocol';
+import { compileRule } from '../segments/compile.js';
+import {
+  addAmount,
+  applyEvent,
+  cleanEmail,
+  DAILY_RETENTION_DAYS,
+  MAX_EVENT_NAMES,
+  MAX_OFFER_VIEWS,
+  MAX_PROFILE_BYTES,
+  MAX_TOTAL,
+  MAX_TRAIT_VALUE_BYTES,
+  MAX_TRAITS,
+  MAX_TRAITS_BYTES,
+  mergeProfiles,
+  orderAmount,
+  profileBytes,
+  setTraits,
+} from './computed.js';
 import { emptyComputed, type ProfileRecord } from './types.js';
 import { computedView, countWithin } from './view.js';
 import { customerValue } from './value.js';
@@ -188,5 +206,188 @@ describe('computed attributes', () => {
     mergeProfiles(into, b);
     expect(into.traits.email).toBe('nobody');
     expect(into.email).toBeNull();
+  });
+});
+
+/** What the store writes of a profile and a decision parses back. */
+const stored = (p: ProfileRecord) => ({ traits: JSON.stringify(p.traits), traitTimes: JSON.stringify(p.traitTimes), computed: JSON.stringify(p.computed) });
+const storedBytes = (p: ProfileRecord) => Object.values(stored(p)).reduce((n, json) => n + Buffer.byteLength(json), 0);
+/** 150 characters, unique per i. */
+const longName = (i: number, prefix = 'e') => `${prefix}${String(i).padStart(6, '0')}-`.padEnd(150, 'x');
+const slack = (cap: number) => cap + cap / 4;
+
+describe('caps of a profile', () => {
+  it('keeps the most frequent event names of a flood of unique ones, with the count of those dropped', () => {
+    const now = Date.now();
+    const p = fresh();
+    for (let i = 0; i < 30_000; i++) {
+      applyEvent(p, track(now - (i % 300) * DAY, longName(i)), newId);
+      if (i % 100 === 0) applyEvent(p, track(now - (i % 20) * DAY, 'Order Completed', { revenue: 10 }), newId);
+      if (i % 1000 === 0) applyEvent(p, track(now, 'Newsletter Signup'), newId);
+    }
+    const c = p.computed;
+    const names = Object.keys(c.events);
+    expect(names.length).toBeLessThanOrEqual(slack(MAX_EVENT_NAMES));
+    expect(Object.keys(c.daily).every((name) => name in c.events)).toBe(true);
+    expect(c.eventCount).toBe(30_000 + 300 + 30);
+    expect(c.events['Order Completed']).toBe(300);
+    expect(c.events['Newsletter Signup']).toBe(30);
+    expect(c.dropped.events).toBe(30_000 + 2 - names.length);
+    expect(c.revenue).toBe(3000);
+    const bytes = storedBytes(p);
+    expect(bytes).toBe(profileBytes(p));
+    expect(bytes).toBeLessThanOrEqual(MAX_PROFILE_BYTES);
+    console.log(`30,000 unique 150-character names: profile ${bytes} bytes, ${names.length} names kept, ${c.dropped.events} dropped`);
+
+    // Rules keep reading the names that matter, all time and per day.
+    const json = stored(p);
+    const subject = {
+      profileId: p.id,
+      userId: null,
+      traits: JSON.parse(json.traits),
+      computed: { ...emptyComputed(), ...JSON.parse(json.computed) },
+      now,
+      rankings: null,
+      current: null,
+    };
+    expect(compileRule({ event: 'order completed', op: 'gte', value: 300 })(subject)).toBe(true);
+    expect(compileRule({ event: 'Order Completed', op: 'gte', value: 1, withinDays: 30 })(subject)).toBe(true);
+    expect(compileRule({ event: 'Never Sent', op: 'gte', value: 1, withinDays: 7 })(subject)).toBe(false);
+  });
+
+  it('holds a profile within its byte budget by trimming the oldest per-day counts first', () => {
+    const now = Date.now();
+    const p = fresh();
+    // 150 names seen on each of 250 days: 37,500 per-day counts, past the budget.
+    for (let day = 249; day >= 0; day--) for (let i = 0; i < 150; i++) applyEvent(p, track(now - day * DAY, `Event ${i}`), newId);
+    const c = p.computed;
+    expect(storedBytes(p)).toBeLessThanOrEqual(MAX_PROFILE_BYTES);
+    expect(Object.keys(c.events)).toHaveLength(150);
+    expect(c.events['Event 7']).toBe(250);
+    expect(c.dropped.days).toBeGreaterThan(0);
+    expect(c.dropped.events).toBe(0);
+    // The recent days stay, the oldest went.
+    expect(countWithin(c, 'Event 7', 7, now)).toBe(7);
+    expect(countWithin(c, 'Event 7', 249, now)).toBeLessThan(249);
+  });
+
+  it('refuses trait keys past the cap, values past their size and traits past their bytes, and counts them', () => {
+    const p = fresh();
+    const many: Record<string, unknown> = {};
+    for (let i = 0; i < 10_000; i++) many[`trait_${i}`] = i;
+    setTraits(p, { email: 'ann@example.com' }, T0);
+    setTraits(p, many, T0 + 1);
+    expect(Object.keys(p.traits)).toHaveLength(MAX_TRAITS);
+    expect(Object.keys(p.traitTimes)).toHaveLength(MAX_TRAITS);
+    expect(p.computed.dropped.traits).toBe(10_000 - (MAX_TRAITS - 1));
+    // Known keys still change; new ones are refused.
+    setTraits(p, { email: 'ann@example.org', brandNew: 1 }, T0 + 2);
+    expect(p.email).toBe('ann@example.org');
+    expect(p.traits.brandNew).toBeUndefined();
+
+    const q = fresh();
+    setTraits(q, { bio: 'x'.repeat(MAX_TRAIT_VALUE_BYTES) }, T0);
+    expect(q.traits.bio).toBeUndefined();
+    for (let i = 0; i < 20; i++) setTraits(q, { [`note${i}`]: 'y'.repeat(MAX_TRAIT_VALUE_BYTES - 10) }, T0 + i);
+    expect(Buffer.byteLength(JSON.stringify(q.traits))).toBeLessThanOrEqual(MAX_TRAITS_BYTES);
+    expect(q.computed.dropped.traits).toBe(1 + 20 - Object.keys(q.traits).length);
+  });
+
+  it('keeps the offers viewed most recently', () => {
+    const now = Date.now();
+    const p = fresh();
+    const view = (ts: number, offerId: string) => ingestEvent({ type: 'track', name: SLOT_EVENTS.impression, timestamp: ts, properties: { offerId } });
+    applyEvent(p, view(now, 'off_current'), newId);
+    for (let i = 0; i < 30_000; i++) applyEvent(p, view(now - 10 * DAY, `off_${i}`), newId);
+    applyEvent(p, view(now, 'off_current'), newId);
+    const offers = Object.keys(p.computed.offerViews);
+    expect(offers.length).toBeLessThanOrEqual(slack(MAX_OFFER_VIEWS));
+    expect(p.computed.offerViews.off_current).toBeDefined();
+    expect(p.computed.offerViews.off_29999).toBeDefined();
+    expect(p.computed.dropped.offerViews).toBe(30_001 - offers.length);
+    expect(storedBytes(p)).toBeLessThanOrEqual(MAX_PROFILE_BYTES);
+  });
+
+  it('keeps the caps when two capped profiles merge', () => {
+    const now = Date.now();
+    const build = (prefix: string) => {
+      const p = fresh();
+      for (let i = 0; i < 2_000; i++) {
+        applyEvent(p, track(now - (i % 200) * DAY, longName(i, prefix)), newId);
+        applyEvent(p, ingestEvent({ type: 'track', name: SLOT_EVENTS.impression, timestamp: now - (i % 200) * DAY, properties: { offerId: `${prefix}${i}` } }), newId);
+      }
+      for (let i = 0; i < 5; i++) applyEvent(p, track(now, `${prefix} frequent`), newId);
+      const traits: Record<string, unknown> = {};
+      for (let i = 0; i < 300; i++) traits[`${prefix}${i}`] = i;
+      setTraits(p, traits, T0);
+      return p;
+    };
+    const a = build('a');
+    const b = build('b');
+    const dropped = { events: a.computed.dropped.events + b.computed.dropped.events, traits: a.computed.dropped.traits + b.computed.dropped.traits };
+    const names = new Set([...Object.keys(a.computed.events), ...Object.keys(b.computed.events)]).size;
+    mergeProfiles(a, b);
+    const c = a.computed;
+    expect(Object.keys(c.events).length).toBeLessThanOrEqual(MAX_EVENT_NAMES);
+    expect(Object.keys(c.daily).every((name) => name in c.events)).toBe(true);
+    expect(Object.keys(c.offerViews).length).toBeLessThanOrEqual(MAX_OFFER_VIEWS);
+    expect(Object.keys(a.traits)).toHaveLength(MAX_TRAITS);
+    expect(c.events['a frequent']).toBe(5);
+    expect(c.events['b frequent']).toBe(5);
+    expect(c.eventCount).toBe(2 * (4_000 + 5));
+    expect(c.dropped.events).toBe(dropped.events + names - Object.keys(c.events).length);
+    expect(c.dropped.traits).toBe(dropped.traits + MAX_TRAITS);
+    expect(storedBytes(a)).toBeLessThanOrEqual(MAX_PROFILE_BYTES);
+  });
+
+  it('brings a profile written before the caps within them at its next event', () => {
+    const now = Date.now();
+    const p = fresh();
+    for (let i = 0; i < 5_000; i++) {
+      p.computed.events[longName(i)] = 1;
+      p.computed.daily[longName(i)] = { [Math.floor(now / DAY)]: 1 };
+    }
+    for (let i = 0; i < 2_000; i++) {
+      p.traits[`t${i}`] = 'v'.repeat(100);
+      p.traitTimes[`t${i}`] = T0 + i;
+    }
+    applyEvent(p, track(now, 'Viewed'), newId);
+    expect(storedBytes(p)).toBeLessThanOrEqual(MAX_PROFILE_BYTES);
+    expect(Object.keys(p.computed.events).length).toBeLessThanOrEqual(MAX_EVENT_NAMES);
+    expect(p.traits.t1999).toBeDefined();
+    expect(p.traits.t0).toBeUndefined();
+  });
+});
+
+describe('amounts', () => {
+  it('ignores an amount past MAX_AMOUNT and never lets a total overflow', () => {
+    expect(orderAmount({ revenue: 1e307, total: 12 })).toBe(12);
+    expect(orderAmount({ revenue: MAX_AMOUNT })).toBe(MAX_AMOUNT);
+    const { p } = replay([
+      track(T0, 'Order Completed', { revenue: 100 }),
+      track(T0 + 1, 'Order Completed', { revenue: 1e307 }),
+      track(T0 + 2, 'Order Completed', { revenue: 1e307 }),
+      track(T0 + 3, 'Order Completed', { revenue: 50 }),
+    ]);
+    expect(p.computed.revenue).toBe(150);
+    expect(JSON.parse(JSON.stringify(p.computed)).revenue).toBe(150);
+  });
+
+  it('saturates sums instead of overflowing, and a total already broken is not reset by the next order', () => {
+    expect(addAmount(MAX_TOTAL, MAX_AMOUNT)).toBe(MAX_TOTAL);
+    expect(addAmount(-MAX_TOTAL, -MAX_AMOUNT)).toBe(-MAX_TOTAL);
+    expect(addAmount(Infinity, 10)).toBe(MAX_TOTAL);
+    const p = fresh();
+    // How an overflow came back from storage before amounts were bounded: JSON wrote Infinity as null.
+    p.computed.revenue = null as unknown as number;
+    applyEvent(p, track(T0, 'Order Completed', { revenue: 100 }), newId);
+    expect(p.computed.revenue).toBe(MAX_TOTAL);
+    expect(Number.isFinite(p.computed.revenue)).toBe(true);
+    const other = fresh();
+    other.computed.revenue = Infinity;
+    const into = fresh();
+    into.computed.revenue = 10;
+    mergeProfiles(into, other);
+    expect(into.computed.revenue).toBe(MAX_TOTAL);
   });
 });

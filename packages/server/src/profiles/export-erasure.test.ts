@@ -11,8 +11,9 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-async function send(batch: Array<Record<string, unknown>>) {
-  const res = await t.send('/v1/batch', { batch: batch.map((m) => ({ messageId: `ee-${++n}`, ...m })) });
+async function send(batch: Array<Record<string, unknown>>, authorization?: string) {
+  const headers = authorization ? { headers: { authorization } } : undefined;
+  const res = await t.send('/v1/batch', { batch: batch.map((m) => ({ messageId: `ee-${++n}`, ...m })) }, headers);
   expect(res.status).toBe(200);
 }
 
@@ -69,8 +70,8 @@ describe('search, timeline, export and erasure', () => {
       { type: 'identify', anonymousId: 'erase-anon-1', userId: 'erase-user' },
       { type: 'identify', anonymousId: 'erase-anon-2', userId: 'erase-user' },
       { type: 'track', userId: 'erase-user', event: SLOT_EVENTS.impression, properties: { offerId: 'off_x' } },
-      { type: 'alias', userId: 'erase-user', previousId: 'erase-old-id' },
     ]);
+    await send([{ type: 'alias', userId: 'erase-user', previousId: 'erase-old-id' }], `Bearer ${t.site.secret}`);
     // Someone else, who must survive the erasure.
     await send([{ type: 'identify', anonymousId: 'bystander', userId: 'bystander-user' }]);
 

@@ -102,10 +102,10 @@ describe('merge rules', () => {
     expect((await profile(alice.id)).identities).not.toContainEqual({ kind: 'anonymous', value: 'shared-pc' });
   });
 
-  it('merges previousId into userId on alias', async () => {
+  it('merges previousId into userId on an alias sent with the site secret', async () => {
     await send([{ type: 'track', userId: 'old-login', anonymousId: 'al-1', event: 'Before', timestamp: at(base) }]);
     await send([{ type: 'track', userId: 'new-login', anonymousId: 'al-2', event: 'After', timestamp: at(base + HOUR) }]);
-    await send([{ type: 'alias', userId: 'new-login', previousId: 'old-login', timestamp: at(base + 2 * HOUR) }]);
+    await send([{ type: 'alias', userId: 'new-login', previousId: 'old-login', timestamp: at(base + 2 * HOUR) }], `Bearer ${t.site.secret}`);
     const [p] = await profileBy('userId=new-login');
     expect(p.computed.events).toEqual({ Before: 1, After: 1 });
     expect((await profileBy('userId=old-login'))[0].id).toBe(p.id);
@@ -116,14 +116,17 @@ describe('merge rules', () => {
     expect(full.merges.at(-1)).toMatchObject({ rule: 'alias' });
   });
 
-  it('links emails only when the site turns email matching on', async () => {
+  it('links emails only when the site turns email matching on, and only from vouched-for senders', async () => {
     for (const emailMatching of [false, true]) {
       const { body: site } = await t.api('POST', '/api/sites', { name: `Email ${emailMatching}`, emailMatching });
-      const auth = `Basic ${Buffer.from(`${site.writeKey}:`).toString('base64')}`;
-      await send([{ type: 'identify', anonymousId: 'laptop', traits: { email: 'Jo@Example.com' }, timestamp: at(base) }], auth);
-      await send([{ type: 'identify', anonymousId: 'phone', traits: { email: 'jo@example.com' }, timestamp: at(base + 1) }], auth);
-      const profiles = await profileBy('email=jo@example.com', site.id);
-      expect(profiles).toHaveLength(emailMatching ? 1 : 2);
+      const server = `Bearer ${site.secret}`;
+      await send([{ type: 'identify', anonymousId: 'laptop', traits: { email: 'Jo@Example.com' }, timestamp: at(base) }], server);
+      await send([{ type: 'identify', anonymousId: 'phone', traits: { email: 'jo@example.com' }, timestamp: at(base + 1) }], server);
+      expect(await profileBy('email=jo@example.com', site.id)).toHaveLength(emailMatching ? 1 : 2);
+      // The same from a browser, with nothing that vouches for it, links nothing.
+      const browser = `Basic ${Buffer.from(`${site.writeKey}:`).toString('base64')}`;
+      await send([{ type: 'identify', anonymousId: 'tablet', traits: { email: 'jo@example.com' }, timestamp: at(base + 2) }], browser);
+      expect(await profileBy('email=jo@example.com', site.id)).toHaveLength(emailMatching ? 2 : 3);
     }
   });
 });

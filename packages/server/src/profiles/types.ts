@@ -24,9 +24,16 @@ export interface Computed {
   sessions: number;
   pageviews: number;
   eventCount: number;
-  /** Count of each `track` event name. */
+  /**
+   * Count of each `track` event name: the most frequent `MAX_EVENT_NAMES` (see computed.ts), so a
+   * rare name may be missing; `eventCount` counts every event.
+   */
   events: Record<string, number>;
-  /** Per-day counts of each event name (UTC day number → count), for "in the last N days". */
+  /**
+   * Per-day counts of each event name (UTC day number → count), for "in the last N days": names
+   * of `events` only, days within the retention, and the oldest days trimmed past the profile's
+   * byte budget.
+   */
   daily: Record<string, Record<string, number>>;
   orders: number;
   /** Revenue of completed orders minus refunds. */
@@ -46,10 +53,28 @@ export interface Computed {
   /** Paths of the pages seen, oldest first, bounded. */
   pages: string[];
   session: SessionState | null;
-  /** Impressions of each offer per day (offer id → UTC day number → count), for frequency caps. */
+  /**
+   * Impressions of each offer per day (offer id → UTC day number → count), for frequency caps: the
+   * `MAX_OFFER_VIEWS` most recently viewed offers.
+   */
   offerViews: Record<string, Record<string, number>>;
+  /** What the per-profile caps left out, since the profile began (see `Dropped`). */
+  dropped: Dropped;
   /** The id the profile was first known by: control-group buckets hash it, so they stay stable. */
   firstId: string | null;
+}
+
+/**
+ * Counts of what the caps of a profile (computed.ts) removed or refused: event names dropped as
+ * the rarest, day buckets trimmed for the byte budget, traits refused (past the count, the size of
+ * a value, or the traits' bytes), offers dropped as the least recently viewed. A name dropped,
+ * seen again and dropped again counts twice.
+ */
+export interface Dropped {
+  events: number;
+  days: number;
+  traits: number;
+  offerViews: number;
 }
 
 export interface ProfileRecord {
@@ -90,6 +115,7 @@ export function emptyComputed(): Computed {
     pages: [],
     session: null,
     offerViews: {},
+    dropped: { events: 0, days: 0, traits: 0, offerViews: 0 },
     firstId: null,
   };
 }

@@ -41,6 +41,8 @@ export function computedView(c: Computed, profileId: string, now: number, rankin
     oses: c.oses,
     lastPage: c.lastPage && { ...c.lastPage, at: iso(c.lastPage.at) },
     pagesVisited: c.pages,
+    // What the per-profile caps left out: a profile that shows some had more than it keeps.
+    dropped: c.dropped,
     // Null until the site's cached rankings include this buyer (they refresh every ten minutes).
     abc: abcOf(rankings, profileId, c.revenue),
     rfm: rfm?.score ?? null,

@@ -22,7 +22,8 @@ describe('/api/sites', () => {
     expect(res.body).toMatchObject({
       name: 'Travel shop',
       origins: ['https://shop.example.com', 'http://localhost:3000'],
-      requireUserHash: false,
+      // Verification is on for every new site: a user id needs its hash.
+      requireUserHash: true,
     });
     expect(res.body.id).toMatch(/^site_/);
     expect(res.body.writeKey).toMatch(/^wk_[0-9a-z]{32}$/);

@@ -15,9 +15,13 @@ export interface Site {
   createdAt: number;
 }
 
-/** Per-site switches; every one is off unless the site turns it on. */
+/** Per-site switches. Identity verification is on for new sites; every other one is off unless the site turns it on. */
 export interface SiteSettings {
-  /** Browser messages with a user id need a valid `context.userHash`, else they count as anonymous. */
+  /**
+   * Browser messages with a user id need a valid `context.userHash`, else they count as anonymous.
+   * Off, anyone who knows a customer's user id can claim to be them: their browser joins that
+   * customer's profile, and its slots show that customer's traits and codes.
+   */
   requireUserHash: boolean;
   /** Keep the full client IP instead of a truncated one (IPv4 /24, IPv6 /48). */
   storeFullIp: boolean;
@@ -28,7 +32,7 @@ export interface SiteSettings {
 }
 
 export const DEFAULT_SITE_SETTINGS: SiteSettings = {
-  requireUserHash: false,
+  requireUserHash: true,
   storeFullIp: false,
   emailMatching: false,
   exposeSegments: false,
@@ -56,6 +60,14 @@ export interface DeviceInfo {
 }
 
 /**
+ * Who vouches for a message's ids. `trusted`: sent with the site secret (a server of the site).
+ * `verified`: sent with the public write key, with a user id whose `userHash` is valid.
+ * `untrusted`: sent with the write key, with no user id or one that nothing vouches for (a site
+ * that does not require verification keeps it). The identity rules grant each level its own rights.
+ */
+export type Trust = 'trusted' | 'verified' | 'untrusted';
+
+/**
  * A message after validation, normalization and enrichment: what the store persists.
  * `message` keeps every field the sender sent (unknown ones included).
  */
@@ -69,6 +81,7 @@ export interface IngestEvent {
   userId: string | null;
   /** `alias` only: the id that becomes the user id's past. */
   previousId: string | null;
+  trust: Trust;
   /** Corrected event time, ms since the epoch. */
   timestamp: number;
   receivedAt: number;
@@ -146,6 +159,16 @@ export type IngestOutcome = 'stored' | 'duplicate';
 
 export interface IngestResult {
   outcomes: IngestOutcome[];
+  /** What the identity rules refused to do for a message (a link it asked for), by message id. */
+  notes: IdentityNote[];
+}
+
+/** An identity link that a message asked for and was refused, with the reason: reported as a warning. */
+export interface IdentityNote {
+  messageId: string;
+  code: string;
+  field: string;
+  message: string;
 }
 
 /** Identities that point at a profile. `alias` holds user ids that an alias retired. */

@@ -12,6 +12,7 @@ export function ingestEvent(overrides: Partial<IngestEvent> = {}): IngestEvent {
     anonymousId: null,
     userId: null,
     previousId: null,
+    trust: 'untrusted',
     timestamp: at,
     receivedAt: at,
     traits: null,

@@ -34,7 +34,9 @@ export interface TestServer {
 
 /**
  * A real Rapport server on 127.0.0.1 and a free port, over a real SQLite file, with one site.
- * Rate limits are off unless given, so that tests measure behaviour, not the limiter.
+ * Rate limits are off unless given, so that tests measure behaviour, not the limiter. Unlike a
+ * new site of the product, the test site does not require verified user ids unless `settings`
+ * says so, so that tests of other rules can send bare user ids; tests of identity turn it on.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = options.dbPath ? null : mkdtempSync(path.join(tmpdir(), 'rapport-test-'));
@@ -51,7 +53,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const existing = server.sites.list().find((s) => s.name === 'Test site');
   const site =
-    existing ?? (await server.sites.create({ name: 'Test site', origins: options.origins ?? [], settings: options.settings }));
+    existing ??
+    (await server.sites.create({ name: 'Test site', origins: options.origins ?? [], settings: { requireUserHash: false, ...options.settings } }));
   const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 
   return {

@@ -9,13 +9,19 @@ import { date, plural } from '../ui/format.js';
 import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 
-const SETTINGS: Array<{ key: keyof SiteSettings; label: string; hint: string }> = [
+/** `risk`: what a setting being off allows, shown beside it whatever its state. */
+const SETTINGS: Array<{ key: keyof SiteSettings; label: string; hint: string; risk?: string }> = [
   {
     key: 'requireUserHash',
     label: 'Identity verification',
-    hint: 'Browser messages with a user id must carry context.userHash = HMAC-SHA256(secret, userId), computed by your backend; without it they count as anonymous. Stops anyone from claiming to be a customer by typing their id.',
+    hint: 'Browser messages with a user id must carry context.userHash = HMAC-SHA256(secret, userId), computed by your backend; without it they count as anonymous. On by default.',
+    risk: "Turned off, anyone who knows or guesses a customer's user id (often a number or an email) can send it from their own browser: that browser then joins the customer's profile, its visits count as theirs, and personalized slots show it the customer's name, traits and coupon codes. Decisions still never answer for a user id without its hash, and alias and email links still need verified ids or the secret.",
   },
-  { key: 'emailMatching', label: 'Join profiles by email', hint: 'Two profiles that identify with the same email become one customer.' },
+  {
+    key: 'emailMatching',
+    label: 'Join profiles by email',
+    hint: 'Two profiles that identify with the same email become one customer. Only messages with a verified user id, or sent with the secret, join by email: anyone can type an address.',
+  },
   { key: 'storeFullIp', label: 'Keep full IP addresses', hint: 'Off: addresses are shortened (IPv4 /24, IPv6 /48) before they are stored.' },
   { key: 'exposeSegments', label: 'Tell the browser which segments matched', hint: 'For debugging: decisions list the segments of the visitor. Leave off in production.' },
 ];
@@ -142,7 +148,7 @@ function list(c: Context<ConsoleEnv>, here: Here, problem?: Problem, values = { 
                         <div class="sub">{s.id}</div>
                       </td>
                       <td>{s.origins.length ? s.origins.join(', ') : <span class="muted">none yet</span>}</td>
-                      <td>{s.settings.requireUserHash ? <Badge tone="green">required</Badge> : <Badge>off</Badge>}</td>
+                      <td>{s.settings.requireUserHash ? <Badge tone="green">required</Badge> : <Badge tone="red" title="Anyone who knows a customer's user id can claim to be them">off</Badge>}</td>
                       <td>{date(s.createdAt)}</td>
                     </tr>
                   ))}
@@ -280,6 +286,12 @@ function sitePage(c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView
                   <span>
                     <strong>{s.label}</strong>
                     <span class="hint">{s.hint}</span>
+                    {s.risk && (
+                      <span class={site.settings[s.key] ? 'hint' : 'hint hint-risk'} data-risk={s.key}>
+                        {site.settings[s.key] ? '' : 'Off now. '}
+                        {s.risk}
+                      </span>
+                    )}
                   </span>
                 </label>
               ))}

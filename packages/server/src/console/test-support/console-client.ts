@@ -23,7 +23,10 @@ export async function consoleTestApp(options: { sites?: string[]; trustProxy?: b
     trustProxy: options.trustProxy,
   });
   const created: Site[] = [];
-  for (const name of options.sites ?? ['Shop']) created.push(await sites.create({ name, origins: ['https://shop.example'] }));
+  // Bare user ids, as the test-support server allows them (see startTestServer).
+  for (const name of options.sites ?? ['Shop']) {
+    created.push(await sites.create({ name, origins: ['https://shop.example'], settings: { requireUserHash: false } }));
+  }
   return {
     app,
     store,

@@ -254,7 +254,7 @@ export class SqliteStore implements Store {
         JSON.stringify(data),
       );
     }
-    return { outcomes };
+    return { outcomes, notes: ws.notes };
   }
 
   async listEvents(query: EventQuery): Promise<Page<StoredEvent>> {
