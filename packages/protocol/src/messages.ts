@@ -7,6 +7,20 @@
 export const MESSAGE_TYPES = ['track', 'page', 'identify', 'alias', 'screen', 'group'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
+/**
+ * The short paths of Segment's browser library (analytics-next), accepted beside the long ones:
+ * `/v1/t` is `/v1/track`, and `/v1/b` is `/v1/batch`.
+ */
+export const SHORT_PATHS: Readonly<Record<string, MessageType | 'batch'>> = {
+  t: 'track',
+  p: 'page',
+  i: 'identify',
+  a: 'alias',
+  s: 'screen',
+  g: 'group',
+  b: 'batch',
+};
+
 /** A JSON object as it arrives on the wire. */
 export type JsonObject = { [key: string]: unknown };
 

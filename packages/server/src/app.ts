@@ -4,7 +4,9 @@ import { defaultSdkDir, sdkAssetRoutes } from './assets/sdk-asset.js';
 import { collectRoutes } from './collect/routes.js';
 import { consoleRoutes } from './console/routes.js';
 import { eventRoutes } from './events/routes.js';
+import { LoginThrottle } from './console/access/login-throttle.js';
 import { adminAuth } from './http/auth.js';
+import { clientIp } from './http/client-ip.js';
 import { collectCors } from './http/cors.js';
 import { errorResponse, HttpError } from './http/errors.js';
 import { decideRoutes } from './decisions/routes.js';
@@ -44,7 +46,9 @@ export function createApp(options: AppOptions) {
   app.route('/v1', collectRoutes(ctx));
   app.route('/v1', decideRoutes(ctx));
 
-  app.use('/api/*', adminAuth(() => ctx.adminToken));
+  // Its own throttle, not the console login's: a script with a stale token must not lock people out.
+  const adminThrottle = new LoginThrottle({ now: ctx.now });
+  app.use('/api/*', adminAuth(() => ctx.adminToken, { throttle: adminThrottle, clientOf: (c) => clientIp(c, ctx.options.trustProxy) }));
   app.route('/api/sites', siteRoutes(ctx));
   app.route('/api/events', eventRoutes(ctx));
   app.route('/api/profiles', profileRoutes(ctx));

@@ -164,6 +164,22 @@ describe('POST /v1/batch', () => {
 });
 
 describe('single-message endpoints', () => {
+  it("accepts the short paths of Segment's browser library, /v1/b included", async () => {
+    const paths = { t: track(), p: page(), i: { type: 'identify', messageId: mid(), anonymousId: 'anon-1', traits: { plan: 'pro' } }, g: { type: 'group', messageId: mid(), anonymousId: 'anon-1', groupId: 'g1' }, s: { type: 'screen', messageId: mid(), anonymousId: 'anon-1', name: 'Home' } };
+    for (const [short, message] of Object.entries(paths)) {
+      const res = await t.send(`/v1/${short}`, message);
+      expect(res.status, short).toBe(200);
+      expect(await stored(message.messageId as string)).toHaveLength(1);
+    }
+    const mismatch = await t.send('/v1/t', page());
+    expect(mismatch.status).toBe(400);
+    const batched = track();
+    expect((await t.send('/v1/b', { batch: [batched] })).status).toBe(200);
+    expect(await stored(batched.messageId)).toHaveLength(1);
+    const alias = { type: 'alias', messageId: mid(), anonymousId: 'short-anon', previousId: 'short-anon', userId: 'short-user' };
+    expect((await t.send('/v1/a', alias)).status).toBe(200);
+  });
+
   it.each([
     ['track', { event: 'Product Viewed', properties: { sku: 'T-1' } }],
     ['page', { name: 'Trips' }],
@@ -254,6 +270,16 @@ describe('CORS', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe(ORIGIN);
     expect(res.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
     expect(res.headers.get('vary')).toBe('Origin');
+  });
+
+  it("allows the request headers that Segment's and RudderStack's browser SDKs send", async () => {
+    const res = await fetch(`${t.url}/v1/t`, {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-retry-count' },
+    });
+    expect(res.status).toBe(204);
+    const allowed = res.headers.get('access-control-allow-headers')!.toLowerCase().split(/\s*,\s*/);
+    for (const header of ['authorization', 'content-type', 'x-retry-count', 'anonymousid', 'sentat']) expect(allowed).toContain(header);
   });
 
   it('refuses a preflight from an unknown origin', async () => {

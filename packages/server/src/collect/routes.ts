@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES, type MessageType } from '@rapport/protocol';
+import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MESSAGE_TYPES, SHORT_PATHS, type MessageType } from '@rapport/protocol';
 import type { AppContext } from '../app-context.js';
 import { HttpError } from '../http/errors.js';
 import { readSiteRequest } from '../http/site-request.js';
@@ -7,12 +7,14 @@ import { collect } from './collect.js';
 
 /**
  * The collect API of the Segment tracking spec: `POST /v1/batch` and one message at
- * `POST /v1/{track,page,identify,alias,screen,group}`.
+ * `POST /v1/{track,page,identify,alias,screen,group}`, and the short paths of Segment's browser
+ * library (`/v1/t`, `/v1/p`, ..., `/v1/b`).
  */
 export function collectRoutes(ctx: AppContext) {
   const app = new Hono();
   app.post('/batch', (c) => handle(c, ctx, 'batch'));
   for (const type of MESSAGE_TYPES) app.post(`/${type}`, (c) => handle(c, ctx, type));
+  for (const [short, endpoint] of Object.entries(SHORT_PATHS)) app.post(`/${short}`, (c) => handle(c, ctx, endpoint));
   return app;
 }
 

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { SiteDirectory } from '../sites/directory.js';
 import type { Site } from '../store/types.js';
+import type { LoginThrottle } from '../console/access/login-throttle.js';
 import { HttpError } from './errors.js';
 
 export interface SiteAuth {
@@ -70,12 +71,30 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** Requires `Authorization: Bearer <admin token>` on the admin JSON API. */
-export function adminAuth(token: () => string): MiddlewareHandler {
+/**
+ * Requires `Authorization: Bearer <admin token>` on the admin JSON API. Wrong tokens are
+ * throttled per client as console logins are: past the limit every call from that client is
+ * refused with 429, the right token included, until the window frees up.
+ *
+ * @example
+ * app.use('/api/*', adminAuth(() => token, { throttle: new LoginThrottle(), clientOf: (c) => clientIp(c, false) }));
+ */
+export function adminAuth(
+  token: () => string,
+  guard: { throttle: LoginThrottle; clientOf: (c: Context) => string | null },
+): MiddlewareHandler {
   return async (c, next) => {
+    const client = guard.clientOf(c) ?? 'unknown';
+    const wait = guard.throttle.retryAfter(client);
+    if (wait > 0) {
+      throw new HttpError(429, `too many wrong admin tokens from this client; retry after ${wait} s`, undefined, {
+        'Retry-After': String(wait),
+      });
+    }
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
     if (!match || !sameSecret(match[1], token())) {
+      guard.throttle.fail(client);
       throw new HttpError(401, 'this API needs the admin token as "Authorization: Bearer <token>"', undefined, {
         'WWW-Authenticate': 'Bearer realm="rapport"',
       });

@@ -2,6 +2,13 @@ import type { MiddlewareHandler } from 'hono';
 import type { SiteDirectory } from '../sites/directory.js';
 
 /**
+ * Request headers that browser SDKs of the Segment spec send, so that their preflights pass:
+ * analytics-next adds `X-Retry-Count` to retries, RudderStack's browser SDK sends `AnonymousId`
+ * and `SentAt` on every request. A fixed list, not an echo of what the preflight asks for.
+ */
+export const ALLOWED_HEADERS = 'Authorization, Content-Type, Content-Encoding, X-Retry-Count, AnonymousId, SentAt';
+
+/**
  * CORS for the browser-facing endpoints (`/v1/*`). A preflight carries no key, so it is answered
  * for any origin that some site allows; the real request is then checked against its own site
  * (`checkOrigin`). Errors raised before the site is known still carry the origin, so that the SDK
@@ -16,7 +23,7 @@ export function collectCors(sites: SiteDirectory): MiddlewareHandler {
       return c.body(null, 204, {
         'Access-Control-Allow-Origin': origin,
         'Access-Control-Allow-Methods': 'POST, OPTIONS',
-        'Access-Control-Allow-Headers': 'Authorization, Content-Type',
+        'Access-Control-Allow-Headers': ALLOWED_HEADERS,
         'Access-Control-Max-Age': '86400',
         Vary: 'Origin',
       });
