@@ -1,6 +1,7 @@
 import { Catalog } from './decisions/catalog.js';
 import { HttpError } from './http/errors.js';
 import { RankingCache } from './profiles/ranking-cache.js';
+import { trustedProxies, type TrustedProxies, type TrustProxy } from './http/client-ip.js';
 import { RateLimiter, type RateLimit } from './http/rate-limit.js';
 import type { SiteDirectory } from './sites/directory.js';
 import type { Store } from './store/store.js';
@@ -13,8 +14,13 @@ export interface AppOptions {
   sites: SiteDirectory;
   /** The admin token of the JSON API and the console. */
   adminToken: string;
-  /** Believe X-Forwarded-For (only behind a reverse proxy you run). @default false */
-  trustProxy?: boolean;
+  /**
+   * The reverse proxies you run in front of Rapport: a hop count (`1` or `true`: the socket's
+   * peer is your proxy) or their addresses and CIDR ranges (`['10.0.0.0/8']`). The client IP is
+   * then the right-most X-Forwarded-For entry that is not a trusted proxy, and X-Forwarded-Proto
+   * and -Host are believed. @default false (the socket's address; forwarded headers ignored)
+   */
+  trustProxy?: TrustProxy;
   /** Requests per second per client IP on the collect and decide endpoints; null turns it off. @default { rate: 50, burst: 200 } */
   rateLimitPerIp?: RateLimit | null;
   /** Requests per second per site; null turns it off. @default { rate: 2000, burst: 4000 } */
@@ -33,7 +39,7 @@ export interface AppContext {
   store: Store;
   sites: SiteDirectory;
   adminToken: string;
-  options: { trustProxy: boolean; sdkDir: string | undefined };
+  options: { trustProxy: boolean; proxies: TrustedProxies | null; sdkDir: string | undefined };
   limits: { perIp(key: string): void; perSite(key: string): void };
   /** Segments and offers in memory, for decisions. */
   catalog: Catalog;
@@ -48,7 +54,10 @@ export function appContext(options: AppOptions): AppContext {
     store: options.store,
     sites: options.sites,
     adminToken: options.adminToken,
-    options: { trustProxy: options.trustProxy ?? false, sdkDir: options.sdkDir },
+    options: (() => {
+      const proxies = trustedProxies(options.trustProxy);
+      return { trustProxy: proxies !== null, proxies, sdkDir: options.sdkDir };
+    })(),
     limits: {
       perIp: limiter(options.rateLimitPerIp === undefined ? DEFAULT_RATE_LIMIT_PER_IP : options.rateLimitPerIp, now, 'this IP address'),
       perSite: limiter(options.rateLimitPerSite === undefined ? DEFAULT_RATE_LIMIT_PER_SITE : options.rateLimitPerSite, now, 'this site'),

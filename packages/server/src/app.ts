@@ -48,7 +48,7 @@ export function createApp(options: AppOptions) {
 
   // Its own throttle, not the console login's: a script with a stale token must not lock people out.
   const adminThrottle = new LoginThrottle({ now: ctx.now });
-  app.use('/api/*', adminAuth(() => ctx.adminToken, { throttle: adminThrottle, clientOf: (c) => clientIp(c, ctx.options.trustProxy) }));
+  app.use('/api/*', adminAuth(() => ctx.adminToken, { throttle: adminThrottle, clientOf: (c) => clientIp(c, ctx.options.proxies) }));
   app.route('/api/sites', siteRoutes(ctx));
   app.route('/api/events', eventRoutes(ctx));
   app.route('/api/profiles', profileRoutes(ctx));

@@ -6,7 +6,8 @@ export interface ParsedArgs {
 
 export class UsageError extends Error {}
 
-export function parseArgs(argv: string[], spec: { flags: string[]; values: string[] }): ParsedArgs {
+/** `optional`: flags that may also take a value, only as `--name=value` (so `--flag next` stays a flag). */
+export function parseArgs(argv: string[], spec: { flags: string[]; values: string[]; optional?: string[] }): ParsedArgs {
   const positionals: string[] = [];
   const options = new Map<string, string[]>();
   const add = (name: string, value: string) => options.set(name, [...(options.get(name) ?? []), value]);
@@ -23,8 +24,8 @@ export function parseArgs(argv: string[], spec: { flags: string[]; values: strin
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     if (spec.flags.includes(name)) {
-      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
-      add(name, 'true');
+      if (eq !== -1 && !spec.optional?.includes(name)) throw new UsageError(`--${name} takes no value`);
+      add(name, eq === -1 ? 'true' : arg.slice(eq + 1));
     } else if (spec.values.includes(name)) {
       const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i];
       if (value === undefined || (eq === -1 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);

@@ -62,7 +62,18 @@ describe('rapport serve options', () => {
     expect(serveConfig(parseArgs([], SPEC), { RAPPORT_PORT: '' }).port).toBe(8787);
     expect(serveConfig(parseArgs([], SPEC), { RAPPORT_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(serveConfig(parseArgs([], SPEC), { RAPPORT_TRUST_PROXY: '0' }).trustProxy).toBe(false);
-    expect(() => serveConfig(parseArgs([], SPEC), { RAPPORT_TRUST_PROXY: 'yes' })).toThrow(/^RAPPORT_TRUST_PROXY must be 1 or true/);
+    expect(() => serveConfig(parseArgs([], SPEC), { RAPPORT_TRUST_PROXY: 'yes' })).toThrow(/^RAPPORT_TRUST_PROXY: "yes" is not an IP address or CIDR range/);
+  });
+
+  it('takes a hop count or a list of proxy addresses for --trust-proxy', () => {
+    const trust = (argv: string[], env = {}) => serveConfig(parseArgs(argv, SPEC), env).trustProxy;
+    expect(trust(['--trust-proxy'])).toBe(true);
+    expect(trust(['--trust-proxy=2'])).toBe(2);
+    expect(trust(['--trust-proxy=10.0.0.0/8, ::1'])).toEqual(['10.0.0.0/8', '::1']);
+    expect(trust(['--trust-proxy=off'], { RAPPORT_TRUST_PROXY: '1' })).toBe(false);
+    expect(trust([], { RAPPORT_TRUST_PROXY: '172.16.0.0/12' })).toEqual(['172.16.0.0/12']);
+    expect(() => trust(['--trust-proxy=10.0.0.0/33'])).toThrow(/^--trust-proxy: "10.0.0.0\/33" is not an IP address or CIDR range/);
+    expect(() => trust(['--trust-proxy=99'])).toThrow(/^--trust-proxy: 99 is not a hop count/);
   });
 
   it('documents every option in --help', async () => {

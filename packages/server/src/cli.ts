@@ -1,5 +1,6 @@
 import { DEFAULT_RATE_LIMIT_PER_IP, DEFAULT_RATE_LIMIT_PER_SITE } from './app-context.js';
 import { has, integer, last, parseArgs, UsageError, type ParsedArgs } from './cli-args.js';
+import { trustedProxies, type TrustProxy } from './http/client-ip.js';
 import type { RateLimit } from './http/rate-limit.js';
 import { startServer, type ServerConfig } from './server.js';
 import { SiteDirectory } from './sites/directory.js';
@@ -32,8 +33,11 @@ Options:
                          Default ./data/rapport.db.
   --admin-token <token>  The admin token of the API and console. Env RAPPORT_ADMIN_TOKEN.
                          Default: made on first start, kept in the database, printed then.
-  --trust-proxy          Take the client IP from X-Forwarded-For (only behind your own
-                         reverse proxy). Env RAPPORT_TRUST_PROXY=1.
+  --trust-proxy[=<hops|cidrs>]
+                         Behind your own reverse proxies: the client IP is the right-most
+                         X-Forwarded-For entry that is not one of them. A hop count
+                         (--trust-proxy=2; bare --trust-proxy is 1) or their addresses
+                         (--trust-proxy=10.0.0.0/8,::1). Env RAPPORT_TRUST_PROXY.
   --synchronous <mode>   full: fsync every commit before answering (default);
                          normal: survive a crash of the process, not of the machine; faster.
   --rate-limit-ip <n>    Requests per second per client IP on /v1, 0 for no limit.
@@ -59,6 +63,7 @@ Options:
 
 export const SERVE_SPEC = {
   flags: ['help', 'trust-proxy'],
+  optional: ['trust-proxy'],
   values: ['port', 'host', 'db', 'admin-token', 'synchronous', 'rate-limit-ip', 'rate-limit-site'],
 };
 export const SITES_SPEC = { flags: ['help', 'no-user-hash', 'require-user-hash', 'json'], values: ['name', 'origin', 'db'] };
@@ -102,7 +107,7 @@ export function serveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): ServerCon
     host: last(args, 'host') ?? env.RAPPORT_HOST ?? '127.0.0.1',
     db: last(args, 'db') ?? env.RAPPORT_DB ?? './data/rapport.db',
     adminToken: last(args, 'admin-token') ?? (env.RAPPORT_ADMIN_TOKEN || undefined),
-    trustProxy: has(args, 'trust-proxy') || switchOf(env.RAPPORT_TRUST_PROXY, 'RAPPORT_TRUST_PROXY'),
+    trustProxy: trustProxyOf(last(args, 'trust-proxy') ?? env.RAPPORT_TRUST_PROXY, has(args, 'trust-proxy') ? '--trust-proxy' : 'RAPPORT_TRUST_PROXY'),
     synchronous,
     rateLimitPerIp: rateLimit(last(args, 'rate-limit-ip'), '--rate-limit-ip', DEFAULT_RATE_LIMIT_PER_IP),
     rateLimitPerSite: rateLimit(last(args, 'rate-limit-site'), '--rate-limit-site', DEFAULT_RATE_LIMIT_PER_SITE),
@@ -183,10 +188,18 @@ async function sites(argv: string[], env: NodeJS.ProcessEnv) {
 }
 
 /** An on/off environment variable: a value that is neither must not quietly mean off. */
-function switchOf(value: string | undefined, name: string): boolean {
-  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
-  if (value === '1' || value === 'true') return true;
-  throw new UsageError(`${name} must be 1 or true (on), 0 or false (off), not "${value}"`);
+/** `true`/`on` is one hop, `false`/`off`/`0` none, a number that many, else a list of addresses or CIDR ranges. */
+function trustProxyOf(value: string | undefined, name: string): TrustProxy {
+  const v = value?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === '0' || v === 'false' || v === 'off') return false;
+  if (v === 'true' || v === 'on') return true;
+  const trust = /^\d+$/.test(v) ? Number(v) : v.split(',').map((s) => s.trim());
+  try {
+    trustedProxies(trust);
+  } catch (error) {
+    throw new UsageError(`${name}: ${(error as RangeError).message.replace(/^trustProxy: /, '')}; use a hop count, or addresses and CIDR ranges separated by commas, or off`);
+  }
+  return trust;
 }
 
 /** The site that `rapport sites create` describes, checked. */

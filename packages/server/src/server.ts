@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { createApp, type App } from './app.js';
+import type { TrustProxy } from './http/client-ip.js';
 import type { RateLimit } from './http/rate-limit.js';
 import { newToken } from './ids.js';
 import { SiteDirectory } from './sites/directory.js';
@@ -19,7 +20,7 @@ export interface ServerConfig {
   db: string;
   /** When given, this is the admin token; otherwise the one stored in the database (made on first start). */
   adminToken?: string;
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
   synchronous?: Synchronous;
   rateLimitPerIp?: RateLimit | null;
   rateLimitPerSite?: RateLimit | null;

@@ -17,7 +17,7 @@ export interface SiteRequest {
  * known: before the body is read when the headers name it.
  */
 export async function readSiteRequest(c: Context, ctx: AppContext, limit: number): Promise<SiteRequest> {
-  const ip = clientIp(c, ctx.options.trustProxy);
+  const ip = clientIp(c, ctx.options.proxies);
   ctx.limits.perIp(ip ?? 'unknown');
   const fromHeaders = await siteFromHeaders(c, ctx.sites);
   if (fromHeaders) checkOrigin(c, fromHeaders);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { TrustProxy } from '../http/client-ip.js';
 import type { RateLimit } from '../http/rate-limit.js';
 import { startServer, type RunningServer } from '../server.js';
 import type { Site, SiteSettings } from '../store/types.js';
@@ -14,7 +15,7 @@ export interface TestServerOptions {
   adminToken?: string;
   rateLimitPerIp?: RateLimit | null;
   rateLimitPerSite?: RateLimit | null;
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
   sdkDir?: string;
 }
 

@@ -66,7 +66,7 @@ export function loginRoutes(ctx: AppContext, sessions: ConsoleSessions, throttle
     checkSameOrigin(c, trustProxy);
     const form = await c.req.parseBody();
     const next = safeNext(form.next);
-    const client = clientIp(c, trustProxy) ?? 'unknown';
+    const client = clientIp(c, ctx.options.proxies) ?? 'unknown';
     const wait = throttle.retryAfter(client);
     if (wait > 0) {
       c.header('Retry-After', String(wait));

@@ -1,4 +1,5 @@
 import { createApp, type App } from '../../app.js';
+import type { TrustProxy } from '../../http/client-ip.js';
 import { SiteDirectory } from '../../sites/directory.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { Site } from '../../store/types.js';
@@ -7,7 +8,7 @@ export const ADMIN_TOKEN = 'console-test-token';
 export const ORIGIN = 'http://localhost';
 
 /** A Rapport app with one site and a clock the test moves; in memory unless given a database file. */
-export async function consoleTestApp(options: { sites?: string[]; trustProxy?: boolean; file?: string } = {}) {
+export async function consoleTestApp(options: { sites?: string[]; trustProxy?: TrustProxy; file?: string } = {}) {
   const store = SqliteStore.open(options.file ?? ':memory:');
   const sites = await SiteDirectory.load(store);
   // Ingest stamps messages with this clock too, so it starts at the real time.
