@@ -1,3 +1,4 @@
+import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 import { userHashOf } from '../identity/verify.js';
@@ -260,6 +261,40 @@ describe('authentication', () => {
   });
 });
 
+describe('bodies as Node clients send them', () => {
+  const post = (body: Uint8Array | string, headers: Record<string, string>) =>
+    fetch(`${t.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${t.site.writeKey}:`).toString('base64')}`, ...headers },
+      body,
+    });
+
+  it('inflates gzip and deflate bodies, and reads JSON labelled as a form', async () => {
+    const a = track();
+    const res = await post(gzipSync(JSON.stringify({ batch: [a] })), { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' });
+    expect(res.status).toBe(200);
+    expect(await stored(a.messageId)).toHaveLength(1);
+    const b = track();
+    expect((await post(deflateSync(JSON.stringify({ batch: [b] })), { 'content-type': 'application/json; charset=utf-8', 'content-encoding': 'deflate' })).status).toBe(200);
+    expect(await stored(b.messageId)).toHaveLength(1);
+  });
+
+  it('applies the size limit after inflating: a zip bomb is a 413', async () => {
+    const bomb = gzipSync(Buffer.from(`{"batch":[${'0,'.repeat(20_000_000)}0]}`));
+    expect(bomb.length).toBeLessThan(100_000);
+    const res = await post(bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(res.status).toBe(413);
+  });
+
+  it('answers 400 for corrupt gzip and 415 for an encoding it does not know', async () => {
+    expect((await post(Buffer.from('not gzip at all'), { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status).toBe(400);
+    const res = await post(JSON.stringify({ batch: [track()] }), { 'content-type': 'application/json', 'content-encoding': 'br' });
+    expect(res.status).toBe(415);
+    expect((await res.json()).error).toMatch(/content encoding br/);
+    expect((await post('a=1', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(400);
+  });
+});
+
 describe('CORS', () => {
   it('answers a preflight from an allowed origin with that origin, never *', async () => {
     const res = await fetch(`${t.url}/v1/batch`, {
@@ -374,9 +409,11 @@ describe('bad input never reaches the core and never returns a 500', () => {
     expect((await res.json()).error).toMatch(/UTF-8/);
   });
 
-  it('answers 415 for a form body', async () => {
+  it('answers 400 for a real form body, and 415 for a type that is not JSON or text', async () => {
     const res = await raw('batch=1', 'application/x-www-form-urlencoded');
-    expect(res.status).toBe(415);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatch(/not valid JSON/);
+    expect((await raw('<batch/>', 'application/xml')).status).toBe(415);
   });
 
   it('stores SQL-looking ids and free text verbatim', async () => {

@@ -1,9 +1,13 @@
 import type { IncomingMessage } from 'node:http';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import type { Context } from 'hono';
 import { HttpError } from './errors.js';
 
-/** Content types a collect or decide body may come with; beacons send text/plain. */
-const ACCEPTED_TYPES = new Set(['application/json', 'text/plain', '']);
+/**
+ * Content types a collect or decide body may come with, whose body must still be JSON: beacons
+ * send text/plain, and RudderStack's Node SDK labels its JSON as a form.
+ */
+const ACCEPTED_TYPES = new Set(['application/json', 'text/plain', 'application/x-www-form-urlencoded', '']);
 // One decoder for every request: a call without `stream` starts from a clean state.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -16,18 +20,25 @@ export interface JsonBody {
  * Reads a JSON request body of at most `limit` bytes: 413 past it (checked on Content-Length
  * before reading, and while streaming for bodies that lie about it), 415 for a content type that
  * is not JSON or text, 400 for an empty body, bytes that are not UTF-8, or text that is not JSON.
+ * A gzip or deflate body (`Content-Encoding`) is inflated first, and the limit holds for what it
+ * inflates to: inflating stops at the limit, so a zip bomb costs no more than a plain body.
  */
 export async function readJsonBody(c: Context, limit: number): Promise<JsonBody> {
   const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (!ACCEPTED_TYPES.has(type)) {
     throw new HttpError(415, `content type ${type} is not accepted: send application/json or text/plain`);
   }
+  const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+  if (!INFLATE.has(encoding)) {
+    throw new HttpError(415, `content encoding ${encoding} is not accepted: send gzip, deflate or none`);
+  }
   const declared = Number(c.req.header('content-length'));
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   // On Node, read the request itself: going through the web Request that the adapter would build
   // for `c.req.raw.body` costs more than the rest of reading and parsing a batch.
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const bytes = incoming && !incoming.readableEnded ? await readNodeLimited(incoming, limit) : await readLimited(c.req.raw, limit);
+  const sent = incoming && !incoming.readableEnded ? await readNodeLimited(incoming, limit) : await readLimited(c.req.raw, limit);
+  const bytes = sent.length ? inflated(sent, encoding, limit) : sent;
   if (bytes.length === 0) throw new HttpError(400, 'the body is empty: send a JSON object');
   let text: string;
   try {
@@ -39,6 +50,24 @@ export async function readJsonBody(c: Context, limit: number): Promise<JsonBody>
     return { value: JSON.parse(text), bytes: bytes.length };
   } catch (error) {
     throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+const INFLATE = new Map<string, ((bytes: Uint8Array, limit: number) => Uint8Array) | null>([
+  ['identity', null],
+  ['gzip', (bytes, limit) => gunzipSync(bytes, { maxOutputLength: limit })],
+  ['x-gzip', (bytes, limit) => gunzipSync(bytes, { maxOutputLength: limit })],
+  ['deflate', (bytes, limit) => inflateSync(bytes, { maxOutputLength: limit })],
+]);
+
+function inflated(bytes: Uint8Array, encoding: string, limit: number): Uint8Array {
+  const inflate = INFLATE.get(encoding);
+  if (!inflate) return bytes;
+  try {
+    return inflate(bytes, limit);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limit);
+    throw new HttpError(400, `the body is not valid ${encoding} data`);
   }
 }
 
