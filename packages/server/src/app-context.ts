@@ -46,6 +46,8 @@ export interface AppContext {
   /** ABC and RFM per site, computed on demand and cached. */
   rankings: RankingCache;
   now: () => number;
+  /** Counters of ordinary mishaps, shown by `/healthz`: requests whose client left mid-upload. */
+  stats: { clientsClosed: number };
 }
 
 export function appContext(options: AppOptions): AppContext {
@@ -65,6 +67,7 @@ export function appContext(options: AppOptions): AppContext {
     catalog: new Catalog(options.store),
     rankings: new RankingCache(options.store, now),
     now,
+    stats: { clientsClosed: 0 },
   };
 }
 

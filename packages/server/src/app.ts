@@ -9,6 +9,7 @@ import { adminAuth } from './http/auth.js';
 import { clientIp } from './http/client-ip.js';
 import { collectCors } from './http/cors.js';
 import { errorResponse, HttpError } from './http/errors.js';
+import { ClientClosed } from './http/read-body.js';
 import { decideRoutes } from './decisions/routes.js';
 import { offerRoutes } from './decisions/offer-routes.js';
 import { profileRoutes } from './profiles/routes.js';
@@ -31,6 +32,7 @@ export function createApp(options: AppOptions) {
   const app = new Hono();
 
   app.onError((error, c) => {
+    if (error instanceof ClientClosed) ctx.stats.clientsClosed++;
     if (error instanceof HttpError) return errorResponse(c, error);
     console.error('rapport: unexpected error on', c.req.method, c.req.path, error);
     return c.json({ error: 'internal error' }, 500);
@@ -39,7 +41,10 @@ export function createApp(options: AppOptions) {
 
   app.get('/healthz', async (c) => {
     const ok = await ctx.store.health();
-    return c.json({ status: ok ? 'ok' : 'unavailable', database: ok ? 'ok' : 'not answering' }, ok ? 200 : 503);
+    return c.json(
+      { status: ok ? 'ok' : 'unavailable', database: ok ? 'ok' : 'not answering', clientsClosedMidUpload: ctx.stats.clientsClosed },
+      ok ? 200 : 503,
+    );
   });
 
   app.use('/v1/*', collectCors(ctx.sites));

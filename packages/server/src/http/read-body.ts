@@ -53,6 +53,13 @@ export async function readJsonBody(c: Context, limit: number): Promise<JsonBody>
   }
 }
 
+/** A request whose client closed the connection before its body was complete; nobody reads the answer. */
+export class ClientClosed extends HttpError {
+  constructor() {
+    super(400, 'the client closed the connection before the body was complete');
+  }
+}
+
 const INFLATE = new Map<string, ((bytes: Uint8Array, limit: number) => Uint8Array) | null>([
   ['identity', null],
   ['gzip', (bytes, limit) => gunzipSync(bytes, { maxOutputLength: limit })],
@@ -82,15 +89,22 @@ async function readNodeLimited(incoming: IncomingMessage, limit: number): Promis
   let total = 0;
   // Leaving the loop early must not destroy the request: that would take the socket, and the
   // 413 with it.
-  for await (const chunk of incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) {
-      // Stop reading; the 413 closes the connection (see tooLarge).
-      incoming.pause();
-      throw tooLarge(limit);
+  try {
+    for await (const chunk of incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > limit) {
+        // Stop reading; the 413 closes the connection (see tooLarge).
+        incoming.pause();
+        throw tooLarge(limit);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // The client went away mid-upload (a closed tab, a dropped network): ordinary, not a crash.
+    throw new ClientClosed();
   }
+  if (incoming.aborted) throw new ClientClosed();
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
 }
 

@@ -79,6 +79,6 @@ describe('GET /healthz', () => {
   it('says the database answers', async () => {
     const res = await fetch(`${t.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', database: 'ok' });
+    expect(await res.json()).toEqual({ status: 'ok', database: 'ok', clientsClosedMidUpload: 0 });
   });
 });
