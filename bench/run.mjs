@@ -2,7 +2,7 @@
 // `npm run bench`: every benchmark of bench/, one after the other, then BENCHMARKS.md.
 //
 // Steps: machine, sdk, ingest, datasets (10k, 100k, 1M visitors, one generating pass),
-// decide (100k), identity (100k), growth (10k, 100k, 1M). Each is its own script and can be run
+// decide (100k), identity (100k), growth (10k, 100k, 1M), worst (the worst inputs a write key can send). Each is its own script and can be run
 // alone (node bench/ingest.mjs, ...), with the flags documented at the top of each file.
 
 import fs from 'node:fs';
@@ -24,9 +24,9 @@ const USAGE = `Usage: node bench/run.mjs [options]
   --render             only rewrite BENCHMARKS.md from bench/results/*.json
   --help               this text
 
-Steps: machine, sdk, ingest, datasets, decide, identity, growth.`;
+Steps: machine, sdk, ingest, datasets, decide, identity, growth, worst.`;
 
-const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth'];
+const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth', 'worst'];
 const args = parseArgs();
 if (args.help) {
   console.log(USAGE);
@@ -51,6 +51,7 @@ const { runIngest } = await import('./ingest.mjs');
 const { clearDatasets, ensureDatasets } = await import('./lib/dataset.mjs');
 const { describeMachine } = await import('./machine.mjs');
 const { runSdk } = await import('./sdk.mjs');
+const { runWorstInputs } = await import('./worst-inputs.mjs');
 
 const quick = !!args.quick;
 if (quick) setResultsDir(path.join(RESULTS_DIR, 'quick'));
@@ -63,7 +64,7 @@ const readResult = (name) => {
 };
 
 function render(run) {
-  const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk'].map((n) => [n, readResult(n)]));
+  const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk', 'worst'].map((n) => [n, readResult(n)]));
   if (results.growth) writeGrowthSvg(results.growth);
   const md = renderBenchmarks({ ...results, run });
   const target = quick ? path.join(RESULTS_DIR, 'BENCHMARKS.md') : path.join(ROOT, 'BENCHMARKS.md');
@@ -104,6 +105,8 @@ await step('identity', () => runIdentity(quick ? { visitors: MID, runs: 1, secon
 await step('growth', () =>
   runGrowth(quick ? { tiers: TIERS, runs: 1, seconds: 2, maxSeconds: 1, ingestSeconds: 1, profileLargest: false } : { tiers: TIERS, runs: 3, seconds: 10, maxSeconds: 5, ingestSeconds: 5 }),
 );
+
+await step('worst', () => runWorstInputs({ quick }));
 
 run.seconds = (Date.now() - started) / 1000;
 run.loadAverageAtEnd = os.loadavg();
