@@ -5,9 +5,10 @@ export const chromiumPath = (): string => process.env.CHROMIUM_PATH || '/usr/bin
 
 /**
  * Launches headless Chromium with nothing running in the background (no updates, sync or
- * network prefetching) that could slow a test down or make it flaky.
+ * network prefetching) that could slow a test down or make it flaky. `extraArgs` are appended
+ * (e.g. `--host-resolver-rules=...` to give local servers host names of their own).
  */
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(options: { extraArgs?: string[] } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     // The headless mode comes from the flag: Playwright's own would pick the old one.
@@ -21,6 +22,7 @@ export function launchChromium(): Promise<Browser> {
       '--no-first-run',
       '--disable-sync',
       '--disable-quic',
+      ...(options.extraArgs ?? []),
     ],
   });
 }

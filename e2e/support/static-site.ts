@@ -9,12 +9,20 @@ export interface StaticSite {
   close(): Promise<void>;
 }
 
+/** A file other than an HTML page (a script, a JSON document), served with its own content type. */
+export interface StaticAsset {
+  contentType: string;
+  body: string | ((url: string) => string);
+}
+
 /**
  * A customer's web site for browser tests: serves the given HTML pages by path (query strings
  * ignored) from 127.0.0.1 on a free port, so that it is another origin than the Rapport server.
- * Pages may be functions of the site's own URL.
+ * Pages may be functions of the site's own URL, or assets with a content type of their own.
  */
-export async function startStaticSite(pages: Record<string, string | ((url: string) => string)>): Promise<StaticSite> {
+export async function startStaticSite(
+  pages: Record<string, string | ((url: string) => string) | StaticAsset>,
+): Promise<StaticSite> {
   const requests: string[] = [];
   let origin = '';
   const server = createServer((req, res) => {
@@ -25,8 +33,9 @@ export async function startStaticSite(pages: Record<string, string | ((url: stri
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    const html = typeof page === 'function' ? page(origin) : page;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+    const asset = typeof page === 'object' ? page : { contentType: 'text/html; charset=utf-8', body: page };
+    const body = typeof asset.body === 'function' ? asset.body(origin) : asset.body;
+    res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-store' }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,0 +1,146 @@
+// What the tests of third-party clients share: reading back what the server stored, and reading
+// what it answered to each collect call (through the recording proxy in front of it).
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { TestServer } from '../../packages/server/src/test-support/server';
+import type { Exchange } from '../support/collect-proxy';
+
+export interface StoredEvent {
+  messageId: string;
+  profileId: string;
+  type: string;
+  event: string | null;
+  name: string | null;
+  anonymousId: string | null;
+  userId: string | null;
+  properties: Record<string, unknown> | null;
+  traits: Record<string, unknown> | null;
+  context: Record<string, any> | null;
+  /** What the server derived: device, IP, referral of the page. */
+  enrichment: { referral: Record<string, unknown> | null; [key: string]: unknown };
+  /** Every other field the sender sent (previousId, groupId, ...). */
+  extra: Record<string, unknown>;
+  timestamp: string;
+  receivedAt: string;
+}
+
+type Json = Record<string, any>;
+
+/** The site's events, oldest first, read through the admin API. */
+export async function storedEvents(server: TestServer, siteId: string): Promise<StoredEvent[]> {
+  const res = await server.api<{ events: StoredEvent[] }>('GET', `/api/events?site=${siteId}&limit=500`);
+  if (res.status !== 200) throw new Error(`GET /api/events answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.events.reverse();
+}
+
+export interface StoredProfile {
+  id: string;
+  identities: { kind: string; value: string }[];
+  traits: Record<string, unknown>;
+}
+
+/** A profile as the admin API shows it. */
+export async function storedProfile(server: TestServer, id: string): Promise<StoredProfile> {
+  const res = await server.api<StoredProfile>('GET', `/api/profiles/${id}`);
+  if (res.status !== 200) throw new Error(`GET /api/profiles/${id} answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Waits for: one event of each of these types at least. */
+export const hasTypes = (types: string[]) => (events: StoredEvent[]) => types.every((t) => events.some((e) => e.type === t));
+
+/** The requests that carried messages: POSTs under /v1/. */
+export const collectCalls = (exchanges: Exchange[]) =>
+  exchanges.filter((e) => e.method === 'POST' && e.path.startsWith('/v1/'));
+
+/** The messages a collect call carried, whatever its endpoint. */
+export function messagesOf(exchange: Exchange): Json[] {
+  const body = exchange.body as Json | null;
+  if (!body || typeof body !== 'object') return [];
+  return Array.isArray(body.batch) ? body.batch : [body];
+}
+
+/**
+ * Everything the server said against what a client sent, one line each, so that a failing test
+ * shows the server's own answers: collect calls not answered 200 (faults injected by the proxy
+ * aside: the server's answer to those is still checked), rejected messages, warnings (with the
+ * type of the message they are about), and preflights that did not pass.
+ */
+export function serverComplaints(exchanges: Exchange[]): string[] {
+  const lines: string[] = [];
+  for (const exchange of exchanges) {
+    const answer = exchange.upstream;
+    const where = `${exchange.method} ${exchange.path}`;
+    if (!answer) {
+      lines.push(`${where}: not forwarded`);
+      continue;
+    }
+    if (exchange.method === 'OPTIONS') {
+      const asked = String(exchange.headers['access-control-request-headers'] ?? '');
+      const allowed = String(answer.headers['access-control-allow-headers'] ?? '').toLowerCase().split(/\s*,\s*/);
+      const missing = asked ? asked.toLowerCase().split(/\s*,\s*/).filter((h) => !allowed.includes(h)) : [];
+      if (answer.status >= 300 || missing.length) {
+        lines.push(
+          `${where}: preflight answered ${answer.status} ${JSON.stringify(answer.body)}` +
+            (missing.length ? `; asked for ${asked}, not allowed: ${missing.join(', ')}` : ''),
+        );
+      }
+      continue;
+    }
+    if (exchange.method !== 'POST') continue;
+    const body = answer.body as Json | null;
+    if (answer.status !== 200) {
+      lines.push(`${where}: ${answer.status} ${JSON.stringify(body)}`);
+      continue;
+    }
+    const sent = messagesOf(exchange);
+    for (const issue of (body?.rejected ?? []) as Json[]) {
+      lines.push(`${where}: rejected ${sent[issue.index]?.type} message: ${JSON.stringify(issue)}`);
+    }
+    for (const issue of (body?.warnings ?? []) as Json[]) {
+      lines.push(`${where}: warning on ${sent[issue.index]?.type} message: ${issue.code} (${issue.field}): ${issue.message}`);
+    }
+  }
+  return lines;
+}
+
+/** Message ids sent more than once (retries), and how often each was sent. */
+export function resentIds(exchanges: Exchange[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const call of collectCalls(exchanges)) {
+    for (const message of messagesOf(call)) counts.set(message.messageId, (counts.get(message.messageId) ?? 0) + 1);
+  }
+  return new Map([...counts].filter(([, n]) => n > 1));
+}
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * A browser library from node_modules as one classic script that puts `exported` on `window`
+ * under the same name: bundled by esbuild at test time, in memory (nothing is written or
+ * committed), as a site would bundle the npm package.
+ */
+export function browserBundle(specifier: string, exported: string): Promise<string> {
+  const key = `${specifier}#${exported}`;
+  let bundle = bundles.get(key);
+  if (!bundle) {
+    bundle = build({
+      stdin: {
+        contents: `import { ${exported} } from '${specifier}';\nwindow.${exported} = ${exported};\n`,
+        resolveDir: repoRoot,
+        loader: 'js',
+        sourcefile: `${exported}-entry.js`,
+      },
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2020',
+      write: false,
+      logLevel: 'silent',
+      define: { 'process.env.NODE_ENV': '"production"' },
+    }).then((result) => result.outputFiles[0].text);
+    bundles.set(key, bundle);
+  }
+  return bundle;
+}
