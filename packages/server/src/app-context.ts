@@ -21,7 +21,10 @@ export interface AppOptions {
    * and -Host are believed. @default false (the socket's address; forwarded headers ignored)
    */
   trustProxy?: TrustProxy;
-  /** Requests per second per client IP on the collect and decide endpoints; null turns it off. @default { rate: 50, burst: 200 } */
+  /**
+   * Requests per second per client IP on the collect and decide endpoints, an IPv6 client counted
+   * by its /64 (see `clientKey`); null turns it off. @default { rate: 50, burst: 200 }
+   */
   rateLimitPerIp?: RateLimit | null;
   /** Requests per second per site; null turns it off. @default { rate: 2000, burst: 4000 } */
   rateLimitPerSite?: RateLimit | null;

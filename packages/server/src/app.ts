@@ -6,7 +6,7 @@ import { consoleRoutes } from './console/routes.js';
 import { eventRoutes } from './events/routes.js';
 import { LoginThrottle } from './console/access/login-throttle.js';
 import { adminAuth } from './http/auth.js';
-import { clientIp } from './http/client-ip.js';
+import { clientIp, clientKey } from './http/client-ip.js';
 import { collectCors } from './http/cors.js';
 import { errorResponse, HttpError } from './http/errors.js';
 import { ClientClosed } from './http/read-body.js';
@@ -31,8 +31,12 @@ export function createApp(options: AppOptions) {
   const ctx = appContext({ ...options, sdkDir: options.sdkDir ?? defaultSdkDir() });
   const app = new Hono();
 
+  // Counted here, after whichever error handler answered (the console has its own).
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.error instanceof ClientClosed) ctx.stats.clientsClosed++;
+  });
   app.onError((error, c) => {
-    if (error instanceof ClientClosed) ctx.stats.clientsClosed++;
     if (error instanceof HttpError) return errorResponse(c, error);
     console.error('rapport: unexpected error on', c.req.method, c.req.path, error);
     return c.json({ error: 'internal error' }, 500);
@@ -53,7 +57,7 @@ export function createApp(options: AppOptions) {
 
   // Its own throttle, not the console login's: a script with a stale token must not lock people out.
   const adminThrottle = new LoginThrottle({ now: ctx.now });
-  app.use('/api/*', adminAuth(() => ctx.adminToken, { throttle: adminThrottle, clientOf: (c) => clientIp(c, ctx.options.proxies) }));
+  app.use('/api/*', adminAuth(() => ctx.adminToken, { throttle: adminThrottle, clientOf: (c) => clientKey(clientIp(c, ctx.options.proxies)) }));
   app.route('/api/sites', siteRoutes(ctx));
   app.route('/api/events', eventRoutes(ctx));
   app.route('/api/profiles', profileRoutes(ctx));

@@ -40,7 +40,8 @@ Options:
                          (--trust-proxy=10.0.0.0/8,::1). Env RAPPORT_TRUST_PROXY.
   --synchronous <mode>   full: fsync every commit before answering (default);
                          normal: survive a crash of the process, not of the machine; faster.
-  --rate-limit-ip <n>    Requests per second per client IP on /v1, 0 for no limit.
+  --rate-limit-ip <n>    Requests per second per client IP on /v1 (an IPv6 client is its
+                         /64, as for the login throttle), 0 for no limit.
                          Default ${DEFAULT_RATE_LIMIT_PER_IP.rate} (bursts of ${DEFAULT_RATE_LIMIT_PER_IP.burst}).
   --rate-limit-site <n>  Requests per second per site on /v1, 0 for no limit.
                          Default ${DEFAULT_RATE_LIMIT_PER_SITE.rate} (bursts of ${DEFAULT_RATE_LIMIT_PER_SITE.burst}).

@@ -1,4 +1,4 @@
-import { deflateSync, gzipSync } from 'node:zlib';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 import { userHashOf } from '../identity/verify.js';
@@ -286,6 +286,15 @@ describe('bodies as Node clients send them', () => {
     expect(res.status).toBe(413);
   });
 
+  it('reads raw deflate sent as deflate, and an empty Content-Encoding as none', async () => {
+    const a = track();
+    expect((await post(deflateRawSync(JSON.stringify({ batch: [a] })), { 'content-type': 'application/json', 'content-encoding': 'deflate' })).status).toBe(200);
+    expect(await stored(a.messageId)).toHaveLength(1);
+    const b = track();
+    expect((await post(JSON.stringify({ batch: [b] }), { 'content-type': 'application/json', 'content-encoding': '' })).status).toBe(200);
+    expect(await stored(b.messageId)).toHaveLength(1);
+  });
+
   it('answers 400 for corrupt gzip and 415 for an encoding it does not know', async () => {
     expect((await post(Buffer.from('not gzip at all'), { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status).toBe(400);
     const res = await post(JSON.stringify({ batch: [track()] }), { 'content-type': 'application/json', 'content-encoding': 'br' });
@@ -315,6 +324,19 @@ describe('CORS', () => {
     expect(res.status).toBe(204);
     const allowed = res.headers.get('access-control-allow-headers')!.toLowerCase().split(/\s*,\s*/);
     for (const header of ['authorization', 'content-type', 'x-retry-count', 'anonymousid', 'sentat']) expect(allowed).toContain(header);
+  });
+
+  it("allows the headers of RudderStack's retried and recovered requests, whose preflight must not fail", async () => {
+    // What @rudderstack/analytics-js 3.20+ adds to a retry (and 3.x before it, under older names).
+    const retry = 'anonymousid,authorization,content-type,rsa-recovered,rsa-retry-attempt,rsa-retry-reason,rsa-since-first-attempt,rsa-since-last-attempt,sentat';
+    const res = await fetch(`${t.url}/v1/batch`, {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': retry },
+    });
+    expect(res.status).toBe(204);
+    const allowed = res.headers.get('access-control-allow-headers')!.toLowerCase().split(/\s*,\s*/);
+    for (const header of [...retry.split(','), 'retry-attempt', 'retried-after', 'retried-after-first', 'reclaimed']) expect(allowed).toContain(header);
+    expect(allowed).not.toContain('x-anything');
   });
 
   it('refuses a preflight from an unknown origin', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LoginThrottle } from './access/login-throttle.js';
 import { safeNext } from './access/login.js';
 import { CONSOLE_CSP } from './access/security.js';
@@ -140,6 +140,42 @@ describe('failed logins', () => {
     expect(throttle.retryAfter('a')).toBe(20);
     throttle.succeed('a');
     expect(throttle.retryAfter('a')).toBe(0);
+  });
+
+  it('stay bounded in memory and work under any number of client addresses', () => {
+    let now = 0;
+    const throttle = new LoginThrottle({ max: 3, windowMs: 60_000, maxClients: 1000, now: () => now });
+    const started = performance.now();
+    for (let i = 0; i < 10_000; i++) throttle.fail(`2001:db8::${i.toString(16)}`);
+    expect(throttle.size).toBeLessThanOrEqual(1000);
+    expect(performance.now() - started).toBeLessThan(1000);
+    // A throttled client that keeps trying is kept, however many others fail meanwhile.
+    for (let i = 0; i < 3; i++) throttle.fail('attacker');
+    for (let i = 0; i < 10_000; i++) {
+      throttle.fail(`198.51.100.${i % 250}-${i}`);
+      if (i % 100 === 0) expect(throttle.retryAfter('attacker')).toBeGreaterThan(0);
+    }
+    // Clients whose failures left the window are forgotten.
+    now = 120_001;
+    throttle.fail('late');
+    expect(throttle.size).toBe(1);
+  });
+
+  it('refuse a body that is no form with a 400, not as a crash', async () => {
+    const t = await setup();
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      // A multipart body that ends before its boundary does: not a form.
+      const res = await t.app.request(`${ORIGIN}/console/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=x', origin: ORIGIN },
+        body: '--x\r\nContent-Disposition: form-data; name="token"\r\n\r\nabc',
+      });
+      expect(res.status).toBe(400);
+      expect(logged).not.toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
+    }
   });
 });
 

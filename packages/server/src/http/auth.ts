@@ -77,7 +77,7 @@ export function sameSecret(given: string, expected: string): boolean {
  * refused with 429, the right token included, until the window frees up.
  *
  * @example
- * app.use('/api/*', adminAuth(() => token, { throttle: new LoginThrottle(), clientOf: (c) => clientIp(c, false) }));
+ * app.use('/api/*', adminAuth(() => token, { throttle: new LoginThrottle(), clientOf: (c) => clientKey(clientIp(c, null)) }));
  */
 export function adminAuth(
   token: () => string,

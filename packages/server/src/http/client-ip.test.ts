@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { clientIp, trustedProxies, type TrustProxy } from './client-ip.js';
+import { clientIp, clientKey, trustedProxies, type TrustProxy } from './client-ip.js';
 
 /** The address clientIp finds for a request from `peer` carrying `forwarded`. */
 async function ipOf(trust: TrustProxy, peer: string, forwarded?: string) {
@@ -43,5 +43,17 @@ describe('clientIp', () => {
   it('refuses what is neither a hop count nor an address', () => {
     expect(() => trustedProxies(['10.0.0.0/8', 'proxy.local'])).toThrow('"proxy.local" is not an IP address or CIDR range');
     expect(() => trustedProxies(-1)).toThrow(/hop count/);
+  });
+});
+
+describe('clientKey', () => {
+  it('counts an IPv4 address alone and an IPv6 address by its /64, however it is spelled', () => {
+    expect(clientKey('203.0.113.9')).toBe('203.0.113.9');
+    expect(clientKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:0db8:0001:0002:ffff:1:2:3')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8::1')).toBe(clientKey('2001:db8:0:0:ffff::'));
+    expect(clientKey('::1:2:3:4:5:192.0.2.1')).toBe('0:1:2:3::/64');
+    expect(clientKey('2001:db8:1:3::1')).not.toBe(clientKey('2001:db8:1:2::1'));
+    expect(clientKey(null)).toBe('unknown');
   });
 });

@@ -65,3 +65,25 @@ export function clientIp(c: Context, trusted: TrustedProxies | null): string | n
     client = next;
   }
 }
+
+/**
+ * The key that limits and throttles count a client under: an IPv4 address itself, an IPv6
+ * address by its /64, the block that one subscriber (one home, one phone) is given and can
+ * pick any address within; counting those one by one would give every client 2^64 fresh starts.
+ * `unknown` when the address is (an in-process request has no socket).
+ *
+ * @example
+ * clientKey('203.0.113.9') // '203.0.113.9'
+ * clientKey('2001:db8:1:2:aaaa::1') // '2001:db8:1:2::/64'
+ */
+export function clientKey(ip: string | null): string {
+  if (!ip) return 'unknown';
+  if (isIP(ip) !== 6) return ip;
+  // An embedded IPv4 tail (64:ff9b::192.0.2.1) is two groups; they lie right of the /64 anyway.
+  const hex = ip.replace(/\d+\.\d+\.\d+\.\d+$/, '0:0');
+  const [head, tail = ''] = hex.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}

@@ -3,10 +3,30 @@ import type { SiteDirectory } from '../sites/directory.js';
 
 /**
  * Request headers that browser SDKs of the Segment spec send, so that their preflights pass:
- * analytics-next adds `X-Retry-Count` to retries, RudderStack's browser SDK sends `AnonymousId`
- * and `SentAt` on every request. A fixed list, not an echo of what the preflight asks for.
+ * analytics-next adds `X-Retry-Count` to retries; RudderStack's browser SDK (v3) sends
+ * `AnonymousId` and `SentAt` on every request, and on a retried or recovered one the `Rsa-*`
+ * headers of 3.20 and later, or their earlier names (`Retry-Attempt`, `Retried-After`,
+ * `Retried-After-First`, `Reclaimed`). A preflight that lacked one would fail exactly the
+ * retries, so the events that already failed once would be lost. A fixed list, not an echo of
+ * what the preflight asks for: Rapport reads none of these, but must let the browser send them.
  */
-export const ALLOWED_HEADERS = 'Authorization, Content-Type, Content-Encoding, X-Retry-Count, AnonymousId, SentAt';
+export const ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Content-Encoding',
+  'X-Retry-Count',
+  'AnonymousId',
+  'SentAt',
+  'Rsa-Recovered',
+  'Rsa-Retry-Attempt',
+  'Rsa-Retry-Reason',
+  'Rsa-Since-Last-Attempt',
+  'Rsa-Since-First-Attempt',
+  'Retry-Attempt',
+  'Retried-After',
+  'Retried-After-First',
+  'Reclaimed',
+].join(', ');
 
 /**
  * CORS for the browser-facing endpoints (`/v1/*`). A preflight carries no key, so it is answered

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { Context } from 'hono';
 import { HttpError } from './errors.js';
 
@@ -28,7 +28,8 @@ export async function readJsonBody(c: Context, limit: number): Promise<JsonBody>
   if (!ACCEPTED_TYPES.has(type)) {
     throw new HttpError(415, `content type ${type} is not accepted: send application/json or text/plain`);
   }
-  const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+  // An empty header is no encoding, as a missing one is.
+  const encoding = (c.req.header('content-encoding') ?? '').trim().toLowerCase() || 'identity';
   if (!INFLATE.has(encoding)) {
     throw new HttpError(415, `content encoding ${encoding} is not accepted: send gzip, deflate or none`);
   }
@@ -64,8 +65,12 @@ const INFLATE = new Map<string, ((bytes: Uint8Array, limit: number) => Uint8Arra
   ['identity', null],
   ['gzip', (bytes, limit) => gunzipSync(bytes, { maxOutputLength: limit })],
   ['x-gzip', (bytes, limit) => gunzipSync(bytes, { maxOutputLength: limit })],
-  ['deflate', (bytes, limit) => inflateSync(bytes, { maxOutputLength: limit })],
+  // HTTP's deflate is zlib-wrapped, but some clients send raw deflate under that name.
+  ['deflate', (bytes, limit) => (zlibWrapped(bytes) ? inflateSync : inflateRawSync)(bytes, { maxOutputLength: limit })],
 ]);
+
+/** A zlib header (RFC 1950): method 8 in the low nibble, and the two bytes a multiple of 31. */
+const zlibWrapped = (bytes: Uint8Array) => bytes.length >= 2 && (bytes[0] & 0x0f) === 8 && ((bytes[0] << 8) | bytes[1]) % 31 === 0;
 
 function inflated(bytes: Uint8Array, encoding: string, limit: number): Uint8Array {
   const inflate = INFLATE.get(encoding);

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { AppContext } from '../app-context.js';
 import { checkOrigin, siteFromBody, siteFromHeaders, type SiteAuth } from './auth.js';
-import { clientIp } from './client-ip.js';
+import { clientIp, clientKey } from './client-ip.js';
 import { readJsonBody, type JsonBody } from './read-body.js';
 
 export interface SiteRequest {
@@ -18,7 +18,7 @@ export interface SiteRequest {
  */
 export async function readSiteRequest(c: Context, ctx: AppContext, limit: number): Promise<SiteRequest> {
   const ip = clientIp(c, ctx.options.proxies);
-  ctx.limits.perIp(ip ?? 'unknown');
+  ctx.limits.perIp(clientKey(ip));
   const fromHeaders = await siteFromHeaders(c, ctx.sites);
   if (fromHeaders) checkOrigin(c, fromHeaders);
   const body = await readJsonBody(c, limit);

@@ -3,12 +3,12 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { MiddlewareHandler } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { sameSecret } from '../../http/auth.js';
-import { clientIp } from '../../http/client-ip.js';
+import { clientIp, clientKey } from '../../http/client-ip.js';
 import type { ConsoleEnv } from '../env.js';
 import { Notice } from '../ui/components.js';
 import { Bare, send } from '../ui/layout.js';
 import type { LoginThrottle } from './login-throttle.js';
-import { checkSameOrigin, csrfProtection, isHttps } from './security.js';
+import { checkSameOrigin, csrfProtection, formBody, isHttps } from './security.js';
 import type { ConsoleSessions } from './sessions.js';
 
 const SESSION_COOKIE = 'rapport_console';
@@ -64,9 +64,9 @@ export function loginRoutes(ctx: AppContext, sessions: ConsoleSessions, throttle
 
   app.post('/login', async (c) => {
     checkSameOrigin(c, trustProxy);
-    const form = await c.req.parseBody();
+    const form = await formBody(c);
     const next = safeNext(form.next);
-    const client = clientIp(c, ctx.options.proxies) ?? 'unknown';
+    const client = clientKey(clientIp(c, ctx.options.proxies));
     const wait = throttle.retryAfter(client);
     if (wait > 0) {
       c.header('Retry-After', String(wait));

@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { sameSecret } from '../../http/auth.js';
 import { HttpError } from '../../http/errors.js';
+import { ClientClosed } from '../../http/read-body.js';
 import type { ConsoleEnv } from '../env.js';
 
 /**
@@ -65,6 +67,23 @@ export function checkSameOrigin(c: Context, trustProxy: boolean) {
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
 
 /**
+ * The fields of a console form post. A client that left before its body was complete is
+ * `ClientClosed` (counted, not logged as a crash); a body that is no form is a 400.
+ *
+ * @example
+ * const { token } = await formBody(c);
+ */
+export async function formBody(c: Context) {
+  try {
+    return await c.req.parseBody();
+  } catch {
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    if (incoming && !incoming.complete) throw new ClientClosed();
+    throw new HttpError(400, 'the form could not be read: send it as application/x-www-form-urlencoded or multipart/form-data');
+  }
+}
+
+/**
  * CSRF protection of every POST under /console: the request comes from this server's pages
  * (Origin) and carries the session's token, as the `_csrf` field of a form or the
  * `X-CSRF-Token` header of a script's JSON call. SameSite=Strict cookies already keep other
@@ -77,7 +96,7 @@ export function csrfProtection(trustProxy: boolean): MiddlewareHandler<ConsoleEn
       const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
       let given = c.req.header('x-csrf-token');
       if (given === undefined && FORM_TYPES.includes(type)) {
-        const field = (await c.req.parseBody())._csrf;
+        const field = (await formBody(c))._csrf;
         given = typeof field === 'string' ? field : undefined;
       }
       if (!given || !sameSecret(given, c.get('session').csrf)) {
