@@ -61,12 +61,12 @@ export function messagesOf(exchange: Exchange): Json[] {
 }
 
 /**
- * Everything the server said against what a client sent, one line each, so that a failing test
- * shows the server's own answers: collect calls not answered 200 (faults injected by the proxy
- * aside: the server's answer to those is still checked), rejected messages, warnings (with the
- * type of the message they are about), and preflights that did not pass.
+ * What the server refused, one line each with its own answer, so that a failing test shows it:
+ * collect calls not answered 200 (for a call whose answer the proxy lost on purpose, the
+ * server's real answer counts), rejected messages, and preflights that did not let the browser
+ * send (an error status, or a requested header that is not allowed).
  */
-export function serverComplaints(exchanges: Exchange[]): string[] {
+export function serverRefusals(exchanges: Exchange[]): string[] {
   const lines: string[] = [];
   for (const exchange of exchanges) {
     const answer = exchange.upstream;
@@ -97,8 +97,20 @@ export function serverComplaints(exchanges: Exchange[]): string[] {
     for (const issue of (body?.rejected ?? []) as Json[]) {
       lines.push(`${where}: rejected ${sent[issue.index]?.type} message: ${JSON.stringify(issue)}`);
     }
+  }
+  return lines;
+}
+
+/** The warnings of the server's answers, one line each, with the type of the message they are about. */
+export function serverWarnings(exchanges: Exchange[]): string[] {
+  const lines: string[] = [];
+  for (const exchange of collectCalls(exchanges)) {
+    const body = exchange.upstream?.body as Json | null | undefined;
+    const sent = messagesOf(exchange);
     for (const issue of (body?.warnings ?? []) as Json[]) {
-      lines.push(`${where}: warning on ${sent[issue.index]?.type} message: ${issue.code} (${issue.field}): ${issue.message}`);
+      lines.push(
+        `${exchange.method} ${exchange.path}: warning on ${sent[issue.index]?.type} message: ${issue.code} (${issue.field}): ${issue.message}`,
+      );
     }
   }
   return lines;

@@ -233,3 +233,16 @@ describe('shared context of a batch', () => {
     expect('error' in ignored ? null : ignored.warnings[0].field).toBe('context');
   });
 });
+
+describe('what RudderStack browser SDK sends', () => {
+  it("takes an identify's traits from context.traits and keeps a numeric session id", () => {
+    const result = validateMessage(
+      { type: 'identify', anonymousId: 'a', userId: 'u', context: { traits: { email: 'ada@example.com' }, sessionId: 1796220888343, page: { referrer: '$direct', url: 'https://shop.example/' } } },
+      0,
+    );
+    if (!result.ok) throw new Error(result.issue.message);
+    expect(result.message.traits).toEqual({ email: 'ada@example.com' });
+    expect(result.message.context.sessionId).toBe('1796220888343');
+    expect(result.warnings).toEqual([]);
+  });
+});

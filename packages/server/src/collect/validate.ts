@@ -165,7 +165,13 @@ function shape(m: JsonObject, pathType: MessageType | undefined, index: number, 
     timestamp: date(m, 'timestamp') ?? date(m, 'originalTimestamp'),
     sentAt: date(m, 'sentAt'),
     properties: messageType === 'identify' || messageType === 'alias' ? null : optionalObject(m, 'properties'),
-    traits: messageType === 'identify' || messageType === 'group' ? optionalObject(m, 'traits') : null,
+    // RudderStack's browser SDK sends an identify's traits in context.traits only.
+    traits:
+      messageType === 'identify'
+        ? (optionalObject(m, 'traits') ?? (isObject(context.traits) ? context.traits : null))
+        : messageType === 'group'
+          ? optionalObject(m, 'traits')
+          : null,
     context,
     raw: m,
   };
@@ -364,6 +370,8 @@ function checkContext(context: JsonObject, index: number, warnings: MessageIssue
       else if (value.length > MAX_CONTEXT_STRING) holder[key] = value.slice(0, MAX_CONTEXT_STRING);
     }
   };
+  // RudderStack sends its session id as a number; like ids, it is kept as a string.
+  if (typeof context.sessionId === 'number' && Number.isFinite(context.sessionId)) context.sessionId = String(context.sessionId);
   strings(context, 'context.', ['userAgent', 'ip', 'locale', 'timezone', 'userHash', 'sessionId']);
   for (const key of ['page', 'campaign', 'firstTouch'] as const) {
     const value = context[key];

@@ -25,7 +25,7 @@ export function enrich(message: ValidMessage, site: Site, facts: RequestFacts): 
   const page = asObject(context.page);
   const url = asString(page?.url);
   const campaign = page || context.campaign ? campaignOf(url, asObject(context.campaign)) : null;
-  const referral = page ? referralOf(asString(page.referrer), url, campaign) : null;
+  const referral = page ? referralOf(referrerOf(page.referrer), url, campaign) : null;
 
   const userAgent = asString(context.userAgent) ?? (facts.trusted ? null : facts.userAgentHeader);
   const sentIp = facts.trusted ? asString(context.ip) : null;
@@ -46,7 +46,7 @@ function firstTouchOf(first: JsonObject | null, skew: number) {
   const at = typeof first.at === 'string' ? Date.parse(first.at) : NaN;
   if (!Number.isFinite(at)) return null;
   const landing = asString(first.landingUrl);
-  const referral = referralOf(asString(first.referrer), landing, campaignOf(landing, asObject(first.campaign)));
+  const referral = referralOf(referrerOf(first.referrer), landing, campaignOf(landing, asObject(first.campaign)));
   return { ...referral, at: at + skew };
 }
 
@@ -63,3 +63,9 @@ export function pathOf(url: string | null): string | null {
 const asString = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 const asObject = (value: unknown): JsonObject | null =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : null;
+
+/** RudderStack's browser SDK says `$direct` where Segment's sends "": no referrer, a direct visit. */
+const referrerOf = (value: unknown) => {
+  const text = asString(value);
+  return text === '$direct' ? null : text;
+};
