@@ -2,7 +2,8 @@
 // `npm run bench`: every benchmark of bench/, one after the other, then BENCHMARKS.md.
 //
 // Steps: machine, sdk, ingest, datasets (10k, 100k, 1M visitors, one generating pass),
-// decide (100k), identity (100k), growth (10k, 100k, 1M), worst (the worst inputs a write key can send). Each is its own script and can be run
+// decide (100k), identity (100k), growth (10k, 100k, 1M), worst (the worst inputs a write key can send), worst-case
+// (the security issue's worst-case inputs end to end, beside the recorded figures of the old code). Each is its own script and can be run
 // alone (node bench/ingest.mjs, ...), with the flags documented at the top of each file.
 
 import fs from 'node:fs';
@@ -24,9 +25,9 @@ const USAGE = `Usage: node bench/run.mjs [options]
   --render             only rewrite BENCHMARKS.md from bench/results/*.json
   --help               this text
 
-Steps: machine, sdk, ingest, datasets, decide, identity, growth, worst.`;
+Steps: machine, sdk, ingest, datasets, decide, identity, growth, worst, worst-case.`;
 
-const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth', 'worst'];
+const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth', 'worst', 'worst-case'];
 const args = parseArgs();
 if (args.help) {
   console.log(USAGE);
@@ -52,6 +53,7 @@ const { clearDatasets, ensureDatasets } = await import('./lib/dataset.mjs');
 const { describeMachine } = await import('./machine.mjs');
 const { runSdk } = await import('./sdk.mjs');
 const { runWorstInputs } = await import('./worst-inputs.mjs');
+const { runWorstCase } = await import('./worst-case.mjs');
 
 const quick = !!args.quick;
 if (quick) setResultsDir(path.join(RESULTS_DIR, 'quick'));
@@ -66,7 +68,11 @@ const readResult = (name) => {
 function render(run) {
   const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk', 'worst'].map((n) => [n, readResult(n)]));
   if (results.growth) writeGrowthSvg(results.growth);
-  const md = renderBenchmarks({ ...results, run });
+  // The old code's figures were recorded once (bench/worst-case.mjs --server-root <checkout> --out
+  // worst-case-before) and are always read from bench/results, quick run or not.
+  const before = path.join(import.meta.dirname, 'results', 'worst-case-before.json');
+  const worstCaseBefore = fs.existsSync(before) ? JSON.parse(fs.readFileSync(before, 'utf8')) : null;
+  const md = renderBenchmarks({ ...results, worstCase: readResult('worst-case'), worstCaseBefore, run });
   const target = quick ? path.join(RESULTS_DIR, 'BENCHMARKS.md') : path.join(ROOT, 'BENCHMARKS.md');
   fs.writeFileSync(target, md);
   return target;
@@ -107,6 +113,14 @@ await step('growth', () =>
 );
 
 await step('worst', () => runWorstInputs({ quick }));
+// The built server of this checkout (run.mjs has built it): about a minute, 20 s quick.
+await step('worst-case', () =>
+  runWorstCase(
+    quick
+      ? { build: false, referrerCalls: 30, referrerBudgetSeconds: 2, referrerLimitSeconds: 15, worstRequests: 1, ordinaryRequests: 5, phaseSeconds: 1, contextRuns: 1, names: 5_000, others: 50, selfDecides: 5, loadRuns: 1, loadSeconds: 3 }
+      : { build: false, referrerCalls: 200, referrerBudgetSeconds: 10, referrerLimitSeconds: 150, worstRequests: 3, ordinaryRequests: 20, phaseSeconds: 2, contextRuns: 3, names: 30_000, others: 200, selfDecides: 20, loadRuns: 2, loadSeconds: 8 },
+  ),
+);
 
 run.seconds = (Date.now() - started) / 1000;
 run.loadAverageAtEnd = os.loadavg();

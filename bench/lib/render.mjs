@@ -41,7 +41,7 @@ function profileLine(p) {
   return `by area ${areas}; by function ${fns}.`;
 }
 
-export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, worst, run }) {
+export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, worst, worstCase, worstCaseBefore, run }) {
   const out = [];
   out.push('# Benchmarks', '');
   out.push(
@@ -195,6 +195,7 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
 
   out.push('## Run', '', '| step | seconds |', '| --- | ---: |', ...run.steps.map((s) => `| ${s.name} | ${fmt(s.seconds, 1)} |`), `| **total** | **${fmt(run.seconds, 1)}** |`, '');
   if (worst) out.push(...renderWorst(worst));
+  if (worstCase || worstCaseBefore) out.push(...renderWorstCase(worstCase, worstCaseBefore));
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
 }
 
@@ -215,4 +216,129 @@ function renderWorst(w) {
     `| ${fmt(p.uniqueNames.events)} distinct event names on one profile: size, names kept, read back | ${fmt(p.uniqueNames.profileBytes)} bytes, ${fmt(p.uniqueNames.eventNamesKept)} kept (${fmt(p.uniqueNames.dropped?.events ?? 0)} dropped, counted), ${p.uniqueNames.readMedianMs.toFixed(3)} ms | ${fmt(p.ordinary.profileBytes)} bytes, ${p.ordinary.readMedianMs.toFixed(3)} ms |`,
     '',
   ];
+}
+
+/** A time in ms with the digits its size deserves. */
+const msAuto = (v) => (Number.isFinite(v) ? `${fmt(v, v < 0.1 ? 4 : v < 1 ? 3 : v < 10 ? 2 : v < 100 ? 1 : 0)} ms` : '–');
+const bytes = (b) => (!Number.isFinite(b) ? '–' : b < 10_000 ? `${fmt(b)} B` : b < 1_000_000 ? `${fmt(b / 1024, 1)} KB` : `${fmt(b / 1_048_576, 1)} MB`);
+const times = (r) => (!Number.isFinite(r) ? '' : r < 1 ? `×${r.toPrecision(2)}` : `×${fmt(r, r < 10 ? 2 : r < 1000 ? 1 : 0)}`);
+const statusList = (counts) => Object.entries(counts ?? {}).map(([k, v]) => (Object.keys(counts).length > 1 ? `${k} ×${v}` : k)).join(', ') || '–';
+
+/**
+ * The worst-case inputs of the security issue (bench/worst-case.mjs), end to end on the built
+ * server: the figures of the old code (bench/results/worst-case-before.json, recorded once from a
+ * checkout of the commit before the fixes) beside the current ones, each against its own baseline.
+ */
+function renderWorstCase(now, before) {
+  const columns = [before && ['before', before], now && ['now', now]].filter(Boolean);
+  const label = ([name, w]) => `${name} (\`${w.server.commit?.slice(0, 7) ?? '?'}\`${w.server.changedFiles?.length ? ' + uncommitted changes' : ''})`;
+  // Each row: [what, (w) => cell]; a cell is the worst input's figure, then its baseline of the same run.
+  const vs = (worst, base, fmtv = msAuto, baseLabel = 'ordinary') => (worst === undefined ? '–' : `**${fmtv(worst)}** (${baseLabel} ${fmtv(base)}; ${times(worst / base)})`);
+  const inProc = (kind) => (w) => {
+    const r = w.referrer?.inProcess;
+    if (!r?.[kind]) return '–';
+    const x = r[kind];
+    const figure = x.timedOut ? `**> ${fmt(x.limitMs / 1000)} s** (ended; one call outlasted the limit)` : x.error ? `error: ${x.error.slice(0, 80)}` : vs(x.medianMs, r.ordinary.medianMs);
+    return x.timedOut ? figure : `${figure}, ${fmt(x.calls)} call${x.calls === 1 ? '' : 's'}`;
+  };
+  const e2e = (w) => w.referrer?.endToEnd;
+  const page = (field) => (w) => {
+    const e = e2e(w);
+    if (!e) return '–';
+    const [a, b] = [e[field].worst, e[field].ordinary];
+    return `${vs(a.answer.p50, b.answer.p50)}; max ${msAuto(a.answer.maxMs)}; ${fmt(a.requests)} request${a.requests === 1 ? '' : 's'}, status ${statusList(a.statuses)}`;
+  };
+  const health = (field) => (w) => {
+    const e = e2e(w);
+    if (!e) return '–';
+    const [a, b] = [e[field].worst.health, e[field].ordinary.health];
+    return `p50 ${vs(a.p50, b.p50)}, max ${vs(a.maxMs, b.maxMs)}; ${fmt(a.count)} probes`;
+  };
+  const ctx = (w) => w.context?.sharedContext && w.context;
+  const prof = (w) => w.profile?.sizes && w.profile;
+  const labels = (now ?? before).referrer?.endToEnd?.labels ?? (now ?? before).settings?.e2eLabels;
+  const rows = [
+    ['**4. Referrer host labels**', () => ''],
+    ['`parseReferrer`, 600-label host, ms per call (ordinary: a Google search referrer)', inProc('labels600')],
+    ['… 1,000-label host', inProc('labels1000')],
+    ['… the longest referrer the wire keeps (4,096 characters)', inProc('longest4096')],
+    [`page view (\`/v1/batch\`) whose referrer host has ${fmt(labels)} labels: time to answer, p50`, page('pageView')],
+    ['`/healthz` while those page views are in flight', health('pageView')],
+    ['`/v1/decide` with that referrer: time to answer, p50', page('decide')],
+    ['`/healthz` while those decisions are in flight', health('decide')],
+    ['**5. Shared batch context**', () => ''],
+    ['500 tiny messages under a 2,000-key batch `context`: bytes stored (events\' `data`) per request byte (ordinary: a batch of the same size)', (w) => {
+      const c = ctx(w);
+      if (!c) return '–';
+      const s = c.sharedContext;
+      return `${vs(s.amplification.median, c.ordinary.amplification.median, (v) => `${fmt(v, v < 10 ? 2 : 1)}×`)}: ${bytes(s.storedBytes)} stored of a ${bytes(s.requestBytes)} request`;
+    }],
+    ['… its answer', (w) => {
+      const c = ctx(w);
+      if (!c) return '–';
+      const s = c.sharedContext;
+      return `status ${statusList(s.statuses)}, ${fmt(s.accepted)} accepted, ${fmt(s.rejected)} rejected${Object.keys(s.rejectedCodes ?? {}).length ? ` (${Object.entries(s.rejectedCodes).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})` : ''}, in ${vs(s.ms.median, c.ordinary.ms.median)}`;
+    }],
+    ['… bytes the request wrote to the WAL (pages and indexes) per request byte', (w) => {
+      const c = ctx(w);
+      if (!c?.sharedContext.walAmplification) return '–';
+      return `${vs(c.sharedContext.walAmplification.median, c.ordinary.walAmplification.median, (v) => `${fmt(v, v < 10 ? 2 : 1)}×`)}: ${bytes(c.sharedContext.walBytes)}`;
+    }],
+    ['**6. Per-profile state**', () => ''],
+    ['profile after N distinct 150-character event names, 100 per batch: `GET /api/profiles/:id` bytes (ordinary: as many events, repeating names)', (w) => {
+      const p = prof(w);
+      if (!p) return '–';
+      const [a, b] = [p.sizes.uniqueNames, p.sizes.ordinary];
+      return `N = ${fmt(p.growth.uniqueNames.events)}: ${vs(a.apiBytes, b.apiBytes, bytes)}; stored row ${bytes(a.storedBytes)}; ${fmt(a.eventNamesKept)} names kept${a.dropped?.events ? ` (${fmt(a.dropped.events)} dropped, counted)` : ''}`;
+    }],
+    ['… time to send the N names (one batch at a time)', (w) => {
+      const p = prof(w);
+      if (!p) return '–';
+      const [a, b] = [p.growth.uniqueNames, p.growth.ordinary];
+      return `${vs(a.seconds * 1000, b.seconds * 1000, (v) => `${fmt(v / 1000, 1)} s`)}; slowest batch ${msAuto(a.batch.maxMs)}; status ${statusList(a.statuses)}`;
+    }],
+    ['decide for that visitor, p50 (ordinary: the ordinary profile\'s visitor)', (w) => {
+      const p = prof(w);
+      return p ? `${vs(p.decideSelf.uniqueNames.p50, p.decideSelf.ordinary.p50)}; max ${msAuto(p.decideSelf.uniqueNames.maxMs)}` : '–';
+    }],
+    ['other visitors\' decide at a fixed rate while writers send new names to the big profile: p50 (ordinary: the writers send repeating names to the ordinary profile)', (w) => {
+      const p = prof(w);
+      return p ? vs(p.load.uniqueNames.decideP50.median, p.load.ordinary.decideP50.median) : '–';
+    }],
+    ['… p99', (w) => {
+      const p = prof(w);
+      return p ? vs(p.load.uniqueNames.decideP99.median, p.load.ordinary.decideP99.median) : '–';
+    }],
+    ['… max', (w) => {
+      const p = prof(w);
+      return p ? vs(p.load.uniqueNames.decideMax.median, p.load.ordinary.decideMax.median) : '–';
+    }],
+    ['… the writers\' batches per second', (w) => {
+      const p = prof(w);
+      return p ? vs(p.load.uniqueNames.writerBatchesPerSec.median, p.load.ordinary.writerBatchesPerSec.median, (v) => fmt(v, 0)) : '–';
+    }],
+  ];
+  const s = (now ?? before).settings;
+  const out = ['## Worst-case inputs, end to end', ''];
+  out.push(
+    `\`node bench/worst-case.mjs\`: the inputs of the security issue's findings 4 to 6 sent to the built server (a process of its own, as in every benchmark here), each beside an ordinary input of the same kind measured in the same run: **bold** is the worst input, in brackets its baseline and the ratio of the two. ` +
+      'The "before" column is the old code, measured once from a checkout of the commit before the fixes (`node bench/worst-case.mjs --server-root <checkout> --out worst-case-before`, kept as `bench/results/worst-case-before.json`); "now" is this run. Any answer counts, 4xx included: a fixed server may refuse or cut these inputs.',
+    '',
+  );
+  out.push(`| input | ${columns.map(label).join(' | ')} |`, `| --- | ${columns.map(() => '---').join(' | ')} |`);
+  for (const [what, cell] of rows) out.push(`| ${what} | ${columns.map(([, w]) => cell(w)).join(' | ')} |`);
+  out.push('');
+  out.push(
+    `- Referrers: in process on the package's \`dist/\`, each call with a host of its own (no cache hit), in a worker thread that is ended when a case outlasts ${fmt(s.referrerLimitSeconds)} s; up to ${fmt(s.referrerCalls)} calls per kind, fewer once they pass ${fmt(s.referrerBudgetSeconds)} s. \`parseReferrer\` looks at the first 2,048 characters of a referrer (MAX_URL_LENGTH of packages/referrer/src/decode.ts), so the 4,096-character referrer is cut there before its host is read.`,
+    `- End to end: page views of about 2 KB and decisions for 3 slots, one after the other (at least ${fmt(s.worstRequests)} with the worst referrer and ${fmt(s.ordinaryRequests)} with an ordinary one, each kind for at least ${fmt(s.phaseSeconds)} s), while a \`/healthz\` probe goes out every ${fmt(s.healthzEveryMs)} ms whether or not the earlier ones were answered, timed from its scheduled moment.`,
+    '- Shared context: the bytes of the `data` column of the events the request stored, summed in the database file; the WAL bytes are the size of the WAL after the request, emptied just before it by a TRUNCATE checkpoint (every page the request wrote, indexes included, plus the WAL\'s frame headers).',
+    `- Per-profile state: ${fmt(s.others)} other visitors with ordinary histories and the 50 segments and 20 offers of the decide benchmark; their decisions at ${fmt(s.decideRate)} requests/s (open loop, \`bench/lib/paced.mjs\`) for ${fmt(s.loadSeconds)} s while ${fmt(s.writers)} clients send batches of ${fmt(s.writerBatch)} track calls, one after the other, ${s.loadRuns > 1 ? `${fmt(s.loadRuns)} runs of each load interleaved (median of the runs)` : 'one run of each load'}. The decisions are an open loop: when the writers keep the server's main thread busy, the queue of decisions grows for the whole run, so the worst figures grow with its length.`,
+  );
+  for (const [name, w] of columns) {
+    const failed = (w.problems ?? []).concat(['referrer', 'context', 'profile'].filter((c) => w[c]?.error).map((c) => `${c} failed`));
+    if (failed.length) out.push(`- Problems in the ${name} run: ${[...new Set(failed)].join('; ')}.`);
+  }
+  for (const [name, w] of columns) out.push(`- ${name[0].toUpperCase()}${name.slice(1)}: commit \`${w.server.commit?.slice(0, 7) ?? '?'}\` ("${(w.server.subject ?? '').replace(/\|/g, '\\|').slice(0, 120)}${(w.server.subject ?? '').length > 120 ? '…' : ''}"), measured ${w.finishedAt?.slice(0, 16).replace('T', ' ') ?? '?'} UTC in ${fmt(w.seconds, 0)} s${w.settings?.quick ? ', quick settings' : ''}.`);
+  out.push('');
+  return out;
 }
