@@ -2,9 +2,10 @@
 // `npm run bench`: every benchmark of bench/, one after the other, then BENCHMARKS.md.
 //
 // Steps: machine, sdk, ingest, datasets (10k, 100k, 1M visitors, one generating pass),
-// decide (100k), identity (100k), growth (10k, 100k, 1M), worst (the worst inputs a write key can send), worst-case
-// (the security issue's worst-case inputs end to end, beside the recorded figures of the old code). Each is its own script and can be run
-// alone (node bench/ingest.mjs, ...), with the flags documented at the top of each file.
+// decide (100k), identity (100k), growth (10k, 100k, 1M), worst-case (the security issue's
+// worst-case inputs end to end, beside the recorded figures of the old code). Each is its own
+// script and can be run alone (node bench/ingest.mjs, ...), with the flags documented at the top
+// of each file.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,9 +26,9 @@ const USAGE = `Usage: node bench/run.mjs [options]
   --render             only rewrite BENCHMARKS.md from bench/results/*.json
   --help               this text
 
-Steps: machine, sdk, ingest, datasets, decide, identity, growth, worst, worst-case.`;
+Steps: machine, sdk, ingest, datasets, decide, identity, growth, worst-case.`;
 
-const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth', 'worst', 'worst-case'];
+const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth', 'worst-case'];
 const args = parseArgs();
 if (args.help) {
   console.log(USAGE);
@@ -52,7 +53,6 @@ const { runIngest } = await import('./ingest.mjs');
 const { clearDatasets, ensureDatasets } = await import('./lib/dataset.mjs');
 const { describeMachine } = await import('./machine.mjs');
 const { runSdk } = await import('./sdk.mjs');
-const { runWorstInputs } = await import('./worst-inputs.mjs');
 const { runWorstCase } = await import('./worst-case.mjs');
 
 const quick = !!args.quick;
@@ -66,7 +66,7 @@ const readResult = (name) => {
 };
 
 function render(run) {
-  const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk', 'worst'].map((n) => [n, readResult(n)]));
+  const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk'].map((n) => [n, readResult(n)]));
   if (results.growth) writeGrowthSvg(results.growth);
   // The old code's figures were recorded once (bench/worst-case.mjs --server-root <checkout> --out
   // worst-case-before) and are always read from bench/results, quick run or not.
@@ -112,7 +112,6 @@ await step('growth', () =>
   runGrowth(quick ? { tiers: TIERS, runs: 1, seconds: 2, maxSeconds: 1, ingestSeconds: 1, profileLargest: false } : { tiers: TIERS, runs: 3, seconds: 10, maxSeconds: 5, ingestSeconds: 5 }),
 );
 
-await step('worst', () => runWorstInputs({ quick }));
 // The built server of this checkout (run.mjs has built it): about a minute, 20 s quick.
 await step('worst-case', () =>
   runWorstCase(

@@ -7,25 +7,7 @@ import { startTestServer, type TestServer } from '../packages/server/src/test-su
 import { launchChromium } from './support/browser';
 import { eventually } from './support/eventually';
 import { startStaticSite, type StaticSite } from './support/static-site';
-
-interface StoredEvent {
-  messageId: string;
-  type: string;
-  event: string | null;
-  name: string | null;
-  anonymousId: string | null;
-  userId: string | null;
-  properties: Record<string, unknown> | null;
-  traits: Record<string, unknown> | null;
-  context: {
-    page?: { url?: string; path?: string; previous?: string; referrer?: string };
-    campaign?: Record<string, string>;
-    firstTouch?: { landingUrl?: string; campaign?: Record<string, string> };
-    library?: { name: string };
-  } | null;
-  timestamp: string;
-  receivedAt: string;
-}
+import type { StoredEvent } from './support/stored-event';
 
 type RapportWindow = Window & { rapport?: { anonymousId(): string; userId(): string | undefined; flush(): Promise<void>; ready(cb: () => void): void } };
 

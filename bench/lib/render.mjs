@@ -41,7 +41,7 @@ function profileLine(p) {
   return `by area ${areas}; by function ${fns}.`;
 }
 
-export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, worst, worstCase, worstCaseBefore, run }) {
+export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, worstCase, worstCaseBefore, run }) {
   const out = [];
   out.push('# Benchmarks', '');
   out.push(
@@ -194,28 +194,8 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
   out.push('');
 
   out.push('## Run', '', '| step | seconds |', '| --- | ---: |', ...run.steps.map((s) => `| ${s.name} | ${fmt(s.seconds, 1)} |`), `| **total** | **${fmt(run.seconds, 1)}** |`, '');
-  if (worst) out.push(...renderWorst(worst));
   if (worstCase || worstCaseBefore) out.push(...renderWorstCase(worstCase, worstCaseBefore));
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
-}
-
-/** The worst inputs a write key can send (bench/worst-inputs.mjs), each beside an ordinary one. */
-function renderWorst(w) {
-  const r = w.referrer;
-  const c = w.context;
-  const p = w.profile;
-  const t = (x) => `${x.medianMs.toFixed(4)} ms (max ${x.maxMs.toFixed(3)})`;
-  return [
-    '## Worst inputs of a write key', '',
-    'In process on the built packages (`node bench/worst-inputs.mjs`): what one request can cost, against an ordinary request of the same kind in the same run. Before the trust fixes, a 1,000-label referrer took 9.7 s, the shared-context batch stored 221× its size, and the flooded profile grew to 9.6 MB.', '',
-    '| input | measured | ordinary input |', '| --- | --- | --- |',
-    `| referrer host of 600 labels, per parse | ${t(r.labels600)} | ${t(r.ordinary)} |`,
-    `| referrer host of 1,000 labels | ${t(r.labels1000)} | |`,
-    `| longest referrer kept (4,096 characters) | ${t(r.longest4096)} | |`,
-    `| batch of 500 tiny messages with a 2,000-key shared context: bytes stored per request byte | ${c.sharedContext2000Keys.amplification.toFixed(1)}× (${fmt(c.sharedContext2000Keys.storedBytes)} of ${fmt(c.sharedContext2000Keys.requestBytes)}; ${fmt(c.sharedContext2000Keys.rejected)} messages refused past the 500 KB stored per request) | ${c.ordinary.amplification.toFixed(1)}× |`,
-    `| ${fmt(p.uniqueNames.events)} distinct event names on one profile: size, names kept, read back | ${fmt(p.uniqueNames.profileBytes)} bytes, ${fmt(p.uniqueNames.eventNamesKept)} kept (${fmt(p.uniqueNames.dropped?.events ?? 0)} dropped, counted), ${p.uniqueNames.readMedianMs.toFixed(3)} ms | ${fmt(p.ordinary.profileBytes)} bytes, ${p.ordinary.readMedianMs.toFixed(3)} ms |`,
-    '',
-  ];
 }
 
 /** A time in ms with the digits its size deserves. */

@@ -8,33 +8,23 @@
 // browser acts on the server's own answers; it can also lose one answer, to make a client retry.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server';
 import { launchChromium } from '../support/browser';
-import { startCollectProxy, type CollectProxy, type Exchange } from '../support/collect-proxy';
+import type { CollectProxy, Exchange } from '../support/collect-proxy';
 import { eventually } from '../support/eventually';
 import { startStaticSite, type StaticSite } from '../support/static-site';
 import {
-  browserBundle,
-  collectCalls,
-  hasTypes,
-  messagesOf,
-  resentIds,
-  serverRefusals,
-  serverWarnings,
-  storedEvents,
-  storedProfile,
-  type StoredEvent,
+  browserBundle, clientServer, collectCalls, hasTypes, messagesOf, resentIds, serverRefusals, serverWarnings, storedProfile, TYPES, type StoredEvent,
 } from './support';
 
 const SHOP_HOST = 'shop.test';
 const RAPPORT_HOST = 'rapport.test';
-const TYPES = ['page', 'track', 'identify', 'alias', 'group'];
 
-let server: TestServer;
+// The server, started before the shop and the browser and stopped after them, and the sites of
+// the tests with a proxy in front of the server each (`rapport.rig`).
+const rapport = clientServer();
 let shop: StaticSite;
 let shopOrigin: string;
 let browser: Browser;
-const proxies: CollectProxy[] = [];
 
 /** What each page of the shop is set up with, by path: filled in by each test before it loads the page. */
 const setups = new Map<string, { writeKey: string; rapport: string; batching?: boolean }>();
@@ -99,7 +89,6 @@ const sourceConfig = () =>
   });
 
 beforeAll(async () => {
-  server = await startTestServer();
   const [segment, rudder] = await Promise.all([
     browserBundle('@segment/analytics-next', 'AnalyticsBrowser'),
     browserBundle('@rudderstack/analytics-js/bundled', 'RudderAnalytics'),
@@ -122,8 +111,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await shop?.close();
-  await Promise.all(proxies.map((p) => p.close()));
-  await server?.stop();
 });
 
 interface Visit {
@@ -142,10 +129,7 @@ interface Visit {
 async function visit(path: string, setup: { batching?: boolean; origins?: string[] } = {}): Promise<Visit> {
   // Browser senders here send bare user ids (no userHash): a site that requires verified ones
   // would store them as anonymous, which is not what these tests are about.
-  const origins = setup.origins ?? [shopOrigin];
-  const site = await server.createSite({ name: `Shop ${path}`, origins, settings: { requireUserHash: false } });
-  const proxy = await startCollectProxy(server.url);
-  proxies.push(proxy);
+  const { site, proxy, events } = await rapport.rig(`Shop ${path}`, setup.origins ?? [shopOrigin]);
   setups.set(path, { writeKey: site.writeKey, rapport: `http://${RAPPORT_HOST}:${proxy.port}`, batching: setup.batching });
   const context = await browser.newContext();
   const tab = await context.newPage();
@@ -161,7 +145,7 @@ async function visit(path: string, setup: { batching?: boolean; origins?: string
   );
   await tab.goto(`${shopOrigin}${path}`);
   await tab.evaluate(() => (window as unknown as { loaded: Promise<unknown> }).loaded);
-  return { site, proxy, context, tab, problems, requested, events: () => storedEvents(server, site.id) };
+  return { site, proxy, context, tab, problems, requested, events };
 }
 
 /** Nothing but the shop and Rapport was asked for: no CDN, no settings or plugin server, no metrics host. */
@@ -203,7 +187,7 @@ function expectStoredOnce(stored: StoredEvent[], ids: { anonymousId: string; use
 
 /** The person's profile: both ids, and the traits given at login. */
 async function expectProfile(stored: StoredEvent[], ids: { anonymousId: string; userId: string }) {
-  const profile = await storedProfile(server, stored[0].profileId);
+  const profile = await storedProfile(rapport.server, stored[0].profileId);
   expect(profile.identities).toEqual(
     expect.arrayContaining([
       expect.objectContaining({ kind: 'anonymous', value: ids.anonymousId }),
@@ -371,7 +355,7 @@ describe('CORS, enforced by Chromium', () => {
   it("a site that does not allow the shop's origin gets nothing from its page", async () => {
     // Another site of the same server allows the shop, so the preflight (which names no site)
     // passes; the request itself names a site that does not.
-    await server.createSite({ name: 'Neighbour', origins: [shopOrigin] });
+    await rapport.server.createSite({ name: 'Neighbour', origins: [shopOrigin] });
     const v = await visit('/segment', { origins: ['http://elsewhere.test'] });
     await v.tab.evaluate(async () => {
       const a = (window as any).analytics;

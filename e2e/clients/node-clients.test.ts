@@ -3,49 +3,15 @@
 // recording proxy sits in front of the server, to read its answers and to lose one on purpose.
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../packages/server/src/test-support/server';
-import { startCollectProxy, type CollectProxy } from '../support/collect-proxy';
+import { describe, expect, it } from 'vitest';
+import type { CollectProxy } from '../support/collect-proxy';
 import { eventually } from '../support/eventually';
 import {
-  collectCalls,
-  hasTypes,
-  messagesOf,
-  resentIds,
-  serverRefusals,
-  serverWarnings,
-  storedEvents,
-  storedProfile,
-  type StoredEvent,
+  clientServer, collectCalls, hasTypes, messagesOf, resentIds, serverRefusals, serverWarnings, storedProfile, TYPES, type StoredEvent,
 } from './support';
 
-const TYPES = ['page', 'track', 'identify', 'alias', 'group'];
-
-let server: TestServer;
-const proxies: CollectProxy[] = [];
-
-beforeAll(async () => {
-  server = await startTestServer();
-});
-
-afterAll(async () => {
-  await Promise.all(proxies.map((p) => p.close()));
-  await server?.stop();
-});
-
-/**
- * A site of its own for each client, and a proxy in front of the server. The site does not
- * require verified user ids: these libraries authenticate only with HTTP Basic and a write key,
- * which Rapport takes for a public browser key, never for the site secret. On a site that
- * requires verified ids (as new sites do), identify would lose its user id and every message
- * with a user id alone (alias, group, a track by user id) would be rejected.
- */
-async function rig(name: string) {
-  const site = await server.createSite({ name, origins: [], settings: { requireUserHash: false } });
-  const proxy = await startCollectProxy(server.url);
-  proxies.push(proxy);
-  return { site, proxy, events: () => storedEvents(server, site.id) };
-}
+// The server, and for each client a site of its own with a proxy in front of the server (`rapport.rig`).
+const rapport = clientServer();
 
 /** One call of each type, from a visitor who logs in, as a shop's backend would send them. */
 const ids = (prefix: string) => ({
@@ -80,7 +46,7 @@ function expectStoredOnce(stored: StoredEvent[], v: ReturnType<typeof ids>) {
 
 /** The person's profile: both ids, and the traits given at login. */
 async function expectProfile(stored: StoredEvent[], v: ReturnType<typeof ids>) {
-  const profile = await storedProfile(server, stored[0].profileId);
+  const profile = await storedProfile(rapport.server, stored[0].profileId);
   expect(profile.identities).toEqual(
     expect.arrayContaining([
       expect.objectContaining({ kind: 'anonymous', value: v.anonymousId }),
@@ -105,7 +71,7 @@ function expectWarnings(proxy: CollectProxy) {
 
 describe('@segment/analytics-node, default settings', () => {
   it('stores page, track, identify, alias and group once each, the batch whose answer was lost included', async () => {
-    const { site, proxy, events } = await rig('Segment Node');
+    const { site, proxy, events } = await rapport.rig('Segment Node');
     const v = ids('segnode');
     const errors: unknown[] = [];
     // Its defaults: POST /v1/batch, JSON, Basic auth, 15 events or 10 s per batch, retries.
@@ -143,7 +109,7 @@ describe('@segment/analytics-node, default settings', () => {
 
 describe('@rudderstack/rudder-sdk-node, default settings', () => {
   it('stores page, track, identify, alias and group once each, gzipped, the request whose answer was lost included', async () => {
-    const { site, proxy, events } = await rig('RudderStack Node');
+    const { site, proxy, events } = await rapport.rig('RudderStack Node');
     const v = ids('rudnode');
     const errors: unknown[] = [];
     // Its defaults: POST /v1/batch, gzip, Basic auth, the first event at once, then 20 events
