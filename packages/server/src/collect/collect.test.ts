@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_STORED_BATCH_BYTES } from '@rapport/protocol';
 import type { Store } from '../store/store.js';
-import { DEFAULT_SITE_SETTINGS, type IngestEvent, type Site } from '../store/types.js';
+import { DEFAULT_SITE_SETTINGS, type IngestEvent, type IngestProgram, type IngestRead, type Site } from '../store/types.js';
 import { collect, type CollectInput } from './collect.js';
+import { runProgram } from './pipeline.js';
 
 const site: Site = {
   id: 'site_1',
@@ -17,10 +18,14 @@ const site: Site = {
 /** A store that keeps what it is asked to ingest, to measure what a call would write. */
 function recordingStore() {
   const events: IngestEvent[] = [];
+  // An empty store: the pipeline finds nothing and stores every message; the test keeps them.
   const store = {
-    async ingest(_site: Site, batch: IngestEvent[]) {
-      events.push(...batch);
-      return { outcomes: batch.map(() => 'stored' as const), notes: [] };
+    async ingestTransaction<T>(_siteId: string, program: () => IngestProgram<T>) {
+      const empty = (request: IngestRead) =>
+        request.read === 'profiles' ? [] : request.read === 'identities' ? request.keys.map(() => null) : request.keys.map(() => false);
+      const { writes, result } = runProgram(program(), empty);
+      events.push(...writes.events.map((w) => w.event));
+      return result;
     },
   } as unknown as Store;
   return { store, events };

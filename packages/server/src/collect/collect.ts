@@ -10,6 +10,7 @@ import { enrich, type RequestFacts } from '../enrich/enrich.js';
 import { verifyUserHash } from '../identity/verify.js';
 import type { Store } from '../store/store.js';
 import type { IngestEvent, Site, Trust } from '../store/types.js';
+import { ingest } from './pipeline.js';
 import { correctedTimestamp, messageIdOf, skewOf } from './normalize.js';
 import { isIsoDate, isObject, prepareSharedContext, validateMessage, type SharedContext, type ValidMessage } from './validate.js';
 
@@ -86,7 +87,7 @@ export async function collect(store: Store, input: CollectInput): Promise<Collec
     };
   }
   if (events.length) {
-    const result = await store.ingest(input.site, events);
+    const result = await ingest(store, input.site, events);
     for (const note of result.notes) {
       const { messageId, ...issue } = note;
       warnings.push({ index: firstIndexOf.get(messageId)!, ...issue });

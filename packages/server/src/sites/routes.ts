@@ -1,11 +1,14 @@
 import { Hono } from 'hono';
 import type { AppContext } from '../app-context.js';
 import { HttpError } from '../http/errors.js';
-import { invalidField, jsonBody, optionalBoolean, optionalString, optionalStringArray, requiredString } from '../http/input.js';
+import { invalidField, jsonBody, optionalBoolean, optionalNumber, optionalString, optionalStringArray, requiredString } from '../http/input.js';
 import type { Site, SiteSettings } from '../store/types.js';
 import { normalizeOrigin } from './origins.js';
 
-const SETTING_FIELDS = ['requireUserHash', 'storeFullIp', 'emailMatching', 'exposeSegments'] as const;
+const SWITCHES = ['requireUserHash', 'storeFullIp', 'emailMatching', 'exposeSegments'] as const;
+const SETTING_FIELDS = [...SWITCHES, 'retentionDays'] as const;
+/** Ten years: longer is no retention at all (null). */
+export const MAX_RETENTION_DAYS = 3650;
 
 /** A site as the admin API shows it: settings flattened beside the keys. */
 export function siteJson(site: Site) {
@@ -76,9 +79,14 @@ export function origins(body: Record<string, unknown>) {
 
 function settings(body: Record<string, unknown>): Partial<SiteSettings> {
   const out: Partial<SiteSettings> = {};
-  for (const field of SETTING_FIELDS) {
+  for (const field of SWITCHES) {
     const value = optionalBoolean(body, field);
     if (value !== undefined) out[field] = value;
+  }
+  if (body.retentionDays === null) out.retentionDays = null;
+  else {
+    const days = optionalNumber(body, 'retentionDays', { integer: true, min: 1, max: MAX_RETENTION_DAYS });
+    if (days !== undefined) out.retentionDays = days;
   }
   return out;
 }

@@ -10,8 +10,7 @@ import type {
   ProfileExport,
   ProfileQuery,
   RankingInput,
-  IngestEvent,
-  IngestResult,
+  IngestProgram,
   NewSite,
   Page,
   Site,
@@ -25,9 +24,32 @@ import type {
  * store can implement them with the same guarantees.
  */
 export interface Store {
+  /** Which engine this is, for `/healthz` and the logs. */
+  readonly kind: 'sqlite' | 'postgres';
   /** True when the database answers a query. */
   health(): Promise<boolean>;
   close(): Promise<void>;
+
+  /**
+   * Tells this process of changes that other processes made to what a node caches (sites, the
+   * segments and offers of a site, its rankings), within a second; `everything` after a lost
+   * connection, when some may have been missed. A store of one process never calls it. Returns
+   * a function that stops the listening.
+   */
+  onChange(listener: (change: StoreChange) => void): () => void;
+
+  /**
+   * Takes, or renews, a lease on a named piece of work for `ms`: true when `holder` holds it
+   * now. Work that must run once for all nodes (a site's ranking refresh) runs where it is true.
+   */
+  lease(name: string, holder: string, ms: number): Promise<boolean>;
+
+  /**
+   * Deletes what is older than each site's cutoff (event time, ms): events and offer events, and
+   * the dedupe keys of messages received before it. A null cutoff keeps everything of that site.
+   * A store with partitions drops whole ones where every site's cutoff allows it.
+   */
+  applyRetention(cutoffs: Array<{ siteId: string; before: number | null }>): Promise<RetentionResult>;
 
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
@@ -37,11 +59,12 @@ export interface Store {
   listSites(): Promise<Site[]>;
 
   /**
-   * Stores the messages of one collect call for one site, in order, in one transaction: dedupes
-   * by messageId, resolves each message's profile (merges included), keeps computed attributes
-   * current, and resolves only once the transaction is committed.
+   * Runs one ingest call of the pipeline (collect/pipeline.ts) in one transaction of a site:
+   * answers its reads (see `IngestRead`), writes what it returns, and resolves with its result
+   * only once the transaction is committed. A store that must retry (a deadlock, a unique key
+   * taken by a concurrent writer, a profile merged away meanwhile) runs a fresh program again.
    */
-  ingest(site: Site, events: IngestEvent[]): Promise<IngestResult>;
+  ingestTransaction<T>(siteId: string, program: () => IngestProgram<T>): Promise<T>;
 
   /** Events of a site, newest first. */
   listEvents(query: EventQuery): Promise<Page<StoredEvent>>;
@@ -85,6 +108,28 @@ export interface Store {
   // Console aggregates
   /** The figures of the console's overview of one site, as of `now` (days are UTC days). */
   siteOverview(siteId: string, now: number): Promise<SiteOverview>;
+}
+
+/** What changed, as `onChange` reports it. */
+export type StoreChange =
+  | { what: 'sites' }
+  | { what: 'catalog' | 'rankings'; siteId: string }
+  | { what: 'everything' };
+
+export interface RetentionResult {
+  events: number;
+  /** Whole partitions dropped (PostgreSQL), each counted in `events` too. */
+  partitionsDropped: number;
+}
+
+/**
+ * The database cannot be reached, or is shutting down or starting: nothing was written. Routes
+ * answer 503 with Retry-After, so that senders keep the messages and try again.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+  }
 }
 
 /** What the console's overview shows about a site: who, how much, and from where. */

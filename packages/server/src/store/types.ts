@@ -29,13 +29,19 @@ export interface SiteSettings {
   emailMatching: boolean;
   /** Decisions may tell the browser which segments matched (for debugging). */
   exposeSegments: boolean;
+  /** Events older than this many days (event time) are deleted; null keeps them. */
+  retentionDays: number | null;
 }
+
+/** The settings that are on or off. */
+export type SiteSwitch = { [K in keyof SiteSettings]: SiteSettings[K] extends boolean ? K : never }[keyof SiteSettings];
 
 export const DEFAULT_SITE_SETTINGS: SiteSettings = {
   requireUserHash: true,
   storeFullIp: false,
   emailMatching: false,
   exposeSegments: false,
+  retentionDays: null,
 };
 
 export interface NewSite {
@@ -170,6 +176,58 @@ export interface IdentityNote {
   field: string;
   message: string;
 }
+
+/**
+ * A read that the ingest pipeline (collect/pipeline.ts) asks of a store inside its transaction.
+ * The store answers in the order asked and keeps what it read stable until commit:
+ * - `identities`: the live profile id each identity points to, or null. On a store shared by
+ *   several processes the keys are locked first (absent ones too), in a fixed order.
+ * - `existing`: whether each message is stored already (dedupe by sender and message id).
+ * - `profiles`: the profiles found, locked until commit.
+ */
+export type IngestRead =
+  | { read: 'identities'; keys: Identity[] }
+  | { read: 'existing'; keys: MessageKey[] }
+  | { read: 'profiles'; ids: string[] };
+
+/** Message ids are unique per sender: the anonymous id of the message, else its user id. */
+export interface MessageKey {
+  sender: string;
+  messageId: string;
+}
+
+/** What one ingest call writes, decided by the pipeline; a store turns it into rows. */
+export interface IngestWrites {
+  /**
+   * In order. A merge with a `from` and a rule other than `anonymous-moved` moves every row of
+   * `from` (events, identities, offer events, tombstones pointing at it) to `into`.
+   */
+  merges: MergeRecord[];
+  /** A null profile id removes the identity. */
+  identities: Array<Identity & { profileId: string | null }>;
+  newProfiles: ProfileRecord[];
+  changedProfiles: ProfileRecord[];
+  events: EventWrite[];
+}
+
+/** One message to store, with the profile it ended at and its derived columns. */
+export interface EventWrite {
+  event: IngestEvent;
+  sender: string;
+  profileId: string;
+  sessionId: string;
+  /** The offer event it records (an SDK slot event naming an offer), if any. */
+  offer: { offerId: string; kind: OfferEventKind } | null;
+}
+
+export type OfferEventKind = 'impression' | 'click' | 'control';
+
+/**
+ * The pipeline's work for one ingest call: yields reads, receives their answers, and returns the
+ * writes and its result. A store may run it more than once (a retry after a deadlock), so it is
+ * made fresh by a function each time and has no effects of its own.
+ */
+export type IngestProgram<T> = Generator<IngestRead, { writes: IngestWrites; result: T }, unknown>;
 
 /** Identities that point at a profile. `alias` holds user ids that an alias retired. */
 export type IdentityKind = 'anonymous' | 'user' | 'alias' | 'email';

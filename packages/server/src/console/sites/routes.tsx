@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { requiredString } from '../../http/input.js';
-import { found, origins } from '../../sites/routes.js';
-import type { Site, SiteSettings } from '../../store/types.js';
+import { found, MAX_RETENTION_DAYS, origins } from '../../sites/routes.js';
+import type { Site, SiteSettings, SiteSwitch } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
 import { Badge, Card, Confirm, CsrfField, Empty, Facts, PostButton, problemOf, Problems, type Problem } from '../ui/components.js';
 import { date, plural } from '../ui/format.js';
@@ -10,7 +10,7 @@ import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 
 /** `risk`: what a setting being off allows, shown beside it whatever its state. */
-const SETTINGS: Array<{ key: keyof SiteSettings; label: string; hint: string; risk?: string }> = [
+const SETTINGS: Array<{ key: SiteSwitch; label: string; hint: string; risk?: string }> = [
   {
     key: 'requireUserHash',
     label: 'Identity verification',
@@ -107,7 +107,14 @@ export function siteRoutes(ctx: AppContext) {
   app.post('/:id/settings', async (c) => {
     const current = found(ctx, c.req.param('id'));
     const form = await c.req.parseBody();
-    const settings = Object.fromEntries(SETTINGS.map((s) => [s.key, form[s.key] === 'on'])) as Partial<SiteSettings>;
+    const settings: Partial<SiteSettings> = Object.fromEntries(SETTINGS.map((s) => [s.key, form[s.key] === 'on']));
+    const days = String(form.retentionDays ?? '').trim();
+    if (days === '') settings.retentionDays = null;
+    else if (/^\d{1,4}$/.test(days) && Number(days) >= 1 && Number(days) <= MAX_RETENTION_DAYS) settings.retentionDays = Number(days);
+    else {
+      const problem = { message: `retentionDays: must be a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or empty to keep everything` };
+      return sitePage(c, hereOf(c, ctx, current), current, { settingsProblem: problem }, 400);
+    }
     await ctx.sites.update(current.id, { settings });
     return c.redirect(sitePath(current.id, 'settings'), 303);
   });
@@ -193,6 +200,8 @@ interface SiteView {
   reveal?: boolean;
   notice?: string;
   problem?: Problem;
+  /** A bad value in the settings form, shown above it. */
+  settingsProblem?: Problem;
   originsText?: string;
 }
 
@@ -280,6 +289,7 @@ function sitePage(c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView
           <Card title="Identity and privacy">
             <form method="post" action={`/console/sites/${site.id}/settings`} class="stack">
               <CsrfField here={here} />
+              <Problems problem={view.settingsProblem} />
               {SETTINGS.map((s) => (
                 <label class="toggle">
                   <input type="checkbox" name={s.key} checked={site.settings[s.key]} />
@@ -295,6 +305,11 @@ function sitePage(c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView
                   </span>
                 </label>
               ))}
+              <label class="setting-number">
+                <strong>Keep events for (days)</strong>
+                <input type="number" name="retentionDays" min="1" max={MAX_RETENTION_DAYS} value={site.settings.retentionDays ?? ''} placeholder="forever" />
+                <span class="hint">Events older than this are deleted once a day, with their offer events. Empty keeps everything. Profiles stay; erase a person from their page.</span>
+              </label>
               <div class="actions-row">
                 <button type="submit" class="button">
                   Save settings

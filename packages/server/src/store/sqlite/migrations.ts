@@ -167,6 +167,18 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX events_site_time ON events (site_id, timestamp);
     `,
   },
+  {
+    version: 4,
+    name: 'leases on work that runs once',
+    sql: `
+      -- Work that must run once for all processes (see Store.lease): who holds it, until when.
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, all in one transaction. */

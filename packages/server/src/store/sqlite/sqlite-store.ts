@@ -1,11 +1,7 @@
 import type Database from 'better-sqlite3';
-import { identityKeysOf, resolveProfile } from '../../identity/resolve.js';
-import { WorkingSet } from '../../identity/working-set.js';
-import { SLOT_EVENTS } from '@rapport/protocol';
-import { applyEvent, offerIdOf } from '../../profiles/computed.js';
-import { newId } from '../../ids.js';
+import { runProgram } from '../../collect/pipeline.js';
 import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
-import { ConflictError, type SiteOverview, type Store } from '../store.js';
+import { ConflictError, type RetentionResult, type SiteOverview, type Store } from '../store.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import {
   DEFAULT_SITE_SETTINGS,
@@ -17,9 +13,9 @@ import {
   type ProfileQuery,
   type RankingInput,
   type IdentityKind,
-  type IngestEvent,
-  type IngestOutcome,
-  type IngestResult,
+  type IngestProgram,
+  type IngestRead,
+  type IngestWrites,
   type NewSite,
   type Page,
   type Site,
@@ -49,22 +45,10 @@ import {
  * profiles (JSON to parse) make slower steps than the few columns the rankings read.
  */
 const SCAN_CHUNK = 2000;
+/** Rows deleted per write transaction by retention. */
+const RETENTION_CHUNK = 5000;
 const PROFILE_SCAN_CHUNK = 250;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
- * Who sent a message: its anonymous id, else its user id. A retry comes from the same sender, so
- * message ids are kept unique per sender: the index then clusters each batch's rows on one page
- * instead of scattering them over random pages, as a global index of random UUIDs would.
- */
-const senderOf = (event: IngestEvent) => (event.anonymousId ?? event.userId)!;
-
-/** The SDK's slot events and the kind of offer event each one records. */
-const OFFER_EVENT_KINDS = new Map<string, 'impression' | 'click' | 'control'>([
-  [SLOT_EVENTS.impression, 'impression'],
-  [SLOT_EVENTS.click, 'click'],
-  [SLOT_EVENTS.control, 'control'],
-]);
 
 /**
  * The embedded store: one SQLite file in WAL mode, prepared statements made once, one
@@ -72,9 +56,10 @@ const OFFER_EVENT_KINDS = new Map<string, 'impression' | 'click' | 'control'>([
  *
  * @example
  * const store = SqliteStore.open('./data/rapport.db');
- * await store.ingest(site, events);
+ * await ingest(store, site, events); // collect/pipeline.ts
  */
 export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
   readonly db: Database.Database;
   private readonly writer: GroupCommit;
   private readonly wal: WalSync;
@@ -114,6 +99,34 @@ export class SqliteStore implements Store {
     await this.reader?.close();
     this.wal.close();
     this.db.close();
+  }
+
+  /** One process owns the file (the CLI's writes are found by SiteDirectory's refresh on a miss). */
+  onChange(): () => void {
+    return () => {};
+  }
+
+  lease(name: string, holder: string, ms: number): Promise<boolean> {
+    return this.write(() => {
+      const now = Date.now();
+      return this.sql.takeLease.get(name, holder, now + ms, now) !== undefined;
+    });
+  }
+
+  async applyRetention(cutoffs: Array<{ siteId: string; before: number | null }>): Promise<RetentionResult> {
+    let events = 0;
+    for (const { siteId, before } of cutoffs) {
+      if (before === null) continue;
+      await this.write(() => this.sql.deleteOfferEventsBefore.run(siteId, before));
+      // In chunks, each its own write: one delete of millions of rows would hold every ingest.
+      for (;;) {
+        const deleted = await this.write(() => this.sql.deleteEventsBefore.run(siteId, before, RETENTION_CHUNK).changes);
+        events += deleted;
+        if (deleted < RETENTION_CHUNK) break;
+        await nextTurn();
+      }
+    }
+    return { events, partitionsDropped: 0 };
   }
 
   async getMeta(key: string): Promise<string | null> {
@@ -159,91 +172,58 @@ export class SqliteStore implements Store {
     return (this.sql.listSites.all() as SiteRow[]).map(siteFromRow);
   }
 
-  ingest(site: Site, events: IngestEvent[]): Promise<IngestResult> {
-    return this.write(() => this.ingestNow(site, events));
+  ingestTransaction<T>(siteId: string, program: () => IngestProgram<T>): Promise<T> {
+    return this.write(() => {
+      const { writes, result } = runProgram(program(), (request) => this.answer(siteId, request));
+      this.applyWrites(siteId, writes);
+      return result;
+    });
   }
 
-  /** The body of one ingest call; runs inside the group's transaction, in its own savepoint. */
-  private ingestNow(site: Site, events: IngestEvent[]): IngestResult {
+  /** A read of the ingest pipeline, inside the group's transaction, which nothing else writes meanwhile. */
+  private answer(siteId: string, request: IngestRead): unknown {
+    const sql = this.sql;
+    switch (request.read) {
+      case 'identities':
+        return request.keys.map(
+          (k) => (sql.getIdentity.get(siteId, k.kind, k.value) as { profile_id: string } | undefined)?.profile_id ?? null,
+        );
+      case 'existing':
+        return request.keys.map((k) => sql.eventExists.get(siteId, k.sender, k.messageId) !== undefined);
+      case 'profiles':
+        return request.ids.flatMap((id) => {
+          const row = sql.getProfile.get(siteId, id) as ProfileRow | undefined;
+          return row ? [profileFromRow(row)] : [];
+        });
+    }
+  }
+
+  private applyWrites(siteId: string, writes: IngestWrites) {
     const sql = this.sql;
     const now = Date.now();
-    const options = { emailMatching: site.settings.emailMatching };
-    const ws = new WorkingSet(site.id, newId, now);
-    const loaded = new Set<string>();
-    const outcomes: IngestOutcome[] = [];
-    const fresh: IngestEvent[] = [];
-
-    for (const event of events) {
-      if (sql.eventExists.get(site.id, senderOf(event), event.messageId)) {
-        outcomes.push('duplicate');
-        continue;
-      }
-      outcomes.push('stored');
-      fresh.push(event);
-      for (const [kind, value] of identityKeysOf(event, options)) {
-        const key = `${kind}\u0000${value}`;
-        if (loaded.has(key)) continue;
-        loaded.add(key);
-        const found = sql.getIdentity.get(site.id, kind, value) as { profile_id: string } | undefined;
-        ws.loadIdentity(kind as IdentityKind, value, found?.profile_id ?? null);
-        if (found && !ws.profiles.has(found.profile_id)) {
-          const row = sql.getProfile.get(site.id, found.profile_id) as ProfileRow | undefined;
-          if (row) ws.loadProfile(profileFromRow(row));
-        }
-      }
-    }
-
-    const placed: Array<{ event: IngestEvent; profileId: string; sessionId: string }> = [];
-    for (const event of fresh) {
-      const profileId = resolveProfile(ws, event, options);
-      const profile = ws.profile(profileId);
-      const sessionId = applyEvent(profile, event, newId);
-      ws.touch(profile.id);
-      placed.push({ event, profileId: profile.id, sessionId });
-    }
-
-    for (const merge of ws.merges) {
+    for (const merge of writes.merges) {
       if (merge.from && merge.rule !== 'anonymous-moved') {
-        sql.moveEvents.run(merge.into, site.id, merge.from);
-        sql.moveIdentities.run(merge.into, site.id, merge.from);
-        sql.moveOfferEvents.run(merge.into, site.id, merge.from);
-        sql.repointTombstones.run(merge.into, site.id, merge.from);
+        sql.moveEvents.run(merge.into, siteId, merge.from);
+        sql.moveIdentities.run(merge.into, siteId, merge.from);
+        sql.moveOfferEvents.run(merge.into, siteId, merge.from);
+        sql.repointTombstones.run(merge.into, siteId, merge.from);
       }
-      sql.insertMerge.run(
-        site.id,
-        merge.into,
-        merge.from,
-        merge.rule,
-        JSON.stringify(merge.ids),
-        merge.messageId,
-        merge.at,
-      );
+      sql.insertMerge.run(siteId, merge.into, merge.from, merge.rule, JSON.stringify(merge.ids), merge.messageId, merge.at);
     }
-    for (const change of ws.identityChanges.values()) {
-      if (change.profileId === null) sql.deleteIdentity.run(site.id, change.kind, change.value);
-      else sql.upsertIdentity.run(site.id, change.kind, change.value, ws.final(change.profileId), now);
+    for (const change of writes.identities) {
+      if (change.profileId === null) sql.deleteIdentity.run(siteId, change.kind, change.value);
+      else sql.upsertIdentity.run(siteId, change.kind, change.value, change.profileId, now);
     }
-    for (const id of ws.dirty) {
-      const profile = ws.profiles.get(id)!;
-      profile.updatedAt = now;
-      if (ws.created.has(id)) {
-        // A profile made and merged away within this call never needs a row.
-        if (!profile.mergedInto) sql.insertProfile.run(profileToParams(profile));
-      } else {
-        sql.updateProfile.run(profileToParams(profile));
-      }
-    }
-    for (const { event, profileId, sessionId } of placed) {
+    for (const profile of writes.newProfiles) sql.insertProfile.run(profileToParams(profile));
+    for (const profile of writes.changedProfiles) sql.updateProfile.run(profileToParams(profile));
+    for (const { event, sender, profileId, sessionId, offer } of writes.events) {
       const data: EventData = { message: event.message, enrichment: event.enrichment };
-      const owner = ws.final(profileId);
-      const offerKind = event.type === 'track' ? OFFER_EVENT_KINDS.get(event.name ?? '') : undefined;
-      const offerId = offerKind ? offerIdOf(event) : null;
-      if (offerKind && offerId) sql.insertOfferEvent.run(site.id, offerId, owner, offerKind, event.timestamp);
+      if (offer) sql.insertOfferEvent.run(siteId, offer.offerId, profileId, offer.kind, event.timestamp);
       sql.insertEvent.run(
-        site.id,
-        senderOf(event),
+        siteId,
+        sender,
         event.messageId,
-        owner,
+        profileId,
         event.type,
         event.name,
         event.anonymousId,
@@ -254,7 +234,6 @@ export class SqliteStore implements Store {
         JSON.stringify(data),
       );
     }
-    return { outcomes, notes: ws.notes };
   }
 
   async listEvents(query: EventQuery): Promise<Page<StoredEvent>> {
@@ -589,6 +568,17 @@ function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, cursorOf: (r
 function prepare(db: Database.Database) {
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+    takeLease: db.prepare(
+      `INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE leases.holder = excluded.holder OR leases.expires_at < ?4
+       RETURNING 1`,
+    ),
+    deleteEventsBefore: db.prepare(
+      'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE site_id = ? AND timestamp < ? LIMIT ?)',
+    ),
+    // Offer events are few beside events: one pass over them.
+    deleteOfferEventsBefore: db.prepare('DELETE FROM offer_events WHERE site_id = ? AND timestamp < ?'),
     setMeta: db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ),

@@ -1,0 +1,138 @@
+import { SLOT_EVENTS } from '@rapport/protocol';
+import { identityKeysOf, resolveProfile } from '../identity/resolve.js';
+import { WorkingSet } from '../identity/working-set.js';
+import { newId } from '../ids.js';
+import { applyEvent, offerIdOf } from '../profiles/computed.js';
+import type { ProfileRecord } from '../profiles/types.js';
+import type { Store } from '../store/store.js';
+import type {
+  EventWrite,
+  Identity,
+  IngestEvent,
+  IngestOutcome,
+  IngestProgram,
+  IngestRead,
+  IngestResult,
+  IngestWrites,
+  MessageKey,
+  OfferEventKind,
+  Site,
+} from '../store/types.js';
+
+/**
+ * Who sent a message: its anonymous id, else its user id. A retry comes from the same sender, so
+ * message ids are kept unique per sender: an index on them then clusters each batch's rows
+ * instead of scattering them over random pages, as a global index of random UUIDs would.
+ */
+export const senderOf = (event: IngestEvent) => (event.anonymousId ?? event.userId)!;
+
+/** The SDK's slot events and the kind of offer event each one records. */
+const OFFER_EVENT_KINDS = new Map<string, OfferEventKind>([
+  [SLOT_EVENTS.impression, 'impression'],
+  [SLOT_EVENTS.click, 'click'],
+  [SLOT_EVENTS.control, 'control'],
+]);
+
+/**
+ * Stores the messages of one collect call for one site, in order, in one transaction of the
+ * store: dedupes by sender and message id, resolves each message's profile with the identity
+ * rules (merges included), and keeps computed attributes current. Resolves once committed.
+ * This is the only place those rules are called at ingest, whatever the store.
+ *
+ * @example
+ * const { outcomes } = await ingest(store, site, [event]); // ['stored']
+ */
+export function ingest(store: Store, site: Site, events: IngestEvent[]): Promise<IngestResult> {
+  return store.ingestTransaction(site.id, () => ingestProgram(site, events, Date.now()));
+}
+
+/** One answer of the store to one read; the generator cannot type them, so each read casts once. */
+function* read<T>(request: IngestRead): Generator<IngestRead, T, unknown> {
+  return (yield request) as T;
+}
+
+/**
+ * The pipeline as a program of reads (see `IngestProgram`): a synchronous store (SQLite) answers
+ * them in its transaction without a turn of the event loop, an asynchronous one (PostgreSQL)
+ * awaits them, and both run these same rules.
+ */
+export function* ingestProgram(site: Site, events: IngestEvent[], now: number): IngestProgram<IngestResult> {
+  const options = { emailMatching: site.settings.emailMatching };
+  const ws = new WorkingSet(site.id, newId, now);
+
+  // Identities first: a store shared by nodes locks them, so that the dedupe read that follows
+  // sees whatever a concurrent call for the same sender committed.
+  const keys = new Map<string, Identity>();
+  for (const event of events) {
+    for (const [kind, value] of identityKeysOf(event, options)) keys.set(`${kind}\u0000${value}`, { kind, value });
+  }
+  const identityKeys = [...keys.values()];
+  const owners = yield* read<Array<string | null>>({ read: 'identities', keys: identityKeys });
+  identityKeys.forEach((key, i) => ws.loadIdentity(key.kind, key.value, owners[i]));
+
+  const messageKeys: MessageKey[] = events.map((event) => ({ sender: senderOf(event), messageId: event.messageId }));
+  const existing = yield* read<boolean[]>({ read: 'existing', keys: messageKeys });
+  const outcomes: IngestOutcome[] = existing.map((found) => (found ? 'duplicate' : 'stored'));
+
+  const profileIds = [...new Set(owners.filter((id): id is string => id !== null))];
+  const profiles = yield* read<ProfileRecord[]>({ read: 'profiles', ids: profileIds });
+  for (const profile of profiles) ws.loadProfile(profile);
+
+  const placed: Array<{ event: IngestEvent; profileId: string; sessionId: string }> = [];
+  events.forEach((event, i) => {
+    if (existing[i]) return;
+    const profile = ws.profile(resolveProfile(ws, event, options));
+    const sessionId = applyEvent(profile, event, newId);
+    ws.touch(profile.id);
+    placed.push({ event, profileId: profile.id, sessionId });
+  });
+
+  return { writes: writesOf(ws, placed, now), result: { outcomes, notes: ws.notes } };
+}
+
+/** The rows the working set changed, each pointing at the live profile it ended at. */
+function writesOf(ws: WorkingSet, placed: Array<{ event: IngestEvent; profileId: string; sessionId: string }>, now: number): IngestWrites {
+  const writes: IngestWrites = { merges: ws.merges, identities: [], newProfiles: [], changedProfiles: [], events: [] };
+  for (const change of ws.identityChanges.values()) {
+    writes.identities.push({ kind: change.kind, value: change.value, profileId: change.profileId && ws.final(change.profileId) });
+  }
+  for (const id of ws.dirty) {
+    const profile = ws.profiles.get(id)!;
+    profile.updatedAt = now;
+    if (!ws.created.has(id)) writes.changedProfiles.push(profile);
+    // A profile made and merged away within this call never needs a row.
+    else if (!profile.mergedInto) writes.newProfiles.push(profile);
+  }
+  for (const { event, profileId, sessionId } of placed) {
+    const kind = event.type === 'track' ? OFFER_EVENT_KINDS.get(event.name ?? '') : undefined;
+    const offerId = kind ? offerIdOf(event) : null;
+    const write: EventWrite = {
+      event,
+      sender: senderOf(event),
+      profileId: ws.final(profileId),
+      sessionId,
+      offer: kind && offerId ? { offerId, kind } : null,
+    };
+    writes.events.push(write);
+  }
+  return writes;
+}
+
+/**
+ * Runs a program against a store that answers at once (SQLite inside its transaction).
+ *
+ * @example
+ * const { writes, result } = runProgram(program(), (request) => answer(request));
+ */
+export function runProgram<T>(program: IngestProgram<T>, answer: (request: IngestRead) => unknown) {
+  let step = program.next();
+  while (!step.done) step = program.next(answer(step.value));
+  return step.value;
+}
+
+/** Runs a program against a store whose answers take a round trip (PostgreSQL). */
+export async function runProgramAsync<T>(program: IngestProgram<T>, answer: (request: IngestRead) => Promise<unknown>) {
+  let step = program.next();
+  while (!step.done) step = program.next(await answer(step.value));
+  return step.value;
+}
