@@ -5,7 +5,7 @@
 // No PostgreSQL installed: under CI=true that fails the run (a missing database is a failure in
 // CI, never a skip); elsewhere one notice, and describePostgres() skips those tests.
 import type { TestProject } from 'vitest/node';
-import { postgresAvailable, postgresMissingMessage, startPostgres, TEST_PG_URL_ENV } from './postgres';
+import { postgresAvailable, postgresMissingMessage, startPostgres, TEST_PG_URL_ENV } from './postgres.js';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
   if (!postgresAvailable()) {

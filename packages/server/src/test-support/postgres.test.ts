@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { expect, inject, it } from 'vitest';
-import { createTestDatabase, describePostgres, startPostgres, testPostgresUrl } from './postgres';
+import { createTestDatabase, describePostgres, startPostgres, testPostgresUrl } from './postgres.js';
 
 async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
@@ -19,10 +19,12 @@ describePostgres('test PostgreSQL', () => {
     expect(url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
     const client = await connect(url);
     try {
-      const { rows } = await client.query<{ user: string; addr: string; max: string; fsync: string }>(
-        "SELECT current_user AS user, host(inet_server_addr()) AS addr, current_setting('max_connections') AS max, current_setting('fsync') AS fsync",
+      const { rows } = await client.query(
+        `SELECT current_user AS user, host(inet_server_addr()) AS addr, current_setting('max_connections') AS max,
+           current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sync_commit`,
       );
-      expect(rows[0]).toEqual({ user: 'postgres', addr: '127.0.0.1', max: '200', fsync: 'off' });
+      // fsync off for speed; synchronous_commit on, so a killed server keeps acknowledged commits.
+      expect(rows[0]).toEqual({ user: 'postgres', addr: '127.0.0.1', max: '200', fsync: 'off', sync_commit: 'on' });
     } finally {
       await client.end();
     }
@@ -43,7 +45,8 @@ describePostgres('test PostgreSQL', () => {
       await cb.query("INSERT INTO items VALUES ('only in b')");
       expect((await ca.query('SELECT name FROM items')).rows).toEqual([{ name: 'only in a' }]);
       expect((await cb.query('SELECT name FROM items')).rows).toEqual([{ name: 'only in b' }]);
-      const names = [(await ca.query('SELECT current_database() AS d')).rows[0].d, (await cb.query('SELECT current_database() AS d')).rows[0].d];
+      const current = 'SELECT current_database() AS d';
+      const names = [(await ca.query(current)).rows[0].d, (await cb.query(current)).rows[0].d];
       expect(names).toEqual([new URL(a).pathname.slice(1), new URL(b).pathname.slice(1)]);
     } finally {
       await Promise.all([ca.end(), cb.end()]);
