@@ -21,6 +21,8 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['packages/{protocol,referrer,server}/**/*.test.ts', 'examples/**/*.test.ts'],
+          // PostgreSQL's own tests run in the project `postgres` only.
+          exclude: ['packages/server/src/store/postgres/**', 'packages/server/src/test-support/postgres.test.ts', '**/node_modules/**'],
           testTimeout: 20_000,
         },
       },
@@ -42,6 +44,33 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          // Tests against PostgreSQL: the global setup starts one throwaway cluster (initdb in a
+          // temporary folder, 127.0.0.1 only) and passes its URL on; see test-support/postgres.ts.
+          name: 'postgres',
+          environment: 'node',
+          // The store's own suite and every HTTP test that reads or writes stored data, again on
+          // PostgreSQL; tests of one store's internals stay in the node project.
+          include: [
+            'packages/server/src/test-support/postgres.test.ts',
+            'packages/server/src/store/store-contract.test.ts',
+            'packages/server/src/store/postgres/**/*.test.ts',
+            'packages/server/src/{collect,decisions,events,identity,profiles,sites}/routes.test.ts',
+            'packages/server/src/collect/wire-fixture.test.ts',
+            'packages/server/src/sites/retention.test.ts',
+            'packages/server/src/identity/hijack.test.ts',
+            'packages/server/src/profiles/export-erasure.test.ts',
+            'packages/server/src/console/{access,overview,pages}.test.ts',
+            'packages/server/src/store/copy.test.ts',
+          ],
+          globalSetup: ['packages/server/src/test-support/postgres-global-setup.ts'],
+          env: { RAPPORT_TEST_STORE: 'postgres' },
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
     ],

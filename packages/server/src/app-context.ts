@@ -3,6 +3,7 @@ import { HttpError } from './http/errors.js';
 import { RankingCache } from './profiles/ranking-cache.js';
 import { trustedProxies, type TrustedProxies, type TrustProxy } from './http/client-ip.js';
 import { RateLimiter, type RateLimit } from './http/rate-limit.js';
+import { newId } from './ids.js';
 import type { SiteDirectory } from './sites/directory.js';
 import type { Store } from './store/store.js';
 
@@ -51,10 +52,17 @@ export interface AppContext {
   now: () => number;
   /** Counters of ordinary mishaps, shown by `/healthz`: requests whose client left mid-upload. */
   stats: { clientsClosed: number };
+  /** This process among the nodes that share the store: the holder of the leases it takes. */
+  node: string;
 }
 
 export function appContext(options: AppOptions): AppContext {
   const now = options.now ?? Date.now;
+  const node = `node_${newId()}`;
+  const catalog = new Catalog(options.store);
+  // One node counts a site's rankings for all when several share the store.
+  const rankings = new RankingCache(options.store, now, options.store.kind === 'postgres' ? { holder: node } : null);
+  followChanges(options.store, options.sites, catalog, rankings);
   return {
     store: options.store,
     sites: options.sites,
@@ -67,11 +75,32 @@ export function appContext(options: AppOptions): AppContext {
       perIp: limiter(options.rateLimitPerIp === undefined ? DEFAULT_RATE_LIMIT_PER_IP : options.rateLimitPerIp, now, 'this IP address'),
       perSite: limiter(options.rateLimitPerSite === undefined ? DEFAULT_RATE_LIMIT_PER_SITE : options.rateLimitPerSite, now, 'this site'),
     },
-    catalog: new Catalog(options.store),
-    rankings: new RankingCache(options.store, now),
+    catalog,
+    rankings,
     now,
     stats: { clientsClosed: 0 },
+    node,
   };
+}
+
+/** Changes made through other nodes reach this one's caches (see `Store.onChange`). */
+function followChanges(store: Store, sites: SiteDirectory, catalog: Catalog, rankings: RankingCache) {
+  const reloadSites = () =>
+    sites.reload().catch((error) => console.error('rapport: could not reload the sites after a change elsewhere', error));
+  store.onChange((change) => {
+    switch (change.what) {
+      case 'sites':
+        return void reloadSites();
+      case 'catalog':
+        return catalog.invalidate(change.siteId);
+      case 'rankings':
+        return rankings.invalidate(change.siteId);
+      case 'everything':
+        catalog.invalidateAll();
+        rankings.invalidateAll();
+        return void reloadSites();
+    }
+  });
 }
 
 function limiter(limit: RateLimit | null, now: () => number, who: string) {

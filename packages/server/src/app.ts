@@ -8,7 +8,7 @@ import { LoginThrottle } from './console/access/login-throttle.js';
 import { adminAuth } from './http/auth.js';
 import { clientIp, clientKey } from './http/client-ip.js';
 import { collectCors } from './http/cors.js';
-import { errorResponse, HttpError } from './http/errors.js';
+import { errorResponse, httpErrorOf, UNAVAILABLE_RETRY_AFTER_S } from './http/errors.js';
 import { ClientClosed } from './http/read-body.js';
 import { decideRoutes } from './decisions/routes.js';
 import { offerRoutes } from './decisions/offer-routes.js';
@@ -23,7 +23,7 @@ export type { AppOptions } from './app-context.js';
  * the process (ports, signals); see `server.ts` and `cli.ts`.
  *
  * @example
- * const store = SqliteStore.open('./data/rapport.db');
+ * const store = await openStore('./data/rapport.db'); // or a postgres:// URL
  * const app = createApp({ store, sites: await SiteDirectory.load(store), adminToken: 'secret' });
  * serve({ fetch: app.fetch, port: 8787 });
  */
@@ -37,7 +37,8 @@ export function createApp(options: AppOptions) {
     if (c.error instanceof ClientClosed) ctx.stats.clientsClosed++;
   });
   app.onError((error, c) => {
-    if (error instanceof HttpError) return errorResponse(c, error);
+    const http = httpErrorOf(error);
+    if (http) return errorResponse(c, http);
     console.error('rapport: unexpected error on', c.req.method, c.req.path, error);
     return c.json({ error: 'internal error' }, 500);
   });
@@ -46,8 +47,14 @@ export function createApp(options: AppOptions) {
   app.get('/healthz', async (c) => {
     const ok = await ctx.store.health();
     return c.json(
-      { status: ok ? 'ok' : 'unavailable', database: ok ? 'ok' : 'not answering', clientsClosedMidUpload: ctx.stats.clientsClosed },
+      {
+        status: ok ? 'ok' : 'unavailable',
+        store: ctx.store.kind,
+        database: ok ? 'ok' : 'not answering',
+        clientsClosedMidUpload: ctx.stats.clientsClosed,
+      },
       ok ? 200 : 503,
+      ok ? {} : { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) },
     );
   });
 
@@ -66,7 +73,8 @@ export function createApp(options: AppOptions) {
   app.route('/console', consoleRoutes(ctx));
 
   app.route('/', sdkAssetRoutes(ctx.options.sdkDir));
-  return app;
+  // `node`: this process's name among the nodes of one store, for work that runs on one of them.
+  return Object.assign(app, { node: ctx.node });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from './cli-args.js';
 import { main, SERVE_SPEC as SPEC, serveConfig } from './cli.js';
+import { MIGRATIONS } from './store/sqlite/migrations.js';
 import { spawnServer } from './test-support/process.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-cli-'));
@@ -39,6 +40,9 @@ describe('rapport serve options', () => {
     expect(serveConfig(parseArgs([], SPEC), env)).toMatchObject({ port: 9000, db: '/tmp/x.db', host: '0.0.0.0', adminToken: 'tok' });
     expect(serveConfig(parseArgs(['--port=9100', '--db', 'y.db'], SPEC), env)).toMatchObject({ port: 9100, db: 'y.db' });
     expect(serveConfig(parseArgs(['--rate-limit-ip', '0'], SPEC), {}).rateLimitPerIp).toBeNull();
+    expect(serveConfig(parseArgs([], SPEC), { RAPPORT_POOL_SIZE: '4' }).poolSize).toBe(4);
+    expect(serveConfig(parseArgs(['--pool-size', '20'], SPEC), { RAPPORT_POOL_SIZE: '4' }).poolSize).toBe(20);
+    expect(serveConfig(parseArgs(['--db', 'postgres://db.internal/rapport'], SPEC), {}).db).toBe('postgres://db.internal/rapport');
   });
 
   it.each([
@@ -49,6 +53,7 @@ describe('rapport serve options', () => {
     [['--synchronous', 'off'], /--synchronous must be full or normal/],
     [['--colour'], /unknown option --colour/],
     [['--db'], /--db needs a value/],
+    [['--pool-size', '0'], /--pool-size must be a whole number from 1 to 1000/],
   ])('refuses %j with a usage error', async (args, message) => {
     const io = capture();
     await main(['serve', ...args]);
@@ -81,6 +86,26 @@ describe('rapport serve options', () => {
     await main(['serve', '--help']);
     for (const option of [...SPEC.values, 'trust-proxy']) expect(io.out()).toContain(`--${option}`);
     for (const env of ['RAPPORT_PORT', 'RAPPORT_DB', 'RAPPORT_HOST', 'RAPPORT_ADMIN_TOKEN']) expect(io.out()).toContain(env);
+  });
+});
+
+describe('rapport migrate', () => {
+  it('brings a new or an old database to the newest schema and says which version it is at', async () => {
+    const db = path.join(dir, 'migrate.db');
+    const io = capture();
+    await main(['migrate', '--db', db]);
+    expect(io.out()).toMatch(new RegExp(`migrate.db \\(sqlite\\) is at schema version ${MIGRATIONS.at(-1)!.version}$`));
+    await main(['migrate'], { RAPPORT_DB: db });
+    expect(io.out().split('\n')).toHaveLength(2);
+    expect(process.exitCode).toBeUndefined();
+  });
+
+  it('refuses what it does not know, and documents --db', async () => {
+    const io = capture();
+    await main(['migrate', 'now']);
+    expect(io.err()).toMatch(/unexpected argument "now"/);
+    await main(['migrate', '--help']);
+    expect(io.out()).toContain('--db <file|url>');
   });
 });
 

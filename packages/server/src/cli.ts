@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { DEFAULT_RATE_LIMIT_PER_IP, DEFAULT_RATE_LIMIT_PER_SITE } from './app-context.js';
 import { has, integer, last, parseArgs, UsageError, type ParsedArgs } from './cli-args.js';
 import { trustedProxies, type TrustProxy } from './http/client-ip.js';
@@ -6,7 +7,7 @@ import { startServer, type ServerConfig } from './server.js';
 import { SiteDirectory } from './sites/directory.js';
 import { normalizeOrigin } from './sites/origins.js';
 import { siteJson } from './sites/routes.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { describeDb, isPostgresUrl, openStore } from './store/open-store.js';
 import type { NewSite } from './store/types.js';
 
 const HELP = `Rapport: e-CRM toolkit server.
@@ -18,9 +19,11 @@ Commands:
   serve            Start the server
   sites create     Create a site; prints its write key and secret
   sites list       List the sites
+  migrate          Bring the database's schema up to date, then exit (for deploy pipelines)
+  copy             Copy a SQLite database into PostgreSQL (resumable; verifies the counts)
   help             Show this help (also: rapport <command> --help)
 
-Run \`rapport serve --help\` or \`rapport sites --help\` for their options.`;
+Run \`rapport serve --help\`, \`rapport sites --help\` or \`rapport copy --help\` for their options.`;
 
 const SERVE_HELP = `Usage: rapport serve [options]
        rapport start [options]    (the same, and the demo site is created on first start)
@@ -29,8 +32,11 @@ Options:
   --port <n>             Port to listen on. Env RAPPORT_PORT. Default 8787.
   --host <address>       Address to listen on. Env RAPPORT_HOST. Default 127.0.0.1
                          (0.0.0.0 to accept connections from other machines).
-  --db <file>            SQLite database file, created if missing. Env RAPPORT_DB.
-                         Default ./data/rapport.db.
+  --db <file|url>        SQLite database file, created if missing, or a PostgreSQL URL
+                         (postgres://user:password@host:5432/rapport) that any number of
+                         nodes share. Env RAPPORT_DB. Default ./data/rapport.db.
+  --pool-size <n>        PostgreSQL: connections this node keeps open. Env
+                         RAPPORT_POOL_SIZE. Default 10.
   --admin-token <token>  The admin token of the API and console. Env RAPPORT_ADMIN_TOKEN.
                          Default: made on first start, kept in the database, printed then.
   --trust-proxy[=<hops|cidrs>]
@@ -58,15 +64,50 @@ Options:
                          context.userHash. Verification is on by default: without it,
                          anyone who knows a customer's user id can join that customer's
                          profile and see their personalized content.
-  --db <file>            SQLite database file. Env RAPPORT_DB. Default ./data/rapport.db.
+  --db <file|url>        SQLite database file or PostgreSQL URL. Env RAPPORT_DB.
+                         Default ./data/rapport.db.
   --json                 Print JSON instead of text.
   -h, --help             Show this help.`;
 
 export const SERVE_SPEC = {
   flags: ['help', 'trust-proxy'],
   optional: ['trust-proxy'],
-  values: ['port', 'host', 'db', 'admin-token', 'synchronous', 'rate-limit-ip', 'rate-limit-site'],
+  values: ['port', 'host', 'db', 'pool-size', 'admin-token', 'synchronous', 'rate-limit-ip', 'rate-limit-site'],
 };
+export const MIGRATE_SPEC = { flags: ['help'], values: ['db'] };
+
+const MIGRATE_HELP = `Usage: rapport migrate [--db <file|url>]
+
+Applies the schema migrations that the database lacks, then exits; a server does the same when
+it starts, so this is for deploy pipelines that migrate before starting new nodes. Nodes started
+at once migrate once: PostgreSQL migrations run under an advisory lock.
+
+Options:
+  --db <file|url>        SQLite database file or PostgreSQL URL. Env RAPPORT_DB.
+                         Default ./data/rapport.db.
+  -h, --help             Show this help.`;
+
+export const COPY_SPEC = { flags: ['help'], values: ['from', 'to', 'batch'] };
+
+const COPY_HELP = `Usage: rapport copy --from <sqlite file> --to <postgres url> [--batch <rows>]
+
+Copies a SQLite database into PostgreSQL: every site, profile, identity, event (with its dedupe
+key), merge, segment, offer and offer event, and the settings kept in the database (the admin
+token). The target's schema is brought up to date first; the source is opened read-only. Stop
+the server that writes to the SQLite file first: rows changed after they were copied are not
+copied again.
+
+Rows go in chunks, each in one transaction with a note of how far the copy got, so a copy that
+was interrupted resumes where it stopped when run again, and a second run copies nothing new.
+Progress goes to stderr every few seconds. At the end the row counts of both sides are compared
+(per site: the target may also hold other sites); the exit code is 1 when one differs.
+
+Options:
+  --from <file>          The SQLite database file to copy.
+  --to <url>             The PostgreSQL database, postgres://user:password@host:5432/rapport.
+  --batch <rows>         Rows per chunk (one transaction). Default 5000.
+  -h, --help             Show this help.`;
+
 export const SITES_SPEC = { flags: ['help', 'no-user-hash', 'require-user-hash', 'json'], values: ['name', 'origin', 'db'] };
 
 /** Entry point of the `rapport` command. Returns when a one-shot command is done. */
@@ -85,6 +126,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return await serve(parseArgs(rest, SERVE_SPEC), env, command === 'start');
       case 'sites':
         return await sites(rest, env);
+      case 'migrate':
+        return await migrateCommand(parseArgs(rest, MIGRATE_SPEC), env);
+      case 'copy':
+        return await copyCommand(parseArgs(rest, COPY_SPEC));
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -106,7 +151,8 @@ export function serveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): ServerCon
   return {
     port: port === undefined ? 8787 : integer(port, portFlag === undefined ? 'RAPPORT_PORT' : '--port', 0, 65535),
     host: last(args, 'host') ?? env.RAPPORT_HOST ?? '127.0.0.1',
-    db: last(args, 'db') ?? env.RAPPORT_DB ?? './data/rapport.db',
+    db: dbOf(args, env),
+    poolSize: poolSizeOf(args, env),
     adminToken: last(args, 'admin-token') ?? (env.RAPPORT_ADMIN_TOKEN || undefined),
     trustProxy: trustProxyOf(last(args, 'trust-proxy') ?? env.RAPPORT_TRUST_PROXY, has(args, 'trust-proxy') ? '--trust-proxy' : 'RAPPORT_TRUST_PROXY'),
     synchronous,
@@ -131,7 +177,7 @@ async function serve(args: ParsedArgs, env: NodeJS.ProcessEnv, demo: boolean) {
     `  console:    ${server.url}/console`,
     `  health:     ${server.url}/healthz`,
     `  SDK:        ${server.url}/sdk.js`,
-    `  database:   ${config.db}`,
+    `  database:   ${describeDb(config.db)} (${server.store.kind})`,
   ];
   if (server.createdAdminToken || demo) lines.push(`  admin token: ${server.adminToken}${server.createdAdminToken ? '   (new: keep it)' : ''}`);
   if (server.demoSite) {
@@ -163,7 +209,7 @@ async function sites(argv: string[], env: NodeJS.ProcessEnv) {
   if (action !== 'list' && action !== 'create') throw new UsageError(`unknown sites action "${action}"; use create or list`);
   // Check the input before opening the database, which would create it.
   const input = action === 'create' ? newSiteOf(args) : null;
-  const store = SqliteStore.open(last(args, 'db') ?? env.RAPPORT_DB ?? './data/rapport.db');
+  const store = await openStore(dbOf(args, env));
   try {
     const directory = await SiteDirectory.load(store);
     if (!input) {
@@ -185,6 +231,70 @@ async function sites(argv: string[], env: NodeJS.ProcessEnv) {
     );
   } finally {
     await store.close();
+  }
+}
+
+const dbOf = (args: ParsedArgs, env: NodeJS.ProcessEnv) => last(args, 'db') ?? (env.RAPPORT_DB || undefined) ?? './data/rapport.db';
+
+function poolSizeOf(args: ParsedArgs, env: NodeJS.ProcessEnv): number | undefined {
+  const flag = last(args, 'pool-size');
+  const value = flag ?? (env.RAPPORT_POOL_SIZE || undefined);
+  return value === undefined ? undefined : integer(value, flag === undefined ? 'RAPPORT_POOL_SIZE' : '--pool-size', 1, 1000);
+}
+
+async function migrateCommand(args: ParsedArgs, env: NodeJS.ProcessEnv) {
+  if (has(args, 'help')) return console.log(MIGRATE_HELP);
+  if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const db = dbOf(args, env);
+  // Opening a store migrates it (under the advisory lock on PostgreSQL).
+  const store = await openStore(db);
+  try {
+    console.log(`rapport: ${describeDb(db)} (${store.kind}) is at schema version ${await store.schemaVersion()}`);
+  } finally {
+    await store.close();
+  }
+}
+
+/** What `rapport copy` was asked to do, checked before anything is opened. */
+export function copyConfig(args: ParsedArgs): { from: string; to: string; batch: number } {
+  const from = last(args, 'from');
+  const to = last(args, 'to');
+  const batch = last(args, 'batch');
+  if (!from) throw new UsageError('copy needs --from <sqlite file>');
+  if (isPostgresUrl(from) || /^[a-z][a-z0-9+.-]*:\/\//i.test(from)) throw new UsageError('--from must be a SQLite file, not a URL');
+  if (from === ':memory:' || !existsSync(from)) throw new UsageError(`--from: there is no SQLite file at "${from}"`);
+  if (!to) throw new UsageError('copy needs --to <postgres url>');
+  // Another kind of URL is not echoed: it may hold a password.
+  if (!isPostgresUrl(to)) throw new UsageError(`--to must be a postgres:// URL${to.includes('://') ? '' : `, not "${to}"`}`);
+  try {
+    new URL(to);
+  } catch {
+    throw new UsageError('--to is not a valid URL');
+  }
+  return { from, to, batch: batch === undefined ? 5000 : integer(batch, '--batch', 1, 100_000) };
+}
+
+async function copyCommand(args: ParsedArgs) {
+  if (has(args, 'help')) return console.log(COPY_HELP);
+  if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  const config = copyConfig(args);
+  // Loaded only when asked for, as the PostgreSQL store is: it brings the driver.
+  const { copyDatabase, CopyError, formatCopyReport } = await import('./store/copy.js');
+  console.error(`rapport copy: ${config.from} -> ${describeDb(config.to)}`);
+  let result;
+  try {
+    result = await copyDatabase(config);
+  } catch (error) {
+    const message = (error as Error)?.message || String(error);
+    const resume = error instanceof CopyError ? '' : '\nWhat was copied stays copied: run the same command again to resume.';
+    console.error(`rapport copy: ${message}${resume}`);
+    process.exitCode = 1;
+    return;
+  }
+  console.log(formatCopyReport(result));
+  if (!result.ok) {
+    console.error('rapport copy: the row counts of the source and the target differ (see above)');
+    process.exitCode = 1;
   }
 }
 

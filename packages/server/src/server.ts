@@ -6,8 +6,10 @@ import type { TrustProxy } from './http/client-ip.js';
 import type { RateLimit } from './http/rate-limit.js';
 import { newToken } from './ids.js';
 import { SiteDirectory } from './sites/directory.js';
+import { scheduleRetention } from './sites/retention.js';
+import { openStore } from './store/open-store.js';
 import type { Synchronous } from './store/sqlite/open.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
 import type { Site } from './store/types.js';
 
 /** Everything `rapport serve` can be told; the CLI fills it from flags and environment. */
@@ -16,8 +18,10 @@ export interface ServerConfig {
   port: number;
   /** @default '127.0.0.1' */
   host: string;
-  /** @default './data/rapport.db' */
+  /** A SQLite file, or a `postgres://` URL. @default './data/rapport.db' */
   db: string;
+  /** PostgreSQL: connections in this node's pool. @default 10 */
+  poolSize?: number;
   /** When given, this is the admin token; otherwise the one stored in the database (made on first start). */
   adminToken?: string;
   trustProxy?: TrustProxy;
@@ -33,7 +37,7 @@ export interface RunningServer {
   url: string;
   port: number;
   app: App;
-  store: SqliteStore;
+  store: Store;
   sites: SiteDirectory;
   adminToken: string;
   /** True when this start created the admin token (a new database). */
@@ -54,7 +58,7 @@ const ADMIN_TOKEN_KEY = 'admin_token';
  * await server.close();
  */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const store = SqliteStore.open(config.db, { synchronous: config.synchronous });
+  const store = await openStore(config.db, { synchronous: config.synchronous, poolSize: config.poolSize });
   try {
     let adminToken = config.adminToken ?? (await store.getMeta(ADMIN_TOKEN_KEY));
     const createdAdminToken = !adminToken;
@@ -83,6 +87,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
     const demoSite = config.demo ? await ensureDemoSite(sites, [url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]) : null;
+    const stopRetention = scheduleRetention(store, () => sites.list(), app.node);
 
     let closing: Promise<void> | null = null;
     return {
@@ -95,15 +100,36 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       createdAdminToken,
       demoSite,
       close: () =>
-        (closing ??= new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        }).then(() => store.close())),
+        (closing ??= drain(server).then(() => {
+          stopRetention();
+          return store.close();
+        })),
     };
   } catch (error) {
     await store.close();
     throw error;
   }
+}
+
+/** Longest wait for requests in flight when a server closes; then their connections are cut. */
+const DRAIN_DEADLINE_MS = 10_000;
+
+/**
+ * Stops taking connections and lets the requests in flight finish. A load balancer's keep-alive
+ * connections would otherwise carry new requests for as long as it likes: from now on every
+ * answer says `Connection: close`, idle connections are closed as they become idle, and what is
+ * still open at the deadline is cut.
+ */
+function drain(server: Server): Promise<void> {
+  server.on('request', (_req, res) => res.setHeader('Connection', 'close'));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  const deadline = setTimeout(() => server.closeAllConnections(), DRAIN_DEADLINE_MS);
+  return closed.finally(() => {
+    clearInterval(sweep);
+    clearTimeout(deadline);
+  });
 }
 
 const DEMO_SITE_NAME = 'Demo shop';

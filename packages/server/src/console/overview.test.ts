@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testStoreKind } from '../test-support/test-db.js';
 import { consoleTestApp } from './test-support/console-client.js';
 
 const DAY = 86_400_000;
@@ -19,10 +20,17 @@ function tempFile() {
   return path.join(dir, 'rapport.db');
 }
 
-describe.each([
-  ['in memory', () => undefined],
-  ['over a file, in a worker thread', tempFile],
-])('the overview aggregates (Store.siteOverview), %s', (_, file) => {
+// On PostgreSQL (the vitest project `postgres`) once; on SQLite both on the main connection and in
+// the worker thread that reads a file.
+const onPostgres = testStoreKind() === 'postgres';
+describe.each<[string, () => string | undefined]>(
+  onPostgres
+    ? [['on PostgreSQL', () => undefined]]
+    : [
+        ['in memory', () => undefined],
+        ['over a file, in a worker thread', tempFile],
+      ],
+)('the overview aggregates (Store.siteOverview), %s', (_, file) => {
   it('count people, events by period, visits by source and keyword, new and returning, day by day', async () => {
     const t = await consoleTestApp({ sites: ['Shop', 'Other'], file: file() });
     apps.push(t);
@@ -78,7 +86,7 @@ describe.each([
   });
 });
 
-describe('the overview over a database file', () => {
+describe.skipIf(onPostgres)('the overview over a SQLite file', () => {
   it('is read off the main thread: the event loop turns while it is counted', async () => {
     const t = await consoleTestApp({ file: tempFile() });
     apps.push(t);

@@ -531,6 +531,19 @@ describe('sites', () => {
     expect(t.sites.get(t.site.id)!.settings.requireUserHash).toBe(false);
   });
 
+  it('keep events for a number of days, or forever when empty', async () => {
+    const { t, b } = await setup();
+    expect((await b.post(`/console/sites/${t.site.id}/settings`, { retentionDays: '90' })).status).toBe(303);
+    expect(t.sites.get(t.site.id)!.settings.retentionDays).toBe(90);
+    expect(await html(b, `/console/sites/${t.site.id}`)).toMatch(/name="retentionDays"[^>]*value="90"/);
+    const bad = await b.post(`/console/sites/${t.site.id}/settings`, { retentionDays: '0', requireUserHash: 'on' });
+    expect(bad.status).toBe(400);
+    expect(textOf(await bad.text())).toContain('retentionDays: must be a whole number of days from 1 to 3650');
+    expect(t.sites.get(t.site.id)!.settings).toMatchObject({ retentionDays: 90, requireUserHash: false });
+    await b.post(`/console/sites/${t.site.id}/settings`, { retentionDays: '' });
+    expect(t.sites.get(t.site.id)!.settings.retentionDays).toBeNull();
+  });
+
   it('are added with a name and origins', async () => {
     const { t, b } = await setup();
     const res = await b.post('/console/sites', { name: 'Blog', origins: 'https://blog.example' });

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { trimTrailingSlash } from 'hono/trailing-slash';
 import type { AppContext } from '../app-context.js';
-import { errorResponse, HttpError } from '../http/errors.js';
+import { errorResponse, HttpError, httpErrorOf } from '../http/errors.js';
 import { loginRoutes, logoutRoute, requireSession } from './access/login.js';
 import { LoginThrottle } from './access/login-throttle.js';
 import { securityHeaders } from './access/security.js';
@@ -55,10 +55,9 @@ export function consoleRoutes(ctx: AppContext) {
 
 /** Errors as pages (JSON for the scripts' calls under /console/api). */
 async function errorPage(ctx: AppContext, error: Error, c: Context<ConsoleEnv>) {
-  if (!(error instanceof HttpError)) {
-    console.error('rapport: unexpected error on', c.req.method, c.req.path, error);
-  }
-  const http = error instanceof HttpError ? error : new HttpError(500, 'Something went wrong on the server; the details are in its log.');
+  const known = httpErrorOf(error);
+  if (!known) console.error('rapport: unexpected error on', c.req.method, c.req.path, error);
+  const http = known ?? new HttpError(500, 'Something went wrong on the server; the details are in its log.');
   if (c.req.path.startsWith('/console/api/')) return errorResponse(c, http);
   for (const [name, value] of Object.entries(http.headers ?? {})) c.header(name, value);
   const title = http.status === 404 ? 'Not found' : http.status === 403 ? 'Refused' : http.status >= 500 ? 'Server error' : 'Something is wrong';

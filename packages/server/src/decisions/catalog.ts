@@ -41,6 +41,11 @@ export class Catalog {
     this.sites.delete(siteId);
   }
 
+  /** Drops every site's entry: changes made elsewhere may have been missed. */
+  invalidateAll() {
+    this.sites.clear();
+  }
+
   private async load(siteId: string): Promise<SiteCatalog> {
     const [segments, offers] = await Promise.all([this.store.listSegments(siteId), this.store.listOffers(siteId)]);
     const offersBySlot = new Map<string, Offer[]>();

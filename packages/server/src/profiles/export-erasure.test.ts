@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLOT_EVENTS } from '@rapport/protocol';
+import { allRows } from '../test-support/inspect-db.js';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 
 let t: TestServer;
@@ -88,10 +89,7 @@ describe('search, timeline, export and erasure', () => {
     expect(deleted.status).toBe(200);
     expect(deleted.body.removed.events).toBeGreaterThanOrEqual(6);
 
-    const db = t.server.store.db;
-    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all() as string[];
-    for (const table of tables) {
-      const rows = db.prepare(`SELECT * FROM "${table}"`).all() as Record<string, unknown>[];
+    for (const [table, rows] of Object.entries(await allRows(t.dbPath))) {
       const text = rows.map((r) => JSON.stringify(r)).join('\n');
       for (const value of [p.id, ...secretValues, 'erase-old-id', 'erase keyword']) {
         expect(text.includes(value), `${table} still names ${value}`).toBe(false);

@@ -63,3 +63,53 @@ describe('RankingCache', () => {
     expect(fake.calls()).toBe(1);
   });
 });
+
+describe('RankingCache shared by nodes', () => {
+  /** A store of several nodes: leases and published results in memory, rankings counted. */
+  function sharedStore(inputs: RankingInput[]) {
+    const meta = new Map<string, string>();
+    const leases = new Map<string, { holder: string; until: number }>();
+    let counts = 0;
+    let clock = 0;
+    const store = {
+      rankings: async (_site: string, now: number) => (counts++, computeRankings(inputs, now)),
+      lease: async (name: string, holder: string, ms: number) => {
+        const held = leases.get(name);
+        if (held && held.holder !== holder && held.until > clock) return false;
+        leases.set(name, { holder, until: clock + ms });
+        return true;
+      },
+      getMeta: async (key: string) => meta.get(key) ?? null,
+      setMeta: async (key: string, value: string) => void meta.set(key, value),
+    } as unknown as Store;
+    return { store, counts: () => counts, tick: (ms: number) => (clock += ms), now: () => clock };
+  }
+
+  const customers: RankingInput[] = [
+    { id: 'big', orders: 9, revenue: 9000, lastOrderAt: 0 },
+    { id: 'mid', orders: 3, revenue: 300, lastOrderAt: 0 },
+    { id: 'small', orders: 1, revenue: 10, lastOrderAt: 0 },
+  ];
+
+  it('counts once for all nodes: the lease holder counts and publishes, the others read it', async () => {
+    const shared = sharedStore(customers);
+    const [a, b, c] = ['a', 'b', 'c'].map((holder) => new RankingCache(shared.store, shared.now, { holder }));
+    const first = await a.get('s');
+    const [fromB, fromC] = await Promise.all([b.get('s'), c.get('s')]);
+    expect(shared.counts()).toBe(1);
+    for (const other of [fromB, fromC]) {
+      expect(Object.fromEntries(other.abc)).toEqual(Object.fromEntries(first.abc));
+      expect(Object.fromEntries(other.rfm)).toEqual(Object.fromEntries(first.rfm));
+    }
+  });
+
+  it('lets another node take over once the holder stops renewing', async () => {
+    const shared = sharedStore(customers);
+    const a = new RankingCache(shared.store, shared.now, { holder: 'a' });
+    const b = new RankingCache(shared.store, shared.now, { holder: 'b' });
+    await a.get('s');
+    shared.tick(RANKINGS_TTL_MS + 1);
+    await b.get('s');
+    expect(shared.counts()).toBe(2);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import type { Rankings } from './rankings.js';
+import { unpackRankings, type PackedRankings, type Rankings } from './rankings.js';
 
 /** How long site-wide rankings are reused before they are computed again. */
 export const RANKINGS_TTL_MS = 10 * 60 * 1000;
@@ -20,9 +20,15 @@ interface Entry {
 export class RankingCache {
   private readonly cache = new Map<string, Entry>();
 
+  /**
+   * `shared`: several nodes use the store (PostgreSQL). A refresh is then computed by the one
+   * node that holds the site's lease (`holder` names this node), which publishes the result in
+   * the store; the others read it there instead of each counting every customer again.
+   */
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
+    private readonly sharing: { holder: string } | null = null,
   ) {}
 
   get(siteId: string): Promise<Rankings> {
@@ -54,10 +60,27 @@ export class RankingCache {
     this.cache.delete(siteId);
   }
 
+  invalidateAll() {
+    this.cache.clear();
+  }
+
+  private async load(siteId: string, now: number): Promise<Rankings> {
+    if (!this.sharing) return this.store.rankings(siteId, now);
+    const key = `rankings:${siteId}`;
+    if (await this.store.lease(key, this.sharing.holder, RANKINGS_TTL_MS)) {
+      const rankings = await this.store.rankings(siteId, now);
+      await this.store.setMeta(key, encodeRankings(rankings));
+      return rankings;
+    }
+    const published = await this.store.getMeta(key);
+    // Until the holder has published a first count, this node counts for itself, once.
+    return published ? decodeRankings(published) : this.store.rankings(siteId, now);
+  }
+
   private compute(siteId: string, previous?: Entry): Entry {
     const entry: Entry = {
       startedAt: this.now(),
-      value: this.store.rankings(siteId, this.now()),
+      value: this.load(siteId, this.now()),
       ready: null,
       refreshing: false,
     };
@@ -75,4 +98,25 @@ export class RankingCache {
     );
     return entry;
   }
+}
+
+/** Rankings as text for the store: ids, then the classes and scores as base64 bytes. */
+export function encodeRankings(rankings: Rankings): string {
+  const ids = [...rankings.abc.keys()];
+  const bytes = (pick: (i: number, id: string) => number) => Buffer.from(Uint8Array.from(ids, (id, i) => pick(i, id))).toString('base64');
+  return JSON.stringify({
+    computedAt: rankings.computedAt,
+    ids,
+    abc: bytes((_, id) => ' ABC'.indexOf(rankings.abc.get(id)!)),
+    r: bytes((_, id) => rankings.rfm.get(id)?.r ?? 0),
+    f: bytes((_, id) => rankings.rfm.get(id)?.f ?? 0),
+    m: bytes((_, id) => rankings.rfm.get(id)?.m ?? 0),
+  });
+}
+
+export function decodeRankings(text: string): Promise<Rankings> {
+  const data = JSON.parse(text) as { computedAt: number; ids: string[]; abc: string; r: string; f: string; m: string };
+  const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
+  const packed: PackedRankings = { ids: data.ids, abc: bytes(data.abc), r: bytes(data.r), f: bytes(data.f), m: bytes(data.m) };
+  return unpackRankings(packed, data.computedAt);
 }

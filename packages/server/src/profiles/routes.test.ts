@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userHashOf } from '../identity/verify.js';
+import { allRows } from '../test-support/inspect-db.js';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 
 let t: TestServer;
@@ -180,22 +181,11 @@ describe('concurrency', () => {
     const profiles = await profileBy('userId=race-user');
     expect(profiles).toHaveLength(1);
     expect(profiles[0].computed.eventCount).toBe(160);
-    const db = t.server.store.db;
-    const orphans = db
-      .prepare(
-        `SELECT i.kind, i.value FROM identities i LEFT JOIN profiles p ON p.site_id = i.site_id AND p.id = i.profile_id
-         WHERE p.id IS NULL OR p.merged_into IS NOT NULL`,
-      )
-      .all();
-    expect(orphans).toEqual([]);
-    const eventOrphans = db
-      .prepare(
-        `SELECT COUNT(*) AS n FROM events e LEFT JOIN profiles p ON p.site_id = e.site_id AND p.id = e.profile_id
-         WHERE p.id IS NULL OR p.merged_into IS NOT NULL`,
-      )
-      .get() as { n: number };
-    expect(eventOrphans.n).toBe(0);
-    const anonymous = db.prepare(`SELECT profile_id FROM identities WHERE kind = 'anonymous' AND value LIKE 'race-%'`).pluck().all();
+    const { identities, profiles: rows, events } = await allRows(t.dbPath);
+    const live = new Set(rows.filter((p) => p.merged_into === null).map((p) => `${p.site_id}/${p.id}`));
+    expect(identities.filter((i) => !live.has(`${i.site_id}/${i.profile_id}`))).toEqual([]);
+    expect(events.filter((e) => !live.has(`${e.site_id}/${e.profile_id}`))).toEqual([]);
+    const anonymous = identities.filter((i) => i.kind === 'anonymous' && String(i.value).startsWith('race-')).map((i) => i.profile_id);
     expect(new Set(anonymous)).toEqual(new Set([profiles[0].id]));
   });
 });

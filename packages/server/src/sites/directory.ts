@@ -2,6 +2,9 @@ import { newId, newKey } from '../ids.js';
 import type { Store } from '../store/store.js';
 import type { NewSite, Site, SitePatch } from '../store/types.js';
 
+/** Shortest time between two re-reads of the sites for keys that are not known. */
+const REFRESH_INTERVAL_MS = 250;
+
 /**
  * The sites, kept in memory: every collect and decide call authenticates against them, so they
  * are looked up in maps rather than read from the database. All changes go through here, which
@@ -30,8 +33,8 @@ export class SiteDirectory {
   }
 
   /**
-   * The site of a write key. A miss re-reads the sites (at most once a second), so that a site
-   * made by `rapport sites create` while the server runs works without a restart.
+   * The site of a write key. A miss re-reads the sites (see `refreshOnMiss`), so that a site
+   * made elsewhere while the server runs (`rapport sites create`, another node) works at once.
    */
   async findByWriteKey(key: string): Promise<Site | undefined> {
     return this.byWriteKey.get(key) ?? ((await this.refreshOnMiss()) ? this.byWriteKey.get(key) : undefined);
@@ -42,19 +45,45 @@ export class SiteDirectory {
   }
 
   private lastRefresh = 0;
+  /** The re-read that a miss joins: one whose query has not started yet. */
+  private queued: Promise<boolean> | null = null;
+  private running: Promise<unknown> = Promise.resolve();
 
-  private async refreshOnMiss(): Promise<boolean> {
-    const now = Date.now();
-    if (now - this.lastRefresh < 1000) return false;
-    this.lastRefresh = now;
-    const sites = await this.store.listSites();
-    if (sites.length === this.byId.size) return false;
+  /**
+   * Re-reads the sites for a key that is not known, at most once per `REFRESH_INTERVAL_MS`.
+   * A miss never goes without a read that starts after it: within the interval it waits for the
+   * next one (which every miss meanwhile shares), rather than failing at once. A key that is
+   * answered 401 is final for the SDK, which drops the batch, so a site just made on another
+   * node must be found even when a re-read has just happened; an unknown key costs its sender
+   * that wait, and the database one small read per interval at most.
+   */
+  private refreshOnMiss(): Promise<boolean> {
+    if (this.queued) return this.queued;
+    const queued: Promise<boolean> = this.running.then(async () => {
+      const wait = this.lastRefresh + REFRESH_INTERVAL_MS - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // From here on, a miss needs a read that starts after it: the next one.
+      if (this.queued === queued) this.queued = null;
+      this.lastRefresh = Date.now();
+      this.replace(await this.store.listSites());
+      return true;
+    });
+    this.queued = queued;
+    this.running = queued.catch(() => {});
+    return queued;
+  }
+
+  /** Reads every site again: another node changed one (see `Store.onChange`). */
+  async reload(): Promise<void> {
+    this.replace(await this.store.listSites());
+  }
+
+  private replace(sites: Site[]) {
     this.byId.clear();
     this.byWriteKey.clear();
     this.bySecret.clear();
     this.origins.clear();
     for (const site of sites) this.index(site);
-    return true;
   }
 
   /** Whether any site allows this origin: enough to answer a CORS preflight, which has no key. */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testStoreKind } from '../test-support/test-db.js';
 import { startTestServer, type TestServer } from '../test-support/server.js';
 
 let t: TestServer;
@@ -78,9 +79,9 @@ describe('/api/sites', () => {
 });
 
 describe('GET /healthz', () => {
-  it('says the database answers', async () => {
+  it('says which store it is and that the database answers', async () => {
     const res = await fetch(`${t.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', database: 'ok', clientsClosedMidUpload: 0 });
+    expect(await res.json()).toEqual({ status: 'ok', store: testStoreKind(), database: 'ok', clientsClosedMidUpload: 0 });
   });
 });

@@ -28,6 +28,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** True when the database answers a query. */
   health(): Promise<boolean>;
+  /** The number of the newest migration applied (opening a store applies them all). */
+  schemaVersion(): Promise<number>;
   close(): Promise<void>;
 
   /**

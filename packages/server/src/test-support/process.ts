@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const runCli = fileURLToPath(new URL('./run-cli.ts', import.meta.url));
+// tsx reads the tsconfig of the working folder (the repository's root, which has no compiler
+// options): without the server's own, its JSX (the console's pages) compiles for React and
+// every console page answers 500.
+const serverTsconfig = fileURLToPath(new URL('../../tsconfig.json', import.meta.url));
 
 export interface ServerProcess {
   url: string;
@@ -18,6 +22,7 @@ export interface ServerProcess {
 export function spawnServer(args: string[], command: 'serve' | 'start' = 'serve'): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', runCli, command, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TSX_TSCONFIG_PATH: process.env.TSX_TSCONFIG_PATH ?? serverTsconfig },
   });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

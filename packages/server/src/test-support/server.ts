@@ -1,13 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import type { TrustProxy } from '../http/client-ip.js';
 import type { RateLimit } from '../http/rate-limit.js';
 import { startServer, type RunningServer } from '../server.js';
 import type { Site, SiteSettings } from '../store/types.js';
+import { newTestDb } from './test-db.js';
 
 export interface TestServerOptions {
-  /** Database file; default a new file in a temporary folder, removed on stop. */
+  /**
+   * Database file or URL; default a new database of the store under test (see `newTestDb`): a
+   * file in a temporary folder removed on stop, or a database on the test PostgreSQL cluster.
+   */
   dbPath?: string;
   /** Origins of the default site. */
   origins?: string[];
@@ -34,14 +36,14 @@ export interface TestServer {
 }
 
 /**
- * A real Rapport server on 127.0.0.1 and a free port, over a real SQLite file, with one site.
+ * A real Rapport server on 127.0.0.1 and a free port, over a real database of the store under
+ * test (SQLite, or PostgreSQL in the vitest project `postgres`), with one site.
  * Rate limits are off unless given, so that tests measure behaviour, not the limiter. Unlike a
  * new site of the product, the test site does not require verified user ids unless `settings`
  * says so, so that tests of other rules can send bare user ids; tests of identity turn it on.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const dir = options.dbPath ? null : mkdtempSync(path.join(tmpdir(), 'rapport-test-'));
-  const dbPath = options.dbPath ?? path.join(dir!, 'rapport.db');
+  const { db: dbPath, dir } = options.dbPath ? { db: options.dbPath, dir: null } : await newTestDb();
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',

@@ -1,15 +1,19 @@
 import { createApp, type App } from '../../app.js';
 import type { TrustProxy } from '../../http/client-ip.js';
 import { SiteDirectory } from '../../sites/directory.js';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { openStore } from '../../store/open-store.js';
+import { newTestDb, testStoreKind } from '../../test-support/test-db.js';
 import type { Site } from '../../store/types.js';
 
 export const ADMIN_TOKEN = 'console-test-token';
 export const ORIGIN = 'http://localhost';
 
-/** A Rapport app with one site and a clock the test moves; in memory unless given a database file. */
+/**
+ * A Rapport app with one site and a clock the test moves, on a new database of the store under
+ * test (SQLite in memory, or PostgreSQL in the vitest project `postgres`) unless given one.
+ */
 export async function consoleTestApp(options: { sites?: string[]; trustProxy?: TrustProxy; file?: string } = {}) {
-  const store = SqliteStore.open(options.file ?? ':memory:');
+  const store = await openStore(options.file ?? (testStoreKind() === 'postgres' ? (await newTestDb()).db : ':memory:'));
   const sites = await SiteDirectory.load(store);
   // Ingest stamps messages with this clock too, so it starts at the real time.
   const clock = { now: Date.now() };

@@ -19,6 +19,9 @@ export interface OpenOptions {
  * brings its schema up to date.
  */
 export function openDatabase(file: string, options: OpenOptions = {}): Database.Database {
+  // A URL is never meant as a file name: without this, a postgres:// URL given to the SQLite
+  // store would quietly make a folder named "postgres:" and a database in it.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file)) throw new Error(`${file.split('://')[0]}:// is not a SQLite file path`);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');

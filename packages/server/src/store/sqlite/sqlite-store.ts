@@ -93,6 +93,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  async schemaVersion(): Promise<number> {
+    return (this.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
+  }
+
   async close(): Promise<void> {
     if (!this.db.open) return;
     await this.writer.drain();
@@ -109,7 +113,7 @@ export class SqliteStore implements Store {
   lease(name: string, holder: string, ms: number): Promise<boolean> {
     return this.write(() => {
       const now = Date.now();
-      return this.sql.takeLease.get(name, holder, now + ms, now) !== undefined;
+      return this.sql.takeLease.get({ name, holder, until: now + ms, now }) !== undefined;
     });
   }
 
@@ -569,9 +573,9 @@ function prepare(db: Database.Database) {
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     takeLease: db.prepare(
-      `INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+      `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @until)
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE leases.holder = excluded.holder OR leases.expires_at < ?4
+         WHERE leases.holder = excluded.holder OR leases.expires_at < @now
        RETURNING 1`,
     ),
     deleteEventsBefore: db.prepare(
