@@ -6,6 +6,7 @@ import { parseArgs } from './cli-args.js';
 import { main, SERVE_SPEC as SPEC, serveConfig } from './cli.js';
 import { MIGRATIONS } from './store/sqlite/migrations.js';
 import { spawnServer } from './test-support/process.js';
+import { captureConsole } from './test-support/console-capture.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,13 +15,7 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  return { out: () => out.join('\n'), err: () => err.join('\n') };
-}
+const capture = captureConsole;
 
 describe('rapport serve options', () => {
   it('has documented defaults', () => {

@@ -61,10 +61,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const store = await openStore(config.db, { synchronous: config.synchronous, poolSize: config.poolSize });
   try {
     let adminToken = config.adminToken ?? (await store.getMeta(ADMIN_TOKEN_KEY));
-    const createdAdminToken = !adminToken;
+    let createdAdminToken = false;
     if (!adminToken) {
-      adminToken = newToken();
-      await store.setMeta(ADMIN_TOKEN_KEY, adminToken);
+      // Nodes that start at once on a new database all end up with the one token stored first.
+      const made = newToken();
+      adminToken = await store.setMetaIfAbsent(ADMIN_TOKEN_KEY, made);
+      createdAdminToken = adminToken === made;
     }
     const sites = await SiteDirectory.load(store);
     const app = createApp({

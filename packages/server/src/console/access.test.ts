@@ -3,6 +3,8 @@ import { LoginThrottle } from './access/login-throttle.js';
 import { safeNext } from './access/login.js';
 import { CONSOLE_CSP } from './access/security.js';
 import { ConsoleSessions } from './access/sessions.js';
+import { openStore } from '../store/open-store.js';
+import { newTestDb, testStoreKind } from '../test-support/test-db.js';
 import { ADMIN_TOKEN, ConsoleBrowser, ORIGIN, consoleTestApp, seedShop } from './test-support/console-client.js';
 
 type TestApp = Awaited<ReturnType<typeof consoleTestApp>>;
@@ -180,23 +182,33 @@ describe('failed logins', () => {
 });
 
 describe('sessions', () => {
-  it('expire, can be deleted, and are bounded in number', () => {
+  it('expire, can be deleted, and are bounded in number; the store keeps a hash of the id, not the id', async () => {
     let now = 0;
-    const sessions = new ConsoleSessions({ ttlMs: 1000, max: 2, now: () => now });
-    const a = sessions.create();
-    expect(a.id).not.toBe(a.csrf);
-    expect(sessions.get(a.id)).toBe(a);
-    expect(sessions.get(undefined)).toBeNull();
-    expect(sessions.get('made-up')).toBeNull();
-    now = 1000;
-    expect(sessions.get(a.id)).toBeNull();
-    const b = sessions.create();
-    const c = sessions.create();
-    const d = sessions.create();
-    expect(sessions.get(b.id)).toBeNull(); // the oldest made room
-    expect(sessions.get(c.id)).toBe(c);
-    sessions.delete(d.id);
-    expect(sessions.get(d.id)).toBeNull();
+    const store = await openStore(testStoreKind() === 'postgres' ? (await newTestDb()).db : ':memory:');
+    try {
+      const sessions = new ConsoleSessions(store, { ttlMs: 1000, max: 2, now: () => now });
+      const a = await sessions.create();
+      expect(a.id).not.toBe(a.csrf);
+      expect(await sessions.get(a.id)).toEqual(a);
+      expect(await store.getSession(a.id, now)).toBeNull();
+      expect(await sessions.get(undefined)).toBeNull();
+      expect(await sessions.get('made-up')).toBeNull();
+      now = 1000;
+      expect(await sessions.get(a.id)).toBeNull();
+      const b = await sessions.create();
+      now++;
+      const c = await sessions.create();
+      now++;
+      const d = await sessions.create();
+      expect(await sessions.get(b.id)).toBeNull(); // the oldest made room
+      expect(await sessions.get(c.id)).toEqual(c);
+      await sessions.delete(d.id);
+      expect(await sessions.get(d.id)).toBeNull();
+      // Another node on the same store knows the login.
+      expect(await new ConsoleSessions(store, { now: () => now }).get(c.id)).toEqual(c);
+    } finally {
+      await store.close();
+    }
   });
 });
 

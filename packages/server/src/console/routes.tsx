@@ -27,7 +27,7 @@ import { Bare, page, send } from './ui/layout.js';
  * app.route('/console', consoleRoutes(ctx));
  */
 export function consoleRoutes(ctx: AppContext) {
-  const sessions = new ConsoleSessions({ now: ctx.now });
+  const sessions = new ConsoleSessions(ctx.store, { now: ctx.now });
   const throttle = new LoginThrottle({ now: ctx.now });
   const app = new Hono<ConsoleEnv>();
 

@@ -13,6 +13,7 @@ import { copyDatabase, formatCopyReport, type CopyOptions, type CopyResult } fro
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 import type { IngestEvent, Site, StoredEvent } from './types.js';
+import { captureConsole } from '../test-support/console-capture.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-copy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,13 +22,7 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  return { out: () => out.join('\n'), err: () => err.join('\n') };
-}
+const capture = captureConsole;
 
 const DAY = 86_400_000;
 /** Three months of event time: before the target's first partition, the current month, a later one made on demand. */

@@ -66,6 +66,13 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
       expect(await store.getMeta('k')).toBe('two');
     });
 
+    it('sets a meta value only once, concurrent callers included, and all read the first', async () => {
+      const stored = await Promise.all(['a', 'b', 'c', 'd'].map((v) => store.setMetaIfAbsent('once', v)));
+      expect(new Set(stored).size).toBe(1);
+      expect(await store.setMetaIfAbsent('once', 'later')).toBe(stored[0]);
+      expect(await store.getMeta('once')).toBe(stored[0]);
+    });
+
     it('answers health, and knows its kind and schema', async () => {
       expect(await store.health()).toBe(true);
       expect(['sqlite', 'postgres']).toContain(store.kind);
@@ -458,6 +465,22 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
       ]);
       const other = await createTestSite(store, {}, 'Other');
       expect(await store.siteOverview(other.id, now)).toMatchObject({ visitors: 0, identified: 0, events: { today: 0, last7Days: 0, last30Days: 0 }, sources: [], keywords: [] });
+    });
+
+    it('stores, and reports on, characters that only JSON escapes: NUL and unpaired surrogates', async () => {
+      const at = Date.now() - HOUR;
+      const odd = { nul: 'a\u0000b', lone: 'x\ud800y', backslash: '\\u0000' };
+      const result = await send(
+        page('odd', at, { medium: 'search', source: 'Google', term: 'odd' }, { properties: odd, message: { properties: odd } }),
+        track('odd', SLOT_EVENTS.impression, at + 1, { properties: { offerId: 'o\u0000' } }),
+        identify('odd', 'odd-user', at + 2, { trust: 'trusted', traits: { email: 'a\u0000@b.example', odd } }),
+      );
+      expect(result.outcomes).toEqual(['stored', 'stored', 'stored']);
+      const overview = await store.siteOverview(site.id, at + 3);
+      expect(overview).toMatchObject({ visitors: 1, identified: 1, sources: [{ medium: 'search', source: 'Google', visits: 1 }], keywords: [{ term: 'odd', visits: 1 }] });
+      const id = (await store.findProfileId(site.id, 'user', 'odd-user'))!;
+      expect((await store.getProfile(site.id, id))!.traits.odd).toEqual(odd);
+      expect((await store.profileEvents(site.id, id, 10)).items.at(-1)!.properties).toEqual(odd);
     });
   });
 

@@ -10,6 +10,7 @@ import type {
   ProfileExport,
   ProfileQuery,
   RankingInput,
+  SessionRow,
   IngestProgram,
   NewSite,
   Page,
@@ -53,7 +54,15 @@ export interface Store {
    */
   applyRetention(cutoffs: Array<{ siteId: string; before: number | null }>): Promise<RetentionResult>;
 
+  /** Keeps a console login; drops the expired ones, and the oldest past the newest `keep`. */
+  saveSession(session: SessionRow, keep: number): Promise<void>;
+  /** A login that has not expired as of `now`, else null. */
+  getSession(idHash: string, now: number): Promise<SessionRow | null>;
+  deleteSession(idHash: string): Promise<void>;
+
   getMeta(key: string): Promise<string | null>;
+  /** Stores `value` unless the key has one, and returns the one stored: nodes starting at once agree. */
+  setMetaIfAbsent(key: string, value: string): Promise<string>;
   setMeta(key: string, value: string): Promise<void>;
 
   createSite(site: NewSite & { id: string; writeKey: string; secret: string }): Promise<Site>;

@@ -283,3 +283,14 @@ export interface RankingInput {
   revenue: number;
   lastOrderAt: number | null;
 }
+
+/**
+ * A console login as the store keeps it: by a SHA-256 of the cookie's value, never the value, so
+ * that a read of the database logs no one in. Every node of a deployment knows every login.
+ */
+export interface SessionRow {
+  idHash: string;
+  csrf: string;
+  createdAt: number;
+  expiresAt: number;
+}

@@ -56,9 +56,9 @@ export function loginRoutes(ctx: AppContext, sessions: ConsoleSessions, throttle
   const app = new Hono<ConsoleEnv>();
   const trustProxy = ctx.options.trustProxy;
 
-  app.get('/login', (c) => {
+  app.get('/login', async (c) => {
     const next = safeNext(c.req.query('next'));
-    if (sessions.get(getCookie(c, SESSION_COOKIE))) return c.redirect(next, 302);
+    if (await sessions.get(getCookie(c, SESSION_COOKIE))) return c.redirect(next, 302);
     return send(c, <LoginPage next={next} loggedOut={c.req.query('status') === 'out'} />);
   });
 
@@ -79,8 +79,8 @@ export function loginRoutes(ctx: AppContext, sessions: ConsoleSessions, throttle
     }
     throttle.succeed(client);
     // A new session on every login: an id planted before login is worth nothing.
-    sessions.delete(getCookie(c, SESSION_COOKIE));
-    const session = sessions.create();
+    await sessions.delete(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.create();
     setCookie(c, SESSION_COOKIE, session.id, {
       httpOnly: true,
       sameSite: 'Strict',
@@ -97,8 +97,8 @@ export function loginRoutes(ctx: AppContext, sessions: ConsoleSessions, throttle
 /** Logout deletes the session on the server, not only the cookie. Registered behind the session check. */
 export function logoutRoute(ctx: AppContext, sessions: ConsoleSessions) {
   const app = new Hono<ConsoleEnv>();
-  app.post('/logout', (c) => {
-    sessions.delete(c.get('session').id);
+  app.post('/logout', async (c) => {
+    await sessions.delete(c.get('session').id);
     deleteCookie(c, SESSION_COOKIE, { path: '/console', secure: isHttps(c, ctx.options.trustProxy) });
     return c.redirect('/console/login?status=out', 303);
   });
@@ -115,7 +115,7 @@ const wantsJson = (c: Context) => c.req.path.startsWith('/console/api/');
 export function requireSession(ctx: AppContext, sessions: ConsoleSessions): MiddlewareHandler<ConsoleEnv> {
   const csrf = csrfProtection(ctx.options.trustProxy);
   return async (c, next) => {
-    const session = sessions.get(getCookie(c, SESSION_COOKIE));
+    const session = await sessions.get(getCookie(c, SESSION_COOKIE));
     if (!session) {
       if (wantsJson(c)) return c.json({ error: 'log in to the console first: the session is missing or has expired' }, 401);
       const url = new URL(c.req.url);

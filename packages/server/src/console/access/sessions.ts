@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Store } from '../../store/store.js';
 
 /** One logged-in browser. */
 export interface ConsoleSession {
@@ -20,61 +21,53 @@ export interface SessionOptions {
 const DEFAULT_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 
 const token = () => randomBytes(32).toString('base64url');
+const hashOf = (id: string) => createHash('sha256').update(id).digest('base64url');
 
 /**
- * Console sessions, kept in this process's memory: a restart of the server logs everyone out,
- * which costs a marketer one login and spares the database a table of secrets. A session lasts
- * `ttlMs` from login (not sliding: a working day, then log in again). Only a correct admin
- * token creates one, so the map stays small; `max` bounds it anyway.
+ * Console sessions, kept in the store so that every node of a deployment knows every login
+ * (behind a load balancer, the next request may reach another node). The store holds a hash of
+ * the cookie's value, never the value. A session lasts `ttlMs` from login (not sliding: a
+ * working day, then log in again). Only a correct admin token creates one; `max` bounds them.
  *
  * @example
- * const sessions = new ConsoleSessions({ ttlMs: 8 * 3600_000 });
- * const session = sessions.create();
- * sessions.get(session.id); // the session, until it expires or is deleted
+ * const sessions = new ConsoleSessions(store, { ttlMs: 8 * 3600_000 });
+ * const session = await sessions.create();
+ * await sessions.get(session.id); // the session, until it expires or is deleted
  */
 export class ConsoleSessions {
-  private readonly sessions = new Map<string, ConsoleSession>();
   private readonly ttlMs: number;
   private readonly max: number;
   private readonly now: () => number;
 
-  constructor(options: SessionOptions = {}) {
+  constructor(
+    private readonly store: Store,
+    options: SessionOptions = {},
+  ) {
     this.ttlMs = options.ttlMs ?? DEFAULT_SESSION_TTL_MS;
     this.max = options.max ?? 1000;
     this.now = options.now ?? Date.now;
   }
 
-  create(): ConsoleSession {
+  async create(): Promise<ConsoleSession> {
     const now = this.now();
-    this.sweep(now);
-    while (this.sessions.size >= this.max) this.sessions.delete(this.sessions.keys().next().value!);
     const session = { id: token(), csrf: token(), createdAt: now, expiresAt: now + this.ttlMs };
-    this.sessions.set(session.id, session);
+    await this.store.saveSession({ idHash: hashOf(session.id), csrf: session.csrf, createdAt: now, expiresAt: session.expiresAt }, this.max);
     return session;
   }
 
   /** The live session of a cookie value, or null (unknown, expired or logged out). */
-  get(id: string | undefined): ConsoleSession | null {
+  async get(id: string | undefined): Promise<ConsoleSession | null> {
     if (!id) return null;
-    const session = this.sessions.get(id);
-    if (!session) return null;
-    if (session.expiresAt <= this.now()) {
-      this.sessions.delete(id);
-      return null;
-    }
-    return session;
+    const row = await this.store.getSession(hashOf(id), this.now());
+    return row && { id, csrf: row.csrf, createdAt: row.createdAt, expiresAt: row.expiresAt };
   }
 
-  delete(id: string | undefined) {
-    if (id) this.sessions.delete(id);
+  async delete(id: string | undefined): Promise<void> {
+    if (id) await this.store.deleteSession(hashOf(id));
   }
 
   /** Seconds until the session ends: the cookie's Max-Age. */
   secondsLeft(session: ConsoleSession): number {
     return Math.max(0, Math.floor((session.expiresAt - this.now()) / 1000));
-  }
-
-  private sweep(now: number) {
-    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id);
   }
 }

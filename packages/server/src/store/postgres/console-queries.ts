@@ -5,8 +5,21 @@ const DAY_MS = 86_400_000;
 /** Rows of the "top" lists of the overview (as SQLite's). */
 const TOP = 10;
 
+/**
+ * An event's JSON as PostgreSQL's json parser takes it. JSON.stringify writes NUL and unpaired
+ * surrogates as escapes (\u0000, \ud800), which it refuses ("unsupported Unicode escape
+ * sequence") wherever they are in the document: one such property sent by anyone with the write
+ * key would fail the overview for 30 days. Paired surrogates are written as characters, so any
+ * such escape is one of those, or text that ends in a backslash before it; either way replacing
+ * it with \ufffd keeps the JSON valid, and touches only string content the overview never reads
+ * (SQLite's json_extract takes them as they are).
+ */
+const parsable = (alias: string) =>
+  `(CASE WHEN strpos(${alias}data, '\\u') = 0 THEN ${alias}data
+     ELSE regexp_replace(${alias}data, '\\\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})', '\\\\ufffd', 'g') END)::json`;
+
 /** The referral of an event's page view, out of its JSON; text compared byte-wise, as in SQLite. */
-const referral = (field: string, alias = '') => `((${alias}data::jsonb #>> '{enrichment,referral,${field}}') COLLATE "C")`;
+const referral = (field: string, alias = '') => `((${parsable(alias)} #>> '{enrichment,referral,${field}}') COLLATE "C")`;
 
 /**
  * The statements of the console's overview: SQLite's (sqlite/console-queries.ts) in PostgreSQL's

@@ -186,6 +186,20 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'console sessions shared by every node',
+    sql: `
+      -- By a hash of the cookie's value: a copy of the database logs no one in.
+      CREATE TABLE console_sessions (
+        id_hash ${TEXT} PRIMARY KEY,
+        csrf text NOT NULL,
+        created_at bigint NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX console_sessions_created ON console_sessions (created_at);
+    `,
+  },
 ];
 
 /** The advisory lock that serializes migrations: ten nodes starting at once migrate once. */

@@ -22,6 +22,7 @@ import {
   type ProfileExport,
   type ProfileQuery,
   type RankingInput,
+  type SessionRow,
   type Site,
   type SitePatch,
   type StoredEvent,
@@ -32,26 +33,21 @@ import { migrate } from './migrations.js';
 import { ChangeListener, NOTIFY_SQL, notifyParams } from './notify.js';
 import { monthStart, Partitions } from './partitions.js';
 import {
-  EVENT_COLUMNS,
-  eventColumns,
   eventFromRow,
   mergeFromRow,
-  OFFER_COLUMNS,
   offerFromRow,
-  offerToParams,
-  PROFILE_COLUMNS,
-  profileColumns,
+  pageOf,
   profileFromRow,
   segmentFromRow,
   siteFromRow,
-  TYPES,
   type EventRow,
   type MergeRow,
   type OfferRow,
   type ProfileRow,
   type SegmentRow,
   type SiteRow,
-} from './rows.js';
+} from '../rows.js';
+import { EVENT_COLUMNS, eventColumns, OFFER_COLUMNS, offerToParams, pgText, pgTexts, PROFILE_COLUMNS, profileColumns, TYPES } from './rows.js';
 
 export interface PostgresOptions {
   /** Connections of the pool (default 10); the LISTEN connection comes on top. */
@@ -77,6 +73,12 @@ const RETENTION_CHUNK = 5000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** 5, 10, 20, 40, 50... ms, jittered down to half, so that two colliding writers part ways. */
 const backoff = (attempt: number) => Math.min(50, 5 * 2 ** (attempt - 1)) * (0.5 + Math.random() * 0.5);
+
+/**
+ * Every write transaction waits for its commit to be flushed to the WAL, whatever the server's or
+ * the role's default: a 200 means committed to disk, on PostgreSQL as on SQLite.
+ */
+const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
 
 /** The database time in ms, for leases shared by nodes whose clocks may differ. */
 const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
@@ -202,7 +204,7 @@ export class PostgresStore implements Store {
     let destroy = false;
     try {
       const q = this.queryOn(client, options.long);
-      await q(options.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
+      await q(options.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : BEGIN);
       try {
         if (options.long) await q(`SET LOCAL statement_timeout = ${Math.floor(this.options.longStatementTimeoutMs)}`);
         const result = await work(q);
@@ -325,9 +327,44 @@ export class PostgresStore implements Store {
 
   // Meta and sites
 
+  async saveSession(session: SessionRow, keep: number): Promise<void> {
+    await this.transaction(async (q) => {
+      await q('DELETE FROM console_sessions WHERE expires_at <= $1', [session.createdAt]);
+      await q('INSERT INTO console_sessions (id_hash, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4)', [
+        session.idHash,
+        session.csrf,
+        session.createdAt,
+        session.expiresAt,
+      ]);
+      await q(
+        'DELETE FROM console_sessions WHERE id_hash IN (SELECT id_hash FROM console_sessions ORDER BY created_at DESC, id_hash OFFSET $1)',
+        [keep],
+      );
+    });
+  }
+
+  async getSession(idHash: string, now: number): Promise<SessionRow | null> {
+    const { rows } = await this.query<{ csrf: string; created_at: number; expires_at: number }>(
+      'SELECT csrf, created_at, expires_at FROM console_sessions WHERE id_hash = $1 AND expires_at > $2',
+      [idHash, now],
+    );
+    return rows[0] ? { idHash, csrf: rows[0].csrf, createdAt: rows[0].created_at, expiresAt: rows[0].expires_at } : null;
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.query('DELETE FROM console_sessions WHERE id_hash = $1', [idHash]);
+  }
+
   async getMeta(key: string): Promise<string | null> {
     const { rows } = await this.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key]);
     return rows[0]?.value ?? null;
+  }
+
+  async setMetaIfAbsent(key: string, value: string): Promise<string> {
+    // A statement sees no row that a concurrent one inserts: the insert waits for it, then
+    // does nothing, and the read after it sees the winner's value.
+    await this.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+    return (await this.getMeta(key))!;
   }
 
   async setMeta(key: string, value: string): Promise<void> {
@@ -457,7 +494,7 @@ export class PostgresStore implements Store {
   async listEvents(query: EventQuery): Promise<Page<StoredEvent>> {
     const where = ['site_id = $1'];
     const params: unknown[] = [query.siteId];
-    const param = (value: unknown) => (params.push(value), `$${params.length}`);
+    const param = (value: unknown) => (params.push(typeof value === 'string' ? pgText(value) : value), `$${params.length}`);
     if (query.type) where.push(`type = ${param(query.type)}`);
     if (query.profileId) where.push(`profile_id = ${param(query.profileId)}`);
     // The sender index holds anonymous ids (the sender of every message that has one).
@@ -480,7 +517,7 @@ export class PostgresStore implements Store {
   async findProfileId(siteId: string, kind: IdentityKind, value: string): Promise<string | null> {
     const { rows } = await this.query<{ profile_id: string }>(
       'SELECT profile_id FROM identities WHERE site_id = $1 AND kind = $2 AND value = $3',
-      [siteId, kind, value],
+      [siteId, kind, pgText(value)],
     );
     return rows[0]?.profile_id ?? null;
   }
@@ -515,7 +552,7 @@ export class PostgresStore implements Store {
   async listProfiles(query: ProfileQuery): Promise<Page<ProfileRecord>> {
     const where = ['p.site_id = $1', 'p.merged_into IS NULL'];
     const params: unknown[] = [query.siteId];
-    const param = (value: unknown) => (params.push(value), `$${params.length}`);
+    const param = (value: unknown) => (params.push(typeof value === 'string' ? pgText(value) : value), `$${params.length}`);
     const identity = (kinds: string, value: string) =>
       `p.id IN (SELECT profile_id FROM identities WHERE site_id = $1 AND kind IN (${kinds}) AND value = ${value})`;
     if (query.userId) where.push(identity(`'user', 'alias'`, param(query.userId)));
@@ -756,7 +793,7 @@ class IngestTx {
   constructor(private readonly client: pg.PoolClient) {}
 
   private async begin() {
-    if (!this.begun) await this.client.query('BEGIN');
+    if (!this.begun) await this.client.query(BEGIN);
     this.begun = true;
   }
 
@@ -782,14 +819,14 @@ class IngestTx {
     // The lock keys are integers made here, so they go inline, and BEGIN rides along in the same
     // round trip. The sorted subquery (OFFSET 0 keeps it one) fixes the order the locks are taken.
     const lock = `SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest('{${locks.join(',')}}'::bigint[]) AS k ORDER BY k OFFSET 0) s`;
-    await this.client.query(this.begun ? lock : `BEGIN; ${lock}`);
+    await this.client.query(this.begun ? lock : `${BEGIN}; ${lock}`);
     this.begun = true;
     // A new statement: under READ COMMITTED it sees every commit made before the locks were ours.
     const { rows } = await this.client.query<{ profile_id: string | null }>(
       `SELECT i.profile_id FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(kind, value, n)
        LEFT JOIN identities i ON i.site_id = $1 AND i.kind = k.kind AND i.value = k.value
        ORDER BY k.n`,
-      [siteId, keys.map((k) => k.kind), keys.map((k) => k.value)],
+      [siteId, keys.map((k) => k.kind), keys.map((k) => pgText(k.value))],
     );
     return rows.map((r) => r.profile_id);
   }
@@ -801,7 +838,7 @@ class IngestTx {
       `SELECT m.message_id IS NOT NULL AS found FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(sender, message_id, n)
        LEFT JOIN message_keys m ON m.site_id = $1 AND m.sender = k.sender AND m.message_id = k.message_id
        ORDER BY k.n`,
-      [siteId, keys.map((k) => k.sender), keys.map((k) => k.messageId)],
+      [siteId, keys.map((k) => pgText(k.sender)), keys.map((k) => pgText(k.messageId))],
     );
     return rows.map((r) => r.found);
   }
@@ -841,7 +878,7 @@ class IngestTx {
     }
 
     const params: unknown[] = [siteId, Date.now()];
-    const array = (values: unknown[], type: string) => (params.push(values), `$${params.length}::${type}[]`);
+    const array = (values: unknown[], type: string) => (params.push(type === 'text' ? pgTexts(values) : values), `$${params.length}::${type}[]`);
     const parts: string[] = [];
 
     const merges = writes.merges;
@@ -954,9 +991,3 @@ function eventCursor(cursor: string | undefined): [number, number] | null {
   return parts && typeof parts[0] === 'number' && typeof parts[1] === 'number' ? [parts[0], parts[1]] : null;
 }
 
-/** A page of `limit` items from `limit + 1` rows: the extra row only says there is more. */
-function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {
-  const more = rows.length > limit;
-  const kept = rows.slice(0, limit);
-  return { items: kept.map(map), nextCursor: more ? cursorOf(kept[kept.length - 1]) : null };
-}

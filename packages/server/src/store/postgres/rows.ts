@@ -2,15 +2,14 @@ import pg from 'pg';
 import type { Offer, Segment } from '../../decisions/types.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import type { EventWrite, MergeRecord } from '../types.js';
-import { profileToParams, type EventData } from '../sqlite/rows.js';
+import { profileToParams, type EventData } from '../rows.js';
 
 /**
- * Row shapes of the PostgreSQL tables. The columns are SQLite's, with times as bigint and JSON as
- * text, so SQLite's mappers (sqlite/rows.ts) read them unchanged once bigints are numbers: the
- * pool's clients parse int8 (and numeric, what SUM of a bigint gives) to numbers, which holds
- * every value stored (times in ms and counts, far below 2^53).
+ * What PostgreSQL needs beside the row shapes both stores share (../rows.ts): the columns are
+ * SQLite's, with times as bigint and JSON as text, so the shared mappers read them unchanged once
+ * bigints are numbers: the pool's clients parse int8 (and numeric, what SUM of a bigint gives) to
+ * numbers, which holds every value stored (times in ms and counts, far below 2^53).
  */
-export { eventFromRow, profileFromRow, siteFromRow, type EventRow, type ProfileRow, type SiteRow } from '../sqlite/rows.js';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -23,61 +22,16 @@ export const TYPES: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-export interface SegmentRow {
-  site_id: string;
-  id: string;
-  name: string;
-  description: string | null;
-  rule: string;
-  created_at: number;
-  updated_at: number;
-}
+/**
+ * A string as PostgreSQL can hold it in a text column: NUL (U+0000), which text cannot hold, as
+ * U+FFFD. Applied to every text value that ingest writes or looks up (an offer id or an email
+ * is not checked for control characters upstream), and the same way on both sides, so that a
+ * lookup finds what was written. JSON columns need nothing: JSON.stringify escapes NUL.
+ */
+export const pgText = (value: string) => (value.includes('\u0000') ? value.replaceAll('\u0000', '\ufffd') : value);
 
-export const segmentFromRow = (r: SegmentRow): Segment => ({
-  id: r.id,
-  siteId: r.site_id,
-  name: r.name,
-  description: r.description,
-  rule: JSON.parse(r.rule),
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-export interface OfferRow {
-  site_id: string;
-  id: string;
-  name: string;
-  slot: string;
-  segment_id: string | null;
-  priority: number;
-  status: Offer['status'];
-  content: string;
-  starts_at: number | null;
-  ends_at: number | null;
-  cap: string | null;
-  control_percent: number;
-  goal: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-export const offerFromRow = (r: OfferRow): Offer => ({
-  id: r.id,
-  siteId: r.site_id,
-  name: r.name,
-  slot: r.slot,
-  segmentId: r.segment_id,
-  priority: r.priority,
-  status: r.status,
-  content: JSON.parse(r.content),
-  startsAt: r.starts_at,
-  endsAt: r.ends_at,
-  cap: r.cap ? JSON.parse(r.cap) : null,
-  controlPercent: r.control_percent,
-  goal: r.goal ? JSON.parse(r.goal) : null,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
+/** `pgText` on the strings of a column of values. */
+export const pgTexts = (values: unknown[]) => values.map((v) => (typeof v === 'string' ? pgText(v) : v));
 
 /** The parameters of saveOffer's upsert, in column order (see OFFER_COLUMNS). */
 export const offerToParams = (o: Offer): unknown[] => [
@@ -115,24 +69,6 @@ export const OFFER_COLUMNS = [
   'created_at',
   'updated_at',
 ] as const;
-
-export interface MergeRow {
-  into_profile: string;
-  from_profile: string | null;
-  rule: MergeRecord['rule'];
-  ids: string;
-  message_id: string | null;
-  at: number;
-}
-
-export const mergeFromRow = (row: MergeRow): MergeRecord => ({
-  into: row.into_profile,
-  from: row.from_profile,
-  rule: row.rule,
-  ids: JSON.parse(row.ids),
-  messageId: row.message_id,
-  at: row.at,
-});
 
 /**
  * Columns of a multi-row write as one array per column, for `unnest($1::text[], $2::bigint[], ...)`:

@@ -179,6 +179,20 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    name: 'console sessions shared by every process',
+    sql: `
+      -- By a hash of the cookie's value: a copy of the database logs no one in.
+      CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX console_sessions_created ON console_sessions (created_at);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, all in one transaction. */

@@ -12,6 +12,7 @@ import {
   type ProfileExport,
   type ProfileQuery,
   type RankingInput,
+  type SessionRow,
   type IdentityKind,
   type IngestProgram,
   type IngestRead,
@@ -30,14 +31,21 @@ import { ReadWorker } from './read-worker.js';
 import { openDatabase, WalSync, type OpenOptions } from './open.js';
 import {
   eventFromRow,
+  mergeFromRow,
+  offerFromRow,
+  pageOf,
   profileFromRow,
   profileToParams,
+  segmentFromRow,
   siteFromRow,
   type EventData,
   type EventRow,
+  type MergeRow,
+  type OfferRow,
   type ProfileRow,
+  type SegmentRow,
   type SiteRow,
-} from './rows.js';
+} from '../rows.js';
 
 /**
  * Rows read per step of a scan over all profiles of a site, sized so that one step takes a few
@@ -133,8 +141,32 @@ export class SqliteStore implements Store {
     return { events, partitionsDropped: 0 };
   }
 
+  saveSession(session: SessionRow, keep: number): Promise<void> {
+    return this.write(() => {
+      this.sql.deleteExpiredSessions.run(session.createdAt);
+      this.sql.insertSession.run(session.idHash, session.csrf, session.createdAt, session.expiresAt);
+      this.sql.trimSessions.run(keep);
+    });
+  }
+
+  async getSession(idHash: string, now: number): Promise<SessionRow | null> {
+    const row = this.sql.getSession.get(idHash, now) as { csrf: string; created_at: number; expires_at: number } | undefined;
+    return row ? { idHash, csrf: row.csrf, createdAt: row.created_at, expiresAt: row.expires_at } : null;
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.write(() => this.sql.deleteSession.run(idHash));
+  }
+
   async getMeta(key: string): Promise<string | null> {
     return (this.sql.getMeta.get(key) as { value: string } | undefined)?.value ?? null;
+  }
+
+  setMetaIfAbsent(key: string, value: string): Promise<string> {
+    return this.write(() => {
+      this.sql.insertMetaIfAbsent.run(key, value);
+      return (this.sql.getMeta.get(key) as { value: string }).value;
+    });
   }
 
   async setMeta(key: string, value: string): Promise<void> {
@@ -387,15 +419,7 @@ export class SqliteStore implements Store {
   }
 
   async listSegments(siteId: string): Promise<Segment[]> {
-    return (this.sql.listSegments.all(siteId) as SegmentRow[]).map((r) => ({
-      id: r.id,
-      siteId: r.site_id,
-      name: r.name,
-      description: r.description,
-      rule: JSON.parse(r.rule),
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    }));
+    return (this.sql.listSegments.all(siteId) as SegmentRow[]).map(segmentFromRow);
   }
 
   async saveSegment(segment: Segment): Promise<void> {
@@ -498,80 +522,17 @@ const jobs = {
   rankings: (db, { sql, siteId, now }) => packRankings(db.prepare(sql).all(siteId), now),
 };`;
 
-interface SegmentRow {
-  site_id: string;
-  id: string;
-  name: string;
-  description: string | null;
-  rule: string;
-  created_at: number;
-  updated_at: number;
-}
-
-interface OfferRow {
-  site_id: string;
-  id: string;
-  name: string;
-  slot: string;
-  segment_id: string | null;
-  priority: number;
-  status: Offer['status'];
-  content: string;
-  starts_at: number | null;
-  ends_at: number | null;
-  cap: string | null;
-  control_percent: number;
-  goal: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-const offerFromRow = (r: OfferRow): Offer => ({
-  id: r.id,
-  siteId: r.site_id,
-  name: r.name,
-  slot: r.slot,
-  segmentId: r.segment_id,
-  priority: r.priority,
-  status: r.status,
-  content: JSON.parse(r.content),
-  startsAt: r.starts_at,
-  endsAt: r.ends_at,
-  cap: r.cap ? JSON.parse(r.cap) : null,
-  controlPercent: r.control_percent,
-  goal: r.goal ? JSON.parse(r.goal) : null,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-interface MergeRow {
-  into_profile: string;
-  from_profile: string | null;
-  rule: MergeRecord['rule'];
-  ids: string;
-  message_id: string | null;
-  at: number;
-}
-
-const mergeFromRow = (row: MergeRow): MergeRecord => ({
-  into: row.into_profile,
-  from: row.from_profile,
-  rule: row.rule,
-  ids: JSON.parse(row.ids),
-  messageId: row.message_id,
-  at: row.at,
-});
-
-/** A page of `limit` items from `limit + 1` rows: the extra row only says there is more. */
-function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {
-  const more = rows.length > limit;
-  const kept = rows.slice(0, limit);
-  return { items: kept.map(map), nextCursor: more ? cursorOf(kept[kept.length - 1]) : null };
-}
-
 function prepare(db: Database.Database) {
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+    insertMetaIfAbsent: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    deleteExpiredSessions: db.prepare('DELETE FROM console_sessions WHERE expires_at <= ?'),
+    insertSession: db.prepare('INSERT INTO console_sessions (id_hash, csrf, created_at, expires_at) VALUES (?, ?, ?, ?)'),
+    trimSessions: db.prepare(
+      'DELETE FROM console_sessions WHERE id_hash IN (SELECT id_hash FROM console_sessions ORDER BY created_at DESC, id_hash LIMIT -1 OFFSET ?)',
+    ),
+    getSession: db.prepare('SELECT csrf, created_at, expires_at FROM console_sessions WHERE id_hash = ? AND expires_at > ?'),
+    deleteSession: db.prepare('DELETE FROM console_sessions WHERE id_hash = ?'),
     takeLease: db.prepare(
       `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @until)
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at

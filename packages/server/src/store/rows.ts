@@ -1,8 +1,12 @@
 import type { JsonObject, MessageType } from '@rapport/protocol';
-import { emptyComputed, type ProfileRecord } from '../../profiles/types.js';
-import { DEFAULT_SITE_SETTINGS, type Enrichment, type Site, type StoredEvent } from '../types.js';
+import type { Offer, Segment } from '../decisions/types.js';
+import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
+import { DEFAULT_SITE_SETTINGS, type Enrichment, type MergeRecord, type Page, type Site, type StoredEvent } from './types.js';
 
-/** Row shapes of the SQLite tables and their conversion to the store's types. */
+/**
+ * Row shapes of the tables, the same columns in SQLite and PostgreSQL (times in ms, JSON as
+ * text), and their conversion to the store's types; PostgreSQL's clients parse bigints to numbers.
+ */
 
 export interface SiteRow {
   id: string;
@@ -136,4 +140,85 @@ export function eventFromRow(row: EventRow): StoredEvent {
     enrichment: data.enrichment,
     extra,
   };
+}
+
+export interface SegmentRow {
+  site_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  rule: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const segmentFromRow = (r: SegmentRow): Segment => ({
+  id: r.id,
+  siteId: r.site_id,
+  name: r.name,
+  description: r.description,
+  rule: JSON.parse(r.rule),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export interface OfferRow {
+  site_id: string;
+  id: string;
+  name: string;
+  slot: string;
+  segment_id: string | null;
+  priority: number;
+  status: Offer['status'];
+  content: string;
+  starts_at: number | null;
+  ends_at: number | null;
+  cap: string | null;
+  control_percent: number;
+  goal: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export const offerFromRow = (r: OfferRow): Offer => ({
+  id: r.id,
+  siteId: r.site_id,
+  name: r.name,
+  slot: r.slot,
+  segmentId: r.segment_id,
+  priority: r.priority,
+  status: r.status,
+  content: JSON.parse(r.content),
+  startsAt: r.starts_at,
+  endsAt: r.ends_at,
+  cap: r.cap ? JSON.parse(r.cap) : null,
+  controlPercent: r.control_percent,
+  goal: r.goal ? JSON.parse(r.goal) : null,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export interface MergeRow {
+  into_profile: string;
+  from_profile: string | null;
+  rule: MergeRecord['rule'];
+  ids: string;
+  message_id: string | null;
+  at: number;
+}
+
+export const mergeFromRow = (row: MergeRow): MergeRecord => ({
+  into: row.into_profile,
+  from: row.from_profile,
+  rule: row.rule,
+  ids: JSON.parse(row.ids),
+  messageId: row.message_id,
+  at: row.at,
+});
+
+/** A page of `limit` items from `limit + 1` rows: the extra row only says there is more. */
+export function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {
+  const more = rows.length > limit;
+  const kept = rows.slice(0, limit);
+  return { items: kept.map(map), nextCursor: more ? cursorOf(kept[kept.length - 1]) : null };
 }
