@@ -72,6 +72,13 @@ export function* ingestProgram(site: Site, events: IngestEvent[], now: number): 
 
   const messageKeys: MessageKey[] = events.map((event) => ({ sender: senderOf(event), messageId: event.messageId }));
   const existing = yield* read<boolean[]>({ read: 'existing', keys: messageKeys });
+  // A message repeated within the call is stored once, as if the repeat came later.
+  const seen = new Set<string>();
+  messageKeys.forEach((key, i) => {
+    const id = `${key.sender}\u0000${key.messageId}`;
+    if (seen.has(id)) existing[i] = true;
+    seen.add(id);
+  });
   const outcomes: IngestOutcome[] = existing.map((found) => (found ? 'duplicate' : 'stored'));
 
   const profileIds = [...new Set(owners.filter((id): id is string => id !== null))];

@@ -100,6 +100,10 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
       const events = await allEvents();
       expect(events).toHaveLength(3);
       expect(events.filter((e) => e.messageId === 'same').map((e) => e.anonymousId).sort()).toEqual(['a1', 'a2']);
+      // Repeated within one call, it is stored once.
+      const twice = track('a3', 'Clicked', T0, { messageId: 'twice' });
+      expect((await send(twice, { ...twice })).outcomes).toEqual(['stored', 'duplicate']);
+      expect((await allEvents()).filter((e) => e.messageId === 'twice')).toHaveLength(1);
     });
 
     it('merges an anonymous visitor into the known profile on identify', async () => {
