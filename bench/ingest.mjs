@@ -25,7 +25,7 @@ import { isMain, log, parseArgs, report, sleep, summarize, summary, fmt, mmm } f
 import { SHOP } from './lib/world.mjs';
 
 /** Returning visitors are drawn from this many ids (the rest are new browsers): a mix of new and known profiles. */
-const VISITOR_POOL = 5000;
+export const VISITOR_POOL = 5000;
 
 async function rapportRun({ seconds, warmup, connections, nodeFlags = [] }) {
   const db = path.join(DATA_DIR, 'ingest.db');

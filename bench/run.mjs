@@ -3,7 +3,8 @@
 //
 // Steps: machine, sdk, ingest, datasets (10k, 100k, 1M visitors, one generating pass),
 // decide (100k), identity (100k), growth (10k, 100k, 1M), worst-case (the security issue's
-// worst-case inputs end to end, beside the recorded figures of the old code). Each is its own
+// worst-case inputs end to end, beside the recorded figures of the old code), postgres (ingest and
+// decide on PostgreSQL beside SQLite, 1 and 2 nodes). Each is its own
 // script and can be run alone (node bench/ingest.mjs, ...), with the flags documented at the top
 // of each file.
 
@@ -26,9 +27,13 @@ const USAGE = `Usage: node bench/run.mjs [options]
   --render             only rewrite BENCHMARKS.md from bench/results/*.json
   --help               this text
 
-Steps: machine, sdk, ingest, datasets, decide, identity, growth, worst-case.`;
+Steps: machine, sdk, ingest, datasets, decide, identity, growth, worst-case, postgres.
+  postgres: ingest on SQLite, PostgreSQL and 2 PostgreSQL nodes behind nginx, and decide at
+            1,000/s on both stores at 100k and 1M profiles (a local PostgreSQL 15 cluster in
+            bench/.data/postgres-15, durable; the tiers copied with \`rapport copy\`, kept
+            between runs); needs /usr/lib/postgresql/15/bin and /usr/sbin/nginx.`;
 
-const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth', 'worst-case'];
+const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth', 'worst-case', 'postgres'];
 const args = parseArgs();
 if (args.help) {
   console.log(USAGE);
@@ -50,6 +55,7 @@ const { runDecide } = await import('./decide.mjs');
 const { runGrowth, writeGrowthSvg } = await import('./growth.mjs');
 const { runIdentity } = await import('./identity.mjs');
 const { runIngest } = await import('./ingest.mjs');
+const { runPostgres } = await import('./postgres.mjs');
 const { clearDatasets, ensureDatasets } = await import('./lib/dataset.mjs');
 const { describeMachine } = await import('./machine.mjs');
 const { runSdk } = await import('./sdk.mjs');
@@ -66,7 +72,7 @@ const readResult = (name) => {
 };
 
 function render(run) {
-  const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk'].map((n) => [n, readResult(n)]));
+  const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk', 'postgres'].map((n) => [n, readResult(n)]));
   if (results.growth) writeGrowthSvg(results.growth);
   // The old code's figures were recorded once (bench/worst-case.mjs --server-root <checkout> --out
   // worst-case-before) and are always read from bench/results, quick run or not.
@@ -118,6 +124,15 @@ await step('worst-case', () =>
     quick
       ? { build: false, referrerCalls: 30, referrerBudgetSeconds: 2, referrerLimitSeconds: 15, worstRequests: 1, ordinaryRequests: 5, phaseSeconds: 1, contextRuns: 1, names: 5_000, others: 50, selfDecides: 5, loadRuns: 1, loadSeconds: 3 }
       : { build: false, referrerCalls: 200, referrerBudgetSeconds: 10, referrerLimitSeconds: 150, worstRequests: 3, ordinaryRequests: 20, phaseSeconds: 2, contextRuns: 3, names: 30_000, others: 200, selfDecides: 20, loadRuns: 2, loadSeconds: 8 },
+  ),
+);
+
+// PostgreSQL beside SQLite: about 8 minutes, plus the copies of the tiers when they are new; 1 minute quick.
+await step('postgres', () =>
+  runPostgres(
+    quick
+      ? { quick: true, runs: 1, seconds: 3, warmup: 1, profileSeconds: 0, decideProfileSeconds: 0, decideRuns: 1, decideSeconds: 3, tiers: TIERS, twoNodeTier: TIERS[0] }
+      : { runs: 3, seconds: 10, warmup: 2, profileSeconds: 6, decideProfileSeconds: 5, decideRuns: 3, decideSeconds: 10, tiers: [100_000, 1_000_000], twoNodeTier: 100_000 },
   ),
 );
 

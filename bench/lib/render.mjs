@@ -41,7 +41,7 @@ function profileLine(p) {
   return `by area ${areas}; by function ${fns}.`;
 }
 
-export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, worstCase, worstCaseBefore, run }) {
+export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, postgres, worstCase, worstCaseBefore, run }) {
   const out = [];
   out.push('# Benchmarks', '');
   out.push(
@@ -57,6 +57,11 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
   if (decide) out.push(`| Decide p99 < 10 ms at 1,000 requests/s, ${fmt(decide.settings.profiles)} profiles | p99 ${ms(decide.fixed.p99)} ms | ${status(decide.target.met)} |`);
   if (growth) out.push(`| Decide p99 at ${fmt(growth.target.to)} profiles within 1.5× of ${fmt(growth.target.from)} | ${fmt(growth.target.measured, 2)}× | ${status(growth.target.met)} |`);
   if (sdk) out.push(`| SDK script tag ≤ 6 KB min+gzip | ${kb(sdk.budget.gzipBytes)} | ${status(sdk.budget.met)} |`);
+  if (postgres?.ingest) out.push(`| PostgreSQL ingest ≥ ${fmt(100 * postgres.ingest.target.ratio)}% of SQLite's, 1 node each | ${pct(postgres.ingest.ratioPostgresToSqlite)} | ${status(postgres.ingest.target.met)} |`);
+  if (postgres?.decide) {
+    const t = postgres.decide.target;
+    out.push(`| PostgreSQL decide p99 < ${fmt(t.p99Ms)} ms at 1,000 requests/s, ${fmt(t.profiles)} profiles | ${t.skipped ? 'not measured (see section 7)' : `p99 ${fmt(t.measured, 2)} ms`} | ${t.skipped ? '**not measured**' : status(t.met)} |`);
+  }
   out.push('');
 
   if (machine) {
@@ -193,6 +198,8 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
   if (growth) for (const t of growth.tiers) out.push(`| ${fmt(t.profiles)} profiles, at rest / peak under decide and ingest loads | ${mb(t.rssAtRestMb)} / ${mb(t.rssPeakMb)} |`);
   out.push('');
 
+  if (postgres) out.push(...renderPostgres(postgres));
+
   out.push('## Run', '', '| step | seconds |', '| --- | ---: |', ...run.steps.map((s) => `| ${s.name} | ${fmt(s.seconds, 1)} |`), `| **total** | **${fmt(run.seconds, 1)}** |`, '');
   if (worstCase || worstCaseBefore) out.push(...renderWorstCase(worstCase, worstCaseBefore));
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n')}\n`;
@@ -320,5 +327,115 @@ function renderWorstCase(now, before) {
   }
   for (const [name, w] of columns) out.push(`- ${name[0].toUpperCase()}${name.slice(1)}: commit \`${w.server.commit?.slice(0, 7) ?? '?'}\` ("${(w.server.subject ?? '').replace(/\|/g, '\\|').slice(0, 120)}${(w.server.subject ?? '').length > 120 ? '…' : ''}"), measured ${w.finishedAt?.slice(0, 16).replace('T', ' ') ?? '?'} UTC in ${fmt(w.seconds, 0)} s${w.settings?.quick ? ', quick settings' : ''}.`);
   out.push('');
+  return out;
+}
+
+const cores = (s) => ms(s, 2);
+const share = (part, whole) => (whole > 0 ? `${fmt((100 * part) / whole, 0)}%` : '–');
+
+/** The statements a PostgreSQL database spent its execution time in (pg_stat_statements), as a collapsed table. */
+function statementsMd(st, title) {
+  if (!st?.statements?.length) return '';
+  const out = [`<details><summary>${title}</summary>`, '', `Execution time inside PostgreSQL over the run (pg_stat_statements): ${fmt(st.totalExecMs / 1000, 2)} s in all.`, ''];
+  out.push('| statement | calls | mean ms | max ms | rows per call | share of the time |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const q of st.statements) out.push(`| \`${q.query.replace(/\|/g, '\\|').replace(/`/g, "'").slice(0, 160)}${q.query.length > 160 ? '…' : ''}\` | ${fmt(q.calls)} | ${fmt(q.meanMs, 3)} | ${fmt(q.maxMs, 1)} | ${fmt(q.rowsPerCall, 1)} | ${fmt(100 * q.share, 1)}% |`);
+  out.push('', '</details>', '');
+  return out.join('\n');
+}
+
+/** The postgres step (bench/postgres.mjs): the same server on SQLite and on PostgreSQL, side by side. */
+function renderPostgres(p) {
+  const out = ['## 7. PostgreSQL beside SQLite', ''];
+  const s = p.settings;
+  const pg = p.postgres.settings;
+  out.push(
+    `\`node bench/postgres.mjs\`: the same built server on its two stores, in the same run, the configurations interleaved run by run (SQLite, PostgreSQL, PostgreSQL with 2 nodes, then again), so that each PostgreSQL figure is read against the SQLite figure measured beside it${s.quick ? ' (quick settings: tiny tiers, one short run each)' : ''}.`,
+    '',
+    `- PostgreSQL ${pg.server_version?.split(' ')[0] ?? '?'} (Debian's binaries), a cluster of its own (\`bench/lib/postgres.mjs\`, data in \`${p.postgres.dataDir}/\`) on 127.0.0.1, **durable as in production**: fsync ${pg.fsync}, synchronous_commit ${pg.synchronous_commit}, full_page_writes ${pg.full_page_writes} (wal_sync_method ${pg.wal_sync_method}); shared_buffers ${pg.shared_buffers}, max_connections ${pg.max_connections}, max_wal_size ${pg.max_wal_size}, work_mem ${pg.work_mem}, jit ${pg.jit}; everything else as initdb makes it. It runs on the same 2 cores as the nodes and the load generator.`,
+    `- Nodes: \`rapport serve --db postgres://…\` (pool size: ${s.poolSize}), like every server here rate limits off; SQLite: synchronous=FULL (the default). Two nodes: both on the same database behind Debian's nginx (${p.nginx?.source ? `\`${p.nginx.source}\` as shipped, with these changes for one machine: ${p.nginx.changes.join('; ')}` : 'a minimal upstream config'}; in a main config of \`daemon off\`, \`worker_processes auto\`), so nginx's CPU is on these 2 cores too.`,
+    '- CPU: user + system seconds from `/proc/<pid>/stat` over the measured window, for the node processes, for the whole postgres server (postmaster, every backend and helper process, and the backends that exited, through the postmaster\'s cutime/cstime), for nginx (master and workers) and for the load generator (this process); "machine" is the busy time of all cores from `/proc/stat`, which includes other processes of this shared machine. Given in cores (CPU seconds per second).',
+    '',
+  );
+  const i = p.ingest;
+  if (i) {
+    const kinds = [['sqlite', 'SQLite, 1 node'], ['postgres', 'PostgreSQL, 1 node'], ['postgres-2', 'PostgreSQL, 2 nodes behind nginx']];
+    out.push('### Ingest', '');
+    out.push(`The load of section 1: \`POST /v1/batch\`, batches of ${s.eventsPerBatch} messages from a pool of ${fmt(s.visitorPool)} visitors, ${s.connections} connections, ${runs(s.runs)} of ${s.seconds} s per configuration, each on a fresh database.`, '');
+    out.push('| configuration | events/s | events/s per node | p50 ms | p99 ms | node CPU | postgres CPU | nginx CPU | load generator | machine busy (of 2) | events per CPU-second (node + postgres) |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const [k, label] of kinds) {
+      const r = i[k];
+      if (!r) continue;
+      out.push(`| ${label} | **${n(r.eventsPerSec)}** | ${n(r.eventsPerSecPerNode)} | ${n(r.p50)} | ${n(r.p99)} | ${cores(r.cpu.node)} | ${cores(r.cpu.postgres)} | ${cores(r.cpu.nginx)} | ${cores(r.cpu.loadGenerator)} | ${cores(r.cpu.machineBusy)} | ${n(r.eventsPerServerCpuSecond)} |`);
+    }
+    out.push('');
+    out.push(
+      `PostgreSQL, 1 node, over SQLite, run by run: **${pct(i.ratioPostgresToSqlite)}** of its events/s (target ≥ ${fmt(100 * i.target.ratio)}%: ${status(i.target.met)}); per CPU-second of the server side ${pct(i.ratioPerCpuPostgresToSqlite)}. Two PostgreSQL nodes behind nginx: ${pct(i.ratioTwoNodesToOne)} of one node's events/s, ${pct(i.ratioTwoNodesToSqlite)} of SQLite's.`,
+      '',
+    );
+    const pgr = i.postgres;
+    const busy = pgr.cpu.machineBusy.median;
+    const machine = pgr.cpu.machineCores?.median ?? 2;
+    const parts = `node ${share(pgr.cpu.node.median, machine)}, postgres ${share(pgr.cpu.postgres.median, machine)}, load generator ${share(pgr.cpu.loadGenerator.median, machine)}, other processes of the machine ${share(pgr.cpu.others.median, machine)}`;
+    out.push(
+      `Where the CPU went in the PostgreSQL 1-node runs (shares of the machine's ${fmt(machine, 0)} cores): ${parts}; ` +
+        `the postgres server was ${pct(pgr.cpu.postgresShare)} of the server side's CPU (node + postgres). ` +
+        (busy >= 0.9 * machine
+          ? `The cores were saturated (${fmt(busy, 2)} of ${fmt(machine, 0)} busy)${pgr.cpu.others.median > 0.2 ? `, ${fmt(pgr.cpu.others.median, 2)} cores of it by other processes of this shared machine, which the benchmark does not control: the absolute figures are lower than on an idle machine, and every figure here is to be read against the SQLite one of the same run` : ''}.`
+          : `The cores were not saturated (${fmt(busy, 2)} of ${fmt(machine, 0)} busy): the limit is the wait between the node and the database (round trips, commits), not CPU.`),
+      '',
+    );
+    if (i.profile?.run) {
+      const c = i.profile.run.cpu;
+      out.push(`Profiled run (one more PostgreSQL 1-node run under \`--cpu-prof\`, not counted: ${fmt(i.profile.run.eventsPerSec)} events/s): node ${fmt(c.node, 2)} cores, postgres ${fmt(c.postgres, 2)} cores (${share(c.postgres, c.server)} of node + postgres), machine ${fmt(c.machineBusy, 2)} of ${fmt(c.machineCores, 0)} busy. In the node: ${profileLine(i.profile.summary)}`, '');
+      out.push(profileMd(i.profile.summary, 'Profile of a PostgreSQL node under the ingest load'));
+    }
+    out.push(statementsMd(i.postgres.runs.at(-1)?.statements, 'Where PostgreSQL spent its time in the last PostgreSQL 1-node ingest run'));
+    out.push(`- Every run checks that what it acknowledged is in the database: ${i.problems.length ? `**problems: ${i.problems.join('; ')}**` : 'all acknowledged events were stored, no errors, no non-2xx answers'}.`);
+    const spread = i['postgres-2']?.runs?.map((r) => r.upstreams).filter(Boolean) ?? [];
+    if (spread.length) out.push(`- nginx spread the requests over the two nodes (its access log, per run): ${spread.map((u) => Object.values(u).join(' / ')).join('; ')}.`);
+    out.push('');
+  }
+  const d = p.decide;
+  if (d) {
+    out.push('### Decide', '');
+    out.push(`\`POST /v1/decide\` at a fixed ${fmt(s.rate)} requests/s (open loop, \`bench/lib/paced.mjs\`), the request mix, 3 slots, 50 segments and 20 offers of section 2; ${runs(s.decideRuns)} of ${s.decideSeconds} s per configuration, all servers started before the first run and kept for the whole part.`, '');
+    out.push('| configuration | profiles | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | achieved rate | non-2xx / errors | node CPU | postgres CPU | CPU ms per decision (node + postgres) | first decision ms |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const t of d.tiers) {
+      const f = t.fixed;
+      out.push(`| ${t.label} | ${fmt(t.profiles)} | ${ms(f.p50)} | ${ms(f.p90)} | **${ms(f.p99)}** | ${ms(f.p999)} | ${ms(f.maxMs, 1)} | ${n(f.okPerSec)}/s | ${fmt(f.non2xx.max)} / ${fmt(f.errors.max)} | ${cores(f.cpu.node)} | ${cores(f.cpu.postgres)} | ${ms(f.serverCpuMsPerDecision)} | ${fmt(t.firstDecisionMs, 0)} |`);
+    }
+    out.push('');
+    // What a decision costs in CPU, and what 1,000 of them a second ask of the 2 cores.
+    const perDecision = (x, k) => (1000 * x.fixed.cpu[k].median) / x.fixed.okPerSec.median;
+    const costs = d.tiers.map((x) => {
+      const need = (s.rate * perDecision(x, 'server')) / 1000 + x.fixed.cpu.loadGenerator.median + x.fixed.cpu.nginx.median;
+      return `${x.label} at ${fmt(x.profiles)}: node ${fmt(perDecision(x, 'node'), 2)} ms${x.name === 'sqlite' ? '' : ` + postgres ${fmt(perDecision(x, 'postgres'), 2)} ms`}, so ${fmt(need, 2)} of the ${fmt(x.fixed.cpu.machineCores?.median ?? 2, 0)} cores at ${fmt(s.rate)}/s with the load generator${x.fixed.cpu.nginx.median > 0 ? ' and nginx' : ''}`;
+    });
+    out.push(`CPU per decision (median run): ${costs.join('; ')}. Other processes of the machine took ${d.tiers.map((x) => fmt(x.fixed.cpu.others.median, 2)).join(', ')} cores in these runs (same order). An open loop whose server side needs most of the machine queues: once the cores are short, latency is the queue, not the query.`, '');
+    const t = d.target;
+    out.push(`PostgreSQL decide p99 at ${fmt(s.rate)} requests/s with ${fmt(t.profiles)} profiles: ${t.skipped ? '**not measured**' : `**${fmt(t.measured, 2)} ms**`} (target < ${fmt(t.p99Ms)} ms: ${t.skipped ? 'not measured' : status(t.met)}).`, '');
+    const copies = Object.entries(d.copies ?? {});
+    if (copies.length) {
+      out.push('Datasets: the SQLite tiers of section 3, copied to PostgreSQL by `rapport copy --from <file> --to <url>`, then `ANALYZE`d:', '');
+      out.push('| tier | rows (all tables) | copy time | rows/s | SQLite file | PostgreSQL database |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+      for (const [tier, c] of copies) out.push(`| ${fmt(Number(tier))} visitors | ${fmt(c.rows)} | ${fmt(c.seconds, 1)} s | **${fmt(c.rowsPerSec)}** | ${mb(c.source.bytes / 1e6)} | ${mb(c.bytes / 1e6)} |`);
+      out.push('');
+      const mism = copies.filter(([, c]) => c.mismatch?.length);
+      if (mism.length) out.push(`Copies that do not match their source: ${mism.map(([tier, c]) => `${fmt(Number(tier))}: ${c.mismatch.join(', ')}`).join('; ')}.`, '');
+    }
+    if (d.profile?.run) {
+      const r = d.profile.run;
+      out.push(`Profiled run (one more PostgreSQL node, ${fmt(r.profiles)} profiles, closed loop of 50 connections under \`--cpu-prof\`, not counted): ${fmt(r.okPerSec)} decisions/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms; node ${fmt(r.cpu.node, 2)} cores, postgres ${fmt(r.cpu.postgres, 2)} cores (${share(r.cpu.postgres, r.cpu.server)} of node + postgres), load generator ${fmt(r.cpu.loadGenerator, 2)}, machine ${fmt(r.cpu.machineBusy, 2)} of ${fmt(r.cpu.machineCores, 0)} busy. In the node: ${profileLine(d.profile.summary)}`, '');
+      out.push(profileMd(d.profile.summary, 'Profile of a PostgreSQL node answering decisions'));
+      out.push(statementsMd(r.statements, 'Where PostgreSQL spent its time in that run'));
+    }
+    const pgTop = [...d.tiers].reverse().find((x) => x.name === 'postgres');
+    if (pgTop) out.push(statementsMd(pgTop.runs.at(-1)?.statements, `Where PostgreSQL spent its time in the last decide run at ${fmt(pgTop.profiles)} profiles, 1 node, 1,000/s`));
+    for (const sk of d.skipped ?? []) out.push(`- Not measured: ${sk}.`);
+    if (d.problems?.length) out.push(`- Problems: ${d.problems.join('; ')}.`);
+    const spread = d.tiers.find((x) => x.name === 'postgres-2')?.runs?.map((r) => r.upstreams).filter(Boolean) ?? [];
+    if (spread.length) out.push(`- nginx spread the decisions over the two nodes (per run): ${spread.map((u) => Object.values(u).join(' / ')).join('; ')}.`);
+    out.push('');
+  }
   return out;
 }
