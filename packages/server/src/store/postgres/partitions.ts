@@ -104,6 +104,29 @@ export class Partitions {
   }
 
   /**
+   * Runs `work` in a transaction that holds the partition lock: committed when it returns a
+   * value, rolled back when it returns null or throws.
+   */
+  private async underLock<T>(work: (client: pg.PoolClient) => Promise<T | null>): Promise<T | null> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+        const result = await work(client);
+        await client.query(result === null ? 'ROLLBACK' : 'COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        throw error;
+      }
+    } finally {
+      client.release(broken || undefined);
+    }
+  }
+
+  /**
    * Makes the monthly partitions of these month starts that do not exist (months before the
    * first one belong to `events_before`), in one transaction under the partition lock, so that
    * nodes doing it at once make each once.
@@ -112,35 +135,24 @@ export class Partitions {
     await this.refresh();
     const wanted = [...new Set(months)].filter((m) => !this.known.some((p) => m >= p.from && m < p.to));
     if (wanted.length === 0) return;
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
-        const current = await listPartitions(client);
-        for (const start of wanted) {
-          if (current.some((p) => start >= p.from && start < p.to)) continue;
-          await client.query('SAVEPOINT make_partition');
-          try {
-            await client.query(
-              `CREATE TABLE IF NOT EXISTS ${partitionName(start)} PARTITION OF events FOR VALUES FROM (${start}) TO (${nextMonth(start)})`,
-            );
-            await client.query('RELEASE SAVEPOINT make_partition');
-          } catch (error) {
-            // Made by someone who did not take the lock, or overlapping a partition made by hand.
-            if (!isState(error, '42P07') && !isState(error, '42P17') && !isState(error, '23505')) throw error;
-            await client.query('ROLLBACK TO SAVEPOINT make_partition');
-          }
+    await this.underLock(async (client) => {
+      const current = await listPartitions(client);
+      for (const start of wanted) {
+        if (current.some((p) => start >= p.from && start < p.to)) continue;
+        await client.query('SAVEPOINT make_partition');
+        try {
+          await client.query(
+            `CREATE TABLE IF NOT EXISTS ${partitionName(start)} PARTITION OF events FOR VALUES FROM (${start}) TO (${nextMonth(start)})`,
+          );
+          await client.query('RELEASE SAVEPOINT make_partition');
+        } catch (error) {
+          // Made by someone who did not take the lock, or overlapping a partition made by hand.
+          if (!isState(error, '42P07') && !isState(error, '42P17') && !isState(error, '23505')) throw error;
+          await client.query('ROLLBACK TO SAVEPOINT make_partition');
         }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
-        throw error;
       }
-    } finally {
-      client.release(broken || undefined);
-    }
+      return true;
+    });
     await this.refresh();
   }
 
@@ -159,12 +171,8 @@ export class Partitions {
     let rows = 0;
     let dropped = 0;
     for (const partition of doomed) {
-      const client = await this.pool.connect();
-      let broken = false;
       try {
-        await client.query('BEGIN');
-        try {
-          await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+        const count = await this.underLock(async (client) => {
           await client.query(`SET LOCAL lock_timeout = '5s'`);
           await client.query(`SET LOCAL statement_timeout = ${Math.floor(this.longStatementTimeoutMs)}`);
           // Keeps writers out of the partition between the count and the drop.
@@ -172,21 +180,16 @@ export class Partitions {
           const { rows: sites } = await client.query<{ site_id: string; n: number }>(
             `SELECT site_id, count(*)::float8 AS n FROM ${partition.name} GROUP BY site_id`,
           );
-          if (sites.some((s) => (cutoffOf(s.site_id) ?? -Infinity) < partition.to)) {
-            await client.query('ROLLBACK');
-            continue;
-          }
+          if (sites.some((s) => (cutoffOf(s.site_id) ?? -Infinity) < partition.to)) return null;
           await client.query(`DROP TABLE ${partition.name}`);
-          await client.query('COMMIT');
-          rows += sites.reduce((sum, s) => sum + s.n, 0);
-          dropped++;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => (broken = true));
-          // Gone already (another node), or its locks not granted in time: the delete does it.
-          if (!isState(error, '42P01') && !isState(error, '55P03') && !isState(error, '40P01')) throw error;
-        }
-      } finally {
-        client.release(broken || undefined);
+          return sites.reduce((sum, s) => sum + s.n, 0);
+        });
+        if (count === null) continue;
+        rows += count;
+        dropped++;
+      } catch (error) {
+        // Gone already (another node), or its locks not granted in time: the delete does it.
+        if (!isState(error, '42P01') && !isState(error, '55P03') && !isState(error, '40P01')) throw error;
       }
     }
     if (doomed.length) await this.refresh();
