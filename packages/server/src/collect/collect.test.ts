@@ -22,7 +22,7 @@ function recordingStore() {
   const store = {
     async ingestTransaction<T>(_siteId: string, program: () => IngestProgram<T>) {
       const empty = (request: IngestRead) =>
-        request.read === 'profiles' ? [] : request.read === 'identities' ? request.keys.map(() => null) : request.keys.map(() => false);
+        ({ owners: request.identities.map(() => null), existing: request.messages.map(() => false), profiles: [] });
       const { writes, result } = runProgram(program(), empty);
       events.push(...writes.events.map((w) => w.event));
       return result;

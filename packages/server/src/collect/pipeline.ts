@@ -3,7 +3,6 @@ import { identityKeysOf, resolveProfile } from '../identity/resolve.js';
 import { WorkingSet } from '../identity/working-set.js';
 import { newId } from '../ids.js';
 import { applyEvent, offerIdOf } from '../profiles/computed.js';
-import type { ProfileRecord } from '../profiles/types.js';
 import type { Store } from '../store/store.js';
 import type {
   EventWrite,
@@ -17,6 +16,7 @@ import type {
   MessageKey,
   OfferEventKind,
   Site,
+  WorkingSetRead,
 } from '../store/types.js';
 
 /**
@@ -46,11 +46,6 @@ export function ingest(store: Store, site: Site, events: IngestEvent[]): Promise
   return store.ingestTransaction(site.id, () => ingestProgram(site, events, Date.now()));
 }
 
-/** One answer of the store to one read; the generator cannot type them, so each read casts once. */
-function* read<T>(request: IngestRead): Generator<IngestRead, T, unknown> {
-  return (yield request) as T;
-}
-
 /**
  * The pipeline as a program of reads (see `IngestProgram`): a synchronous store (SQLite) answers
  * them in its transaction without a turn of the event loop, an asynchronous one (PostgreSQL)
@@ -60,34 +55,31 @@ export function* ingestProgram(site: Site, events: IngestEvent[], now: number): 
   const options = { emailMatching: site.settings.emailMatching };
   const ws = new WorkingSet(site.id, newId, now);
 
-  // Identities first: a store shared by nodes locks them, so that the dedupe read that follows
-  // sees whatever a concurrent call for the same sender committed.
   const keys = new Map<string, Identity>();
   for (const event of events) {
     for (const [kind, value] of identityKeysOf(event, options)) keys.set(`${kind}\u0000${value}`, { kind, value });
   }
   const identityKeys = [...keys.values()];
-  const owners = yield* read<Array<string | null>>({ read: 'identities', keys: identityKeys });
-  identityKeys.forEach((key, i) => ws.loadIdentity(key.kind, key.value, owners[i]));
-
   const messageKeys: MessageKey[] = events.map((event) => ({ sender: senderOf(event), messageId: event.messageId }));
-  const existing = yield* read<boolean[]>({ read: 'existing', keys: messageKeys });
+  // A store shared by nodes locks the identities before it reads the dedupe keys, so that the
+  // dedupe read sees whatever a concurrent call for the same sender committed.
+  const { owners, existing, profiles } = (yield { read: 'working-set', identities: identityKeys, messages: messageKeys }) as WorkingSetRead;
+  identityKeys.forEach((key, i) => ws.loadIdentity(key.kind, key.value, owners[i]));
+  for (const profile of profiles) ws.loadProfile(profile);
+
   // A message repeated within the call is stored once, as if the repeat came later.
   const seen = new Set<string>();
-  messageKeys.forEach((key, i) => {
+  const duplicate = messageKeys.map((key, i) => {
     const id = `${key.sender}\u0000${key.messageId}`;
-    if (seen.has(id)) existing[i] = true;
+    const repeat = existing[i] || seen.has(id);
     seen.add(id);
+    return repeat;
   });
-  const outcomes: IngestOutcome[] = existing.map((found) => (found ? 'duplicate' : 'stored'));
-
-  const profileIds = [...new Set(owners.filter((id): id is string => id !== null))];
-  const profiles = yield* read<ProfileRecord[]>({ read: 'profiles', ids: profileIds });
-  for (const profile of profiles) ws.loadProfile(profile);
+  const outcomes: IngestOutcome[] = duplicate.map((found) => (found ? 'duplicate' : 'stored'));
 
   const placed: Array<{ event: IngestEvent; profileId: string; sessionId: string }> = [];
   events.forEach((event, i) => {
-    if (existing[i]) return;
+    if (duplicate[i]) return;
     const profile = ws.profile(resolveProfile(ws, event, options));
     const sessionId = applyEvent(profile, event, newId);
     ws.touch(profile.id);

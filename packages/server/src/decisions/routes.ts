@@ -11,7 +11,7 @@ import { readSiteRequest } from '../http/site-request.js';
 import { verifyUserHash } from '../identity/verify.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import type { CurrentContext } from '../segments/subject.js';
-import type { Site } from '../store/types.js';
+import type { Identity, Site } from '../store/types.js';
 import { decide } from './decide.js';
 
 export const SLOT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -80,12 +80,12 @@ export function decideRoutes(ctx: AppContext) {
   return app;
 }
 
-async function findProfile(ctx: AppContext, site: Site, userId: string | null, anonymousId: string | null): Promise<ProfileRecord | null> {
-  const id =
-    (userId && ((await ctx.store.findProfileId(site.id, 'user', userId)) ?? (await ctx.store.findProfileId(site.id, 'alias', userId)))) ||
-    (anonymousId && (await ctx.store.findProfileId(site.id, 'anonymous', anonymousId))) ||
-    null;
-  return id ? ctx.store.getProfile(site.id, id) : null;
+/** The profile of the user id (or the user id it was aliased from), else of the anonymous id. */
+function findProfile(ctx: AppContext, site: Site, userId: string | null, anonymousId: string | null): Promise<ProfileRecord | null> {
+  const keys: Identity[] = [];
+  if (userId) keys.push({ kind: 'user', value: userId }, { kind: 'alias', value: userId });
+  if (anonymousId) keys.push({ kind: 'anonymous', value: anonymousId });
+  return ctx.store.findProfile(site.id, keys);
 }
 
 /** Validates a decide body into typed values; a 400 names the field and the reason. */

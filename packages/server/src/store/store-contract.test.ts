@@ -136,6 +136,23 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
       expect((await store.profileMerges(site.id, known)).filter((m) => m.from === anonymous)).toHaveLength(1);
     });
 
+    it('finds the live profile of the first identity that has one, in the order asked', async () => {
+      await send(identify('tablet', 'u7', T0), track('kiosk', 'Viewed', T0 + 1));
+      const known = (await store.findProfileId(site.id, 'user', 'u7'))!;
+      const kiosk = (await store.findProfileId(site.id, 'anonymous', 'kiosk'))!;
+      const user = { kind: 'user', value: 'u7' } as const;
+      const anonymous = { kind: 'anonymous', value: 'kiosk' } as const;
+      const nobody = { kind: 'user', value: 'nobody' } as const;
+      expect((await store.findProfile(site.id, [user, anonymous]))!.id).toBe(known);
+      expect((await store.findProfile(site.id, [anonymous, user]))!.id).toBe(kiosk);
+      expect((await store.findProfile(site.id, [nobody, anonymous]))!.computed.eventCount).toBe(1);
+      expect(await store.findProfile(site.id, [nobody])).toBeNull();
+      expect(await store.findProfile(site.id, [])).toBeNull();
+      // Once merged, the anonymous id leads to the known profile.
+      await send(identify('kiosk', 'u7', T0 + 2));
+      expect((await store.findProfile(site.id, [anonymous]))!.id).toBe(known);
+    });
+
     it('moves a shared anonymous id to the next user without merging the two', async () => {
       await send(identify('shared', 'alice', T0));
       await send(identify('shared', 'bob', T0 + 1));

@@ -84,6 +84,14 @@ export interface Store {
   getProfile(siteId: string, id: string): Promise<ProfileRecord | null>;
   /** The live profile an identity points to. */
   findProfileId(siteId: string, kind: IdentityKind, value: string): Promise<string | null>;
+  /**
+   * The live profile of the first of `identities` that points to one, in one lookup: what a
+   * decision needs before it answers.
+   *
+   * @example
+   * await store.findProfile(site.id, [{ kind: 'user', value: 'u1' }, { kind: 'anonymous', value: 'a1' }]);
+   */
+  findProfile(siteId: string, identities: Identity[]): Promise<ProfileRecord | null>;
   profileIdentities(siteId: string, id: string): Promise<Identity[]>;
   /** Merges into or out of the profile, oldest first. */
   profileMerges(siteId: string, id: string): Promise<MergeRecord[]>;

@@ -178,17 +178,27 @@ export interface IdentityNote {
 }
 
 /**
- * A read that the ingest pipeline (collect/pipeline.ts) asks of a store inside its transaction.
- * The store answers in the order asked and keeps what it read stable until commit:
- * - `identities`: the live profile id each identity points to, or null. On a store shared by
- *   several processes the keys are locked first (absent ones too), in a fixed order.
- * - `existing`: whether each message is stored already (dedupe by sender and message id).
- * - `profiles`: the profiles found, locked until commit.
+ * The one read that the ingest pipeline (collect/pipeline.ts) asks of a store inside its
+ * transaction, answered as a `WorkingSet` that stays stable until commit. One read rather
+ * than three, so that a store across the network answers it in one round trip.
  */
-export type IngestRead =
-  | { read: 'identities'; keys: Identity[] }
-  | { read: 'existing'; keys: MessageKey[] }
-  | { read: 'profiles'; ids: string[] };
+export interface IngestRead {
+  read: 'working-set';
+  /** On a store shared by several processes these are locked first (absent ones too), in a fixed order. */
+  identities: Identity[];
+  /** The dedupe keys of the call's messages. */
+  messages: MessageKey[];
+}
+
+/** A store's answer to an `IngestRead`. */
+export interface WorkingSetRead {
+  /** The live profile id each identity points to, or null; in the order asked. */
+  owners: Array<string | null>;
+  /** Whether each message is stored already (dedupe by sender and message id); in the order asked. */
+  existing: boolean[];
+  /** The profiles that `owners` name, each once, locked until commit. */
+  profiles: ProfileRecord[];
+}
 
 /** Message ids are unique per sender: the anonymous id of the message, else its user id. */
 export interface MessageKey {

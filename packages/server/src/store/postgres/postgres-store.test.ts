@@ -5,7 +5,7 @@ import { ingestEvent } from '../../test-support/events.js';
 import { createTestDatabase, describePostgres, startPostgres, testPostgresUrl, type PostgresCluster } from '../../test-support/postgres.js';
 import { createTestSite, openStoreAt, openTestStore, type TestStore } from '../../test-support/store.js';
 import { StoreUnavailableError, type StoreChange } from '../store.js';
-import type { IngestEvent, IngestProgram, IngestWrites, Site } from '../types.js';
+import type { IngestEvent, IngestProgram, IngestWrites, Site, WorkingSetRead } from '../types.js';
 import { migrate, MIGRATIONS } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
 
@@ -124,7 +124,9 @@ describePostgres('PostgresStore across nodes', () => {
     // Reads nothing but the dedupe key (no identity locks), so that only the constraint stands
     // between two writers.
     function* program(profileId: string): IngestProgram<string> {
-      const [found] = (yield { read: 'existing', keys: [{ sender: 'racer', messageId: event.messageId }] }) as boolean[];
+      const {
+        existing: [found],
+      } = (yield { read: 'working-set', identities: [], messages: [{ sender: 'racer', messageId: event.messageId }] }) as WorkingSetRead;
       return found ? { writes: { ...writes(profileId), events: [] }, result: 'duplicate' } : { writes: writes(profileId), result: 'stored' };
     }
     // Holding inserts into message_keys back until both have read it as absent.

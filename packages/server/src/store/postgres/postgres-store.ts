@@ -14,6 +14,7 @@ import {
   type IdentityKind,
   type IngestProgram,
   type IngestRead,
+  type WorkingSetRead,
   type IngestWrites,
   type MergeRecord,
   type MessageKey,
@@ -32,6 +33,7 @@ import { classify, isConnectionError, isState, StaleReadError, storeError } from
 import { migrate } from './migrations.js';
 import { ChangeListener, NOTIFY_SQL, notifyParams } from './notify.js';
 import { monthStart, Partitions } from './partitions.js';
+import { prepared } from './prepared.js';
 import {
   eventFromRow,
   mergeFromRow,
@@ -79,6 +81,31 @@ const backoff = (attempt: number) => Math.min(50, 5 * 2 ** (attempt - 1)) * (0.5
  * the role's default: a 200 means committed to disk, on PostgreSQL as on SQLite.
  */
 const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
+
+/**
+ * The ingest pipeline's read (see `IngestTx.answer`) in one statement: the owner of each
+ * identity, the dedupe keys found, and the owners' profiles locked in id order, one row per
+ * profile (or one row of nulls), each row carrying the two arrays.
+ */
+const WORKING_SET_SQL = `
+  WITH owners AS MATERIALIZED (
+    SELECT k.n, i.profile_id FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(kind, value, n)
+    LEFT JOIN identities i ON i.site_id = $1 AND i.kind = k.kind AND i.value = k.value),
+  locked AS (
+    SELECT * FROM profiles WHERE site_id = $1 AND id IN (SELECT profile_id FROM owners) ORDER BY id FOR UPDATE)
+  SELECT (SELECT array_agg(profile_id ORDER BY n) FROM owners) AS owners_,
+    ARRAY(SELECT m.message_id IS NOT NULL FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS k(sender, message_id, n)
+          LEFT JOIN message_keys m ON m.site_id = $1 AND m.sender = k.sender AND m.message_id = k.message_id
+          ORDER BY k.n) AS existing_,
+    l.*
+  FROM (SELECT 1) one LEFT JOIN locked l ON true`;
+
+/** A merge that moves rows: everything of profile $3 goes to $2 (tombstones pointing at $3 too). */
+const MOVE_PROFILE_SQL = `
+  WITH moved_events AS (UPDATE events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
+    moved_identities AS (UPDATE identities SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
+    moved_offer_events AS (UPDATE offer_events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3)
+  UPDATE profiles SET merged_into = $2 WHERE site_id = $1 AND merged_into = $3`;
 
 /** The database time in ms, for leases shared by nodes whose clocks may differ. */
 const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
@@ -182,10 +209,10 @@ export class PostgresStore implements Store {
   }
 
   /** One statement outside a transaction. */
-  private async query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+  private async query<R extends pg.QueryResultRow = any>(text: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.closed) throw new StoreUnavailableError('the store is closed');
     try {
-      return await this.pool.query<R>(text, values);
+      return await (typeof text === 'string' ? this.pool.query<R>(text, values) : this.pool.query<R>(text));
     } catch (error) {
       throw storeError(error);
     }
@@ -510,16 +537,29 @@ export class PostgresStore implements Store {
   }
 
   async getProfile(siteId: string, id: string): Promise<ProfileRecord | null> {
-    const { rows } = await this.query<ProfileRow>('SELECT * FROM profiles WHERE site_id = $1 AND id = $2', [siteId, id]);
+    const { rows } = await this.query<ProfileRow>(prepared('SELECT * FROM profiles WHERE site_id = $1 AND id = $2', [siteId, id]));
     return rows[0] ? profileFromRow(rows[0]) : null;
   }
 
   async findProfileId(siteId: string, kind: IdentityKind, value: string): Promise<string | null> {
     const { rows } = await this.query<{ profile_id: string }>(
-      'SELECT profile_id FROM identities WHERE site_id = $1 AND kind = $2 AND value = $3',
-      [siteId, kind, pgText(value)],
+      prepared('SELECT profile_id FROM identities WHERE site_id = $1 AND kind = $2 AND value = $3', [siteId, kind, pgText(value)]),
     );
     return rows[0]?.profile_id ?? null;
+  }
+
+  async findProfile(siteId: string, identities: Identity[]): Promise<ProfileRecord | null> {
+    if (identities.length === 0) return null;
+    const { rows } = await this.query<ProfileRow>(
+      prepared(
+        `SELECT p.* FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(kind, value, n)
+         JOIN identities i ON i.site_id = $1 AND i.kind = k.kind AND i.value = k.value
+         JOIN profiles p ON p.site_id = $1 AND p.id = i.profile_id
+         ORDER BY k.n LIMIT 1`,
+        [siteId, identities.map((k) => k.kind), pgTexts(identities.map((k) => k.value))],
+      ),
+    );
+    return rows[0] ? profileFromRow(rows[0]) : null;
   }
 
   async profileIdentities(siteId: string, id: string): Promise<Identity[]> {
@@ -797,66 +837,41 @@ class IngestTx {
     this.begun = true;
   }
 
-  async answer(siteId: string, request: IngestRead): Promise<unknown> {
-    switch (request.read) {
-      case 'identities':
-        return this.identities(siteId, request.keys);
-      case 'existing':
-        return this.existing(siteId, request.keys);
-      case 'profiles':
-        return this.profiles(siteId, request.ids);
+  /**
+   * Locks every identity (absent ones too) with a transaction-level advisory lock, in ascending
+   * order of their hashes so that two transactions never wait on each other in a circle; then,
+   * in one more statement, reads the owners of the identities, locks their profiles (in id
+   * order) until commit, and reads the dedupe keys. Being a later statement, under READ
+   * COMMITTED the read sees every commit made before the locks were ours.
+   */
+  async answer(siteId: string, request: IngestRead): Promise<WorkingSetRead> {
+    const locks = [...new Set(request.identities.map((k) => lockKey(siteId, k)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (locks.length) {
+      // The lock keys are integers made here, so they go inline, and BEGIN rides along in the
+      // same round trip. The sorted subquery (OFFSET 0 keeps it one) fixes the order of the locks.
+      const lock = `SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest('{${locks.join(',')}}'::bigint[]) AS k ORDER BY k OFFSET 0) s`;
+      await this.client.query(this.begun ? lock : `${BEGIN}; ${lock}`);
+      this.begun = true;
+    } else {
+      await this.begin();
     }
-  }
-
-  /**
-   * Locks every key (absent ones too) with a transaction-level advisory lock, in ascending order
-   * of their hashes so that two transactions never wait on each other in a circle, then reads
-   * them: the read sees whatever a transaction that held one of them committed.
-   */
-  private async identities(siteId: string, keys: Identity[]): Promise<Array<string | null>> {
-    if (keys.length === 0) return [];
-    const locks = [...new Set(keys.map((k) => lockKey(siteId, k)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    // The lock keys are integers made here, so they go inline, and BEGIN rides along in the same
-    // round trip. The sorted subquery (OFFSET 0 keeps it one) fixes the order the locks are taken.
-    const lock = `SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest('{${locks.join(',')}}'::bigint[]) AS k ORDER BY k OFFSET 0) s`;
-    await this.client.query(this.begun ? lock : `${BEGIN}; ${lock}`);
-    this.begun = true;
-    // A new statement: under READ COMMITTED it sees every commit made before the locks were ours.
-    const { rows } = await this.client.query<{ profile_id: string | null }>(
-      `SELECT i.profile_id FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(kind, value, n)
-       LEFT JOIN identities i ON i.site_id = $1 AND i.kind = k.kind AND i.value = k.value
-       ORDER BY k.n`,
-      [siteId, keys.map((k) => k.kind), keys.map((k) => pgText(k.value))],
+    const { rows } = await this.client.query<ProfileRow & { owners_: Array<string | null> | null; existing_: boolean[] }>(
+      prepared(WORKING_SET_SQL, [
+        siteId,
+        request.identities.map((k) => k.kind),
+        pgTexts(request.identities.map((k) => k.value)),
+        pgTexts(request.messages.map((k) => k.sender)),
+        pgTexts(request.messages.map((k) => k.messageId)),
+      ]),
     );
-    return rows.map((r) => r.profile_id);
-  }
-
-  private async existing(siteId: string, keys: MessageKey[]): Promise<boolean[]> {
-    if (keys.length === 0) return [];
-    await this.begin();
-    const { rows } = await this.client.query<{ found: boolean }>(
-      `SELECT m.message_id IS NOT NULL AS found FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(sender, message_id, n)
-       LEFT JOIN message_keys m ON m.site_id = $1 AND m.sender = k.sender AND m.message_id = k.message_id
-       ORDER BY k.n`,
-      [siteId, keys.map((k) => pgText(k.sender)), keys.map((k) => pgText(k.messageId))],
-    );
-    return rows.map((r) => r.found);
-  }
-
-  /**
-   * Locks the profiles (in id order) until commit. A tombstone or a missing one means that
-   * another node merged or erased it after our identity read: the read was stale, start again.
-   */
-  private async profiles(siteId: string, ids: string[]): Promise<ProfileRecord[]> {
-    if (ids.length === 0) return [];
-    await this.begin();
-    const { rows } = await this.client.query<ProfileRow>(
-      'SELECT * FROM profiles WHERE site_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE',
-      [siteId, ids],
-    );
-    if (rows.length < new Set(ids).size || rows.some((r) => r.merged_into !== null)) throw new StaleReadError();
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return [...new Set(ids)].map((id) => profileFromRow(byId.get(id)!));
+    const owners = rows[0].owners_ ?? [];
+    const found = rows.filter((r) => r.id !== null);
+    // A tombstone or a missing profile means that another node merged or erased it after its
+    // identity was committed: the read is stale, start again.
+    if (found.length < new Set(owners.filter((id) => id !== null)).size || found.some((r) => r.merged_into !== null)) {
+      throw new StaleReadError();
+    }
+    return { owners, existing: rows[0].existing_, profiles: found.map(profileFromRow) };
   }
 
   /**
@@ -868,13 +883,7 @@ class IngestTx {
     await this.begin();
     for (const merge of writes.merges) {
       if (!merge.from || merge.rule === 'anonymous-moved') continue;
-      await this.client.query(
-        `WITH moved_events AS (UPDATE events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
-           moved_identities AS (UPDATE identities SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
-           moved_offer_events AS (UPDATE offer_events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3)
-         UPDATE profiles SET merged_into = $2 WHERE site_id = $1 AND merged_into = $3`,
-        [siteId, merge.into, merge.from],
-      );
+      await this.client.query(prepared(MOVE_PROFILE_SQL, [siteId, merge.into, merge.from]));
     }
 
     const params: unknown[] = [siteId, Date.now()];
@@ -957,7 +966,7 @@ class IngestTx {
     }
     if (parts.length === 0) return;
     // $1 and $2 are typed wherever a statement leaves them unused.
-    await this.client.query(`WITH ${parts.join(',\n')} SELECT $1::text, $2::bigint`, params);
+    await this.client.query(prepared(`WITH ${parts.join(',\n')} SELECT $1::text, $2::bigint`, params));
   }
 
   async commit() {

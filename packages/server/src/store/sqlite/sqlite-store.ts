@@ -16,6 +16,7 @@ import {
   type IdentityKind,
   type IngestProgram,
   type IngestRead,
+  type WorkingSetRead,
   type IngestWrites,
   type NewSite,
   type Page,
@@ -216,22 +217,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** A read of the ingest pipeline, inside the group's transaction, which nothing else writes meanwhile. */
-  private answer(siteId: string, request: IngestRead): unknown {
+  /** The read of the ingest pipeline, inside the group's transaction, which nothing else writes meanwhile. */
+  private answer(siteId: string, request: IngestRead): WorkingSetRead {
     const sql = this.sql;
-    switch (request.read) {
-      case 'identities':
-        return request.keys.map(
-          (k) => (sql.getIdentity.get(siteId, k.kind, k.value) as { profile_id: string } | undefined)?.profile_id ?? null,
-        );
-      case 'existing':
-        return request.keys.map((k) => sql.eventExists.get(siteId, k.sender, k.messageId) !== undefined);
-      case 'profiles':
-        return request.ids.flatMap((id) => {
-          const row = sql.getProfile.get(siteId, id) as ProfileRow | undefined;
-          return row ? [profileFromRow(row)] : [];
-        });
-    }
+    const owners = request.identities.map(
+      (k) => (sql.getIdentity.get(siteId, k.kind, k.value) as { profile_id: string } | undefined)?.profile_id ?? null,
+    );
+    const profiles = [...new Set(owners)].flatMap((id) => {
+      const row = id === null ? undefined : (sql.getProfile.get(siteId, id) as ProfileRow | undefined);
+      return row ? [profileFromRow(row)] : [];
+    });
+    const existing = request.messages.map((k) => sql.eventExists.get(siteId, k.sender, k.messageId) !== undefined);
+    return { owners, existing, profiles };
   }
 
   private applyWrites(siteId: string, writes: IngestWrites) {
@@ -298,6 +295,15 @@ export class SqliteStore implements Store {
 
   async findProfileId(siteId: string, kind: IdentityKind, value: string): Promise<string | null> {
     return (this.sql.getIdentity.get(siteId, kind, value) as { profile_id: string } | undefined)?.profile_id ?? null;
+  }
+
+  async findProfile(siteId: string, identities: Identity[]): Promise<ProfileRecord | null> {
+    for (const { kind, value } of identities) {
+      const owner = this.sql.getIdentity.get(siteId, kind, value) as { profile_id: string } | undefined;
+      const row = owner && (this.sql.getProfile.get(siteId, owner.profile_id) as ProfileRow | undefined);
+      if (row) return profileFromRow(row);
+    }
+    return null;
   }
 
   async profileIdentities(siteId: string, id: string): Promise<Identity[]> {
