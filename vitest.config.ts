@@ -66,6 +66,7 @@ export default defineConfig({
             'packages/server/src/profiles/export-erasure.test.ts',
             'packages/server/src/console/{access,overview,pages}.test.ts',
             'packages/server/src/store/copy.test.ts',
+            'packages/server/src/reports/rollups.test.ts',
           ],
           globalSetup: ['packages/server/src/test-support/postgres-global-setup.ts'],
           env: { RAPPORT_TEST_STORE: 'postgres' },

@@ -21,9 +21,10 @@ Commands:
   sites list       List the sites
   migrate          Bring the database's schema up to date, then exit (for deploy pipelines)
   copy             Copy a SQLite database into PostgreSQL (resumable; verifies the counts)
+  rollups rebuild  Recount the daily figures of reports from the stored events
   help             Show this help (also: rapport <command> --help)
 
-Run \`rapport serve --help\`, \`rapport sites --help\` or \`rapport copy --help\` for their options.`;
+Run \`rapport <command> --help\` (serve, sites, migrate, copy, rollups) for their options.`;
 
 const SERVE_HELP = `Usage: rapport serve [options]
        rapport start [options]    (the same, and the demo site is created on first start)
@@ -108,6 +109,22 @@ Options:
   --batch <rows>         Rows per chunk (one transaction). Default 5000.
   -h, --help             Show this help.`;
 
+export const ROLLUPS_SPEC = { flags: ['help'], values: ['db', 'site'] };
+
+const ROLLUPS_HELP = `Usage: rapport rollups rebuild [--site <id>] [--db <file|url>]
+
+Recounts the rollups (the per-day figures that the console's overview and the reports read) of
+every site, or of one, from the events and profiles that are stored, by the rules written in
+docs/reports.md. Run it after changing a site's time zone, to recount past days in the new zone,
+and after upgrading from a version without rollups. Stop the nodes first: events that arrive
+while it reads would be counted into rollups that it then replaces.
+
+Options:
+  --site <id>            Only this site.
+  --db <file|url>        SQLite database file or PostgreSQL URL. Env RAPPORT_DB.
+                         Default ./data/rapport.db.
+  -h, --help             Show this help.`;
+
 export const SITES_SPEC = { flags: ['help', 'no-user-hash', 'require-user-hash', 'json'], values: ['name', 'origin', 'db'] };
 
 /** Entry point of the `rapport` command. Returns when a one-shot command is done. */
@@ -130,6 +147,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return await migrateCommand(parseArgs(rest, MIGRATE_SPEC), env);
       case 'copy':
         return await copyCommand(parseArgs(rest, COPY_SPEC));
+      case 'rollups':
+        return await rollupsCommand(parseArgs(rest, ROLLUPS_SPEC), env);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -250,6 +269,28 @@ async function migrateCommand(args: ParsedArgs, env: NodeJS.ProcessEnv) {
   const store = await openStore(db);
   try {
     console.log(`rapport: ${describeDb(db)} (${store.kind}) is at schema version ${await store.schemaVersion()}`);
+  } finally {
+    await store.close();
+  }
+}
+
+async function rollupsCommand(args: ParsedArgs, env: NodeJS.ProcessEnv) {
+  if (has(args, 'help')) return console.log(ROLLUPS_HELP);
+  const [action, ...extra] = args.positionals;
+  if (action !== 'rebuild') throw new UsageError(action ? `unknown rollups command "${action}"` : 'rollups needs a command: rebuild');
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const only = last(args, 'site');
+  const store = await openStore(dbOf(args, env));
+  try {
+    const all = await store.listSites();
+    const sites = only === undefined ? all : all.filter((s) => s.id === only);
+    if (only !== undefined && sites.length === 0) throw new UsageError(`no site ${only}`);
+    const { rebuildSites } = await import('./reports/rebuild.js');
+    for await (const [site, r] of rebuildSites(store, sites)) {
+      console.log(
+        `rapport rollups: ${site.name} (${site.id}, ${site.settings.timeZone}): ${r.profiles} people, ${r.events} events, ${r.days} days; days active recounted for ${r.profilesUpdated} people`,
+      );
+    }
   } finally {
     await store.close();
   }

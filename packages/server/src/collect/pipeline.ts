@@ -3,6 +3,7 @@ import { identityKeysOf, resolveProfile } from '../identity/resolve.js';
 import { WorkingSet } from '../identity/working-set.js';
 import { newId } from '../ids.js';
 import { applyEvent, offerIdOf } from '../profiles/computed.js';
+import { personFacts, RollupCounter, type PersonFacts, type RollupWrites } from '../reports/rollups.js';
 import type { Store } from '../store/store.js';
 import type {
   EventWrite,
@@ -65,7 +66,14 @@ export function* ingestProgram(site: Site, events: IngestEvent[], now: number): 
   // dedupe read sees whatever a concurrent call for the same sender committed.
   const { owners, existing, profiles } = (yield { read: 'working-set', identities: identityKeys, messages: messageKeys }) as WorkingSetRead;
   identityKeys.forEach((key, i) => ws.loadIdentity(key.kind, key.value, owners[i]));
-  for (const profile of profiles) ws.loadProfile(profile);
+  const timeZone = site.settings.timeZone;
+  const rollups = new RollupCounter(timeZone);
+  // What each person counted for before this call: the rollups take the difference.
+  const before = new Map<string, PersonFacts>();
+  for (const profile of profiles) {
+    ws.loadProfile(profile);
+    before.set(profile.id, personFacts(profile, timeZone));
+  }
 
   // A message repeated within the call is stored once, as if the repeat came later.
   const seen = new Set<string>();
@@ -81,17 +89,24 @@ export function* ingestProgram(site: Site, events: IngestEvent[], now: number): 
   events.forEach((event, i) => {
     if (duplicate[i]) return;
     const profile = ws.profile(resolveProfile(ws, event, options));
-    const sessionId = applyEvent(profile, event, newId);
+    const sessions = profile.computed.sessions;
+    const sessionId = applyEvent(profile, event, newId, timeZone);
     ws.touch(profile.id);
-    placed.push({ event, profileId: profile.id, sessionId });
+    placed.push({ event: rollups.event(event, profile, profile.computed.sessions > sessions), profileId: profile.id, sessionId });
   });
+  for (const id of ws.dirty) rollups.person(before.get(id) ?? null, personFacts(ws.profiles.get(id)!, timeZone));
 
-  return { writes: writesOf(ws, placed, now), result: { outcomes, notes: ws.notes } };
+  return { writes: writesOf(ws, placed, now, rollups.writes()), result: { outcomes, notes: ws.notes } };
 }
 
 /** The rows the working set changed, each pointing at the live profile it ended at. */
-function writesOf(ws: WorkingSet, placed: Array<{ event: IngestEvent; profileId: string; sessionId: string }>, now: number): IngestWrites {
-  const writes: IngestWrites = { merges: ws.merges, identities: [], newProfiles: [], changedProfiles: [], events: [] };
+function writesOf(
+  ws: WorkingSet,
+  placed: Array<{ event: IngestEvent; profileId: string; sessionId: string }>,
+  now: number,
+  rollups: RollupWrites,
+): IngestWrites {
+  const writes: IngestWrites = { merges: ws.merges, identities: [], newProfiles: [], changedProfiles: [], events: [], rollups };
   for (const change of ws.identityChanges.values()) {
     writes.identities.push({ kind: change.kind, value: change.value, profileId: change.profileId && ws.final(change.profileId) });
   }

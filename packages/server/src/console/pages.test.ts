@@ -1,3 +1,6 @@
+import { RANKINGS_TTL_MS } from '../profiles/ranking-cache.js';
+import { rangeOf } from '../reports/days.js';
+import { siteOverview } from '../reports/overview.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsoleBrowser, consoleTestApp, seedShop } from './test-support/console-client.js';
 
@@ -60,7 +63,7 @@ async function populate(t: TestApp, b: ConsoleBrowser) {
 describe('every page', () => {
   it('says what to do before the first site exists', async () => {
     const { b } = await setup({ sites: [] });
-    for (const path of ['/console', '/console/customers', '/console/segments', '/console/segments/new', '/console/offers', '/console/offers/new']) {
+    for (const path of ['/console', '/console/customers', '/console/segments', '/console/segments/new', '/console/offers', '/console/offers/new', '/console/reports/attribution']) {
       const text = textOf(await html(b, path));
       expect(text, path).toContain('No site yet');
       expect(text).toContain('Add your first site');
@@ -90,16 +93,32 @@ describe('every page', () => {
     const { segment, offer, ann } = await populate(t, b);
     const site = t.site.id;
 
+    // The ABC card reads the cached rankings, which populating counted before any order: once
+    // they are stale, a view refreshes them for the next one.
+    t.clock.now += RANKINGS_TTL_MS;
+    await html(b, `/console?site=${site}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const overview = textOf(await html(b, `/console?site=${site}`));
-    for (const expected of ['Visitors', 'Identified customers', 'Events today', 'Events, 7 days', 'Events, 30 days', 'Top referral sources', 'Google', 'newsletter', 'thailand beach', 'New and returning', 'ABC classes']) {
+    for (const expected of ['People', 'Identified customers', 'New visitors', 'Sessions', 'Top referral sources', 'Google', 'newsletter', 'thailand beach', 'New and returning', 'ABC classes', 'Days in UTC']) {
       expect(overview).toContain(expected);
     }
-    const o = await t.store.siteOverview(site, t.clock.now);
-    expect(overview).toContain(`Visitors ${o.visitors} people, all time`);
+    const o = await siteOverview(t.store, t.site, rangeOf({}, t.clock.now, 'UTC'));
+    expect(overview).toContain(`People ${o.people} all time`);
     expect(overview).toContain(`Identified customers ${o.identified}`);
     const buyers = (await t.store.rankingInputs(site)).filter((p) => p.revenue > 0).length;
     expect(buyers).toBeGreaterThan(0);
-    expect(overview).toContain(`${o.visitors - buyers} visitors have not bought yet`);
+    expect(overview).toContain(`${o.people - buyers} people have not bought yet`);
+    const week = textOf(await html(b, `/console?site=${site}&days=7`));
+    expect(week).toContain('New visitors');
+    expect((await b.get(`/console?site=${site}&days=12`)).status).toBe(400);
+
+    const attribution = textOf(await html(b, `/console/reports/attribution?site=${site}&by=term`));
+    for (const expected of ['First touch', 'Last touch', 'Search keyword', 'thailand beach', 'Download CSV']) expect(attribution).toContain(expected);
+    const csv = await b.get(`/console/reports/attribution.csv?site=${site}&by=source`);
+    expect(csv.status).toBe(200);
+    expect((await csv.text()).split('\r\n')[0]).toBe(
+      'source,first_visitors,first_customers,first_orders,first_revenue,first_conversion_rate,first_revenue_per_visitor,last_visitors,last_customers,last_orders,last_revenue,last_conversion_rate,last_revenue_per_visitor',
+    );
 
     const list = textOf(await html(b, `/console/customers?site=${site}`));
     expect(list).toContain('Ann Lee');

@@ -11,6 +11,7 @@ import { customerRoutes } from './customers/routes.js';
 import type { ConsoleEnv } from './env.js';
 import { offerRoutes } from './offers/routes.js';
 import { overviewRoutes } from './overview/routes.js';
+import { attributionPages } from './reports/attribution.js';
 import { segmentRoutes } from './segments/routes.js';
 import { siteRoutes } from './sites/routes.js';
 import { staticRoutes } from './static-files.js';
@@ -46,6 +47,7 @@ export function consoleRoutes(ctx: AppContext) {
   app.route('/customers', customerRoutes(ctx));
   app.route('/', segmentRoutes(ctx));
   app.route('/', offerRoutes(ctx));
+  app.route('/reports', attributionPages(ctx));
   app.route('/sites', siteRoutes(ctx));
   app.all('*', (c) => {
     throw new HttpError(404, `There is no page ${c.req.path} in the console.`);

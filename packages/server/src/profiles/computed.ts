@@ -1,5 +1,6 @@
 import { MAX_AMOUNT, SESSION_TIMEOUT_MS, SLOT_EVENTS, type JsonObject } from '@rapport/protocol';
 import { campaignKey } from '../enrich/referral.js';
+import { dayIn, UTC } from '../reports/days.js';
 import type { IngestEvent, Referral } from '../store/types.js';
 import { emptyComputed, type Computed, type ProfileRecord, type Touch } from './types.js';
 
@@ -77,16 +78,17 @@ export const dayNumber = (ms: number) => Math.floor(ms / DAY_MS);
  * session id the event belongs to. Called at ingest for every stored event, so that a decision
  * reads one row, not an event history.
  */
-export function applyEvent(profile: ProfileRecord, event: IngestEvent, newId: () => string): string {
+export function applyEvent(profile: ProfileRecord, event: IngestEvent, newId: () => string, timeZone = UTC): string {
   const ledger = ledgerOf(profile);
   const c = profile.computed;
-  const before = { lastPage: c.lastPage, firstTouch: c.firstTouch, lastTouch: c.lastTouch, session: c.session };
+  const before = { lastPage: c.lastPage, firstTouch: c.firstTouch, lastTouch: c.lastTouch, session: c.session, firstOrderTouch: c.firstOrderTouch };
   let grown = COUNTER_DIGITS_BYTES;
   const ts = event.timestamp;
   c.eventCount++;
   if (c.firstSeen === null || ts < c.firstSeen) c.firstSeen = ts;
   const isNewest = c.lastSeen === null || ts >= c.lastSeen;
   if (isNewest) c.lastSeen = ts;
+  grown += markActiveDay(c, dayIn(ts, timeZone));
 
   const sessionId = trackSession(c, event, newId);
   const referral = event.enrichment.referral;
@@ -120,7 +122,10 @@ export function applyEvent(profile: ProfileRecord, event: IngestEvent, newId: ()
     if (event.name === ORDER_COMPLETED) {
       c.orders++;
       c.revenue = addAmount(c.revenue, orderAmount(event.properties));
-      if (c.firstOrderAt === null || ts < c.firstOrderAt) c.firstOrderAt = ts;
+      if (c.firstOrderAt === null || ts < c.firstOrderAt) {
+        c.firstOrderAt = ts;
+        c.firstOrderTouch = c.lastTouch;
+      }
       if (c.lastOrderAt === null || ts > c.lastOrderAt) c.lastOrderAt = ts;
     } else if (event.name === ORDER_REFUNDED) {
       const amount = orderAmount(event.properties);
@@ -133,12 +138,42 @@ export function applyEvent(profile: ProfileRecord, event: IngestEvent, newId: ()
     setTraits(profile, event.traits, ts);
   }
   // Fields replaced rather than grown are measured only when they change.
-  for (const key of ['lastPage', 'firstTouch', 'lastTouch', 'session'] as const) {
+  for (const key of ['lastPage', 'firstTouch', 'lastTouch', 'session', 'firstOrderTouch'] as const) {
     if (c[key] !== before[key]) grown += jsonBytes(c[key]) - jsonBytes(before[key]);
   }
   ledger.bytes += grown;
   if (ledger.bytes > CHECK_AT_BYTES) enforceBudget(profile);
   return sessionId;
+}
+
+/**
+ * Adds a day to the sorted `activeDays` (profiles written before it existed start empty);
+ * returns the bytes it adds to the profile.
+ */
+function markActiveDay(c: Computed, day: number): number {
+  const days = (c.activeDays ??= []);
+  // Events mostly arrive in order: the newest day is the last one.
+  const last = days.length ? days[days.length - 1] : -Infinity;
+  if (day === last) return 0;
+  if (day > last) days.push(day);
+  else {
+    const at = sortedIndex(days, day);
+    if (days[at] === day) return 0;
+    days.splice(at, 0, day);
+  }
+  return String(day).length + 1;
+}
+
+/** Where `value` is or would go in the ascending `list`. */
+function sortedIndex(list: number[], value: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A new session after 30 minutes without an event, or when a new campaign arrives. */
@@ -551,6 +586,8 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
   merged.revenue = addAmount(a.revenue, b.revenue);
   merged.refunds = addAmount(a.refunds, b.refunds);
   merged.firstOrderAt = minOf(a.firstOrderAt, b.firstOrderAt);
+  merged.firstOrderTouch = b.firstOrderAt !== null && (a.firstOrderAt === null || b.firstOrderAt < a.firstOrderAt) ? b.firstOrderTouch : a.firstOrderTouch;
+  merged.activeDays = unionSorted(a.activeDays ?? [], b.activeDays ?? []);
   merged.lastOrderAt = maxOf(a.lastOrderAt, b.lastOrderAt);
   merged.firstTouch = earliest(a.firstTouch, b.firstTouch);
   merged.lastTouch = latest(a.lastTouch, b.lastTouch);
@@ -582,6 +619,17 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
   into.email = typeof into.traits.email === 'string' ? cleanEmail(into.traits.email) : (into.email ?? from.email);
   into.userId ??= from.userId;
   enforceBudget(into);
+}
+
+function unionSorted(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
+    if (out[out.length - 1] !== next) out.push(next);
+  }
+  return out;
 }
 
 function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {

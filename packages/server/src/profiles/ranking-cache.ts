@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { unpackRankings, type PackedRankings, type Rankings } from './rankings.js';
+import { unpackRankings, type AbcSummary, type PackedRankings, type Rankings } from './rankings.js';
 
 /** How long site-wide rankings are reused before they are computed again. */
 export const RANKINGS_TTL_MS = 10 * 60 * 1000;
@@ -73,8 +73,9 @@ export class RankingCache {
       return rankings;
     }
     const published = await this.store.getMeta(key);
-    // Until the holder has published a first count, this node counts for itself, once.
-    return published ? decodeRankings(published) : this.store.rankings(siteId, now);
+    // Until the holder has published a first count (in this version's form: one written before
+    // the ABC summary existed has none), this node counts for itself, once.
+    return (published && decodeRankings(published)) || this.store.rankings(siteId, now);
   }
 
   private compute(siteId: string, previous?: Entry): Entry {
@@ -106,6 +107,7 @@ export function encodeRankings(rankings: Rankings): string {
   const bytes = (pick: (i: number, id: string) => number) => Buffer.from(Uint8Array.from(ids, (id, i) => pick(i, id))).toString('base64');
   return JSON.stringify({
     computedAt: rankings.computedAt,
+    summary: rankings.summary,
     ids,
     abc: bytes((_, id) => ' ABC'.indexOf(rankings.abc.get(id)!)),
     r: bytes((_, id) => rankings.rfm.get(id)?.r ?? 0),
@@ -114,9 +116,11 @@ export function encodeRankings(rankings: Rankings): string {
   });
 }
 
-export function decodeRankings(text: string): Promise<Rankings> {
-  const data = JSON.parse(text) as { computedAt: number; ids: string[]; abc: string; r: string; f: string; m: string };
+/** The rankings of `encodeRankings`, or null for a text in an older form. */
+export function decodeRankings(text: string): Promise<Rankings> | null {
+  const data = JSON.parse(text) as { computedAt: number; summary?: AbcSummary; ids: string[]; abc: string; r: string; f: string; m: string };
+  if (!data.summary) return null;
   const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
-  const packed: PackedRankings = { ids: data.ids, abc: bytes(data.abc), r: bytes(data.r), f: bytes(data.f), m: bytes(data.m) };
+  const packed: PackedRankings = { summary: data.summary, ids: data.ids, abc: bytes(data.abc), r: bytes(data.r), f: bytes(data.f), m: bytes(data.m) };
   return unpackRankings(packed, data.computedAt);
 }

@@ -14,6 +14,34 @@ export interface Rankings {
   computedAt: number;
   abc: Map<string, AbcClass>;
   rfm: Map<string, Rfm>;
+  /** What the console's ABC card shows, counted once with the classes rather than per page view. */
+  summary: AbcSummary;
+}
+
+/** Per class, the customers with revenue and the revenue they make; `revenue`: all of it. */
+export interface AbcSummary {
+  classes: Record<AbcClass, { customers: number; revenue: number }>;
+  buyers: number;
+  revenue: number;
+}
+
+/**
+ * The summary of ABC classes: customers with revenue per class and their revenue.
+ *
+ * @example
+ * abcSummaryOf(inputs, abcClasses(inputs)).classes.A.customers;
+ */
+export function abcSummaryOf(inputs: RankingInput[], abc: Map<string, AbcClass>): AbcSummary {
+  const summary: AbcSummary = { classes: { A: { customers: 0, revenue: 0 }, B: { customers: 0, revenue: 0 }, C: { customers: 0, revenue: 0 } }, buyers: 0, revenue: 0 };
+  for (const p of inputs) {
+    if (p.revenue <= 0) continue;
+    const figures = summary.classes[abc.get(p.id) ?? 'C'];
+    figures.customers++;
+    figures.revenue += p.revenue;
+    summary.buyers++;
+    summary.revenue += p.revenue;
+  }
+  return summary;
 }
 
 /**
@@ -119,6 +147,7 @@ export function abcOf(rankings: Rankings | null | undefined, profileId: string, 
  * F and M scores (0 without orders).
  */
 export interface PackedRankings {
+  summary: AbcSummary;
   ids: string[];
   abc: Uint8Array;
   r: Uint8Array;
@@ -131,7 +160,7 @@ export function packRankings(inputs: RankingInput[], now: number): PackedRanking
   const abc = finish(abcSteps(inputs));
   const rfm = finish(rfmSteps(inputs, now));
   const n = inputs.length;
-  const packed = { ids: new Array<string>(n), abc: new Uint8Array(n), r: new Uint8Array(n), f: new Uint8Array(n), m: new Uint8Array(n) };
+  const packed = { summary: abcSummaryOf(inputs, abc), ids: new Array<string>(n), abc: new Uint8Array(n), r: new Uint8Array(n), f: new Uint8Array(n), m: new Uint8Array(n) };
   inputs.forEach((p, i) => {
     packed.ids[i] = p.id;
     packed.abc[i] = ' ABC'.indexOf(abc.get(p.id)!);
@@ -155,17 +184,17 @@ export async function unpackRankings(packed: PackedRankings, now: number): Promi
     if (r[i]) rfm.set(ids[i], { r: r[i], f: f[i], m: m[i], score: `${r[i]}${f[i]}${m[i]}` });
     if (i % 10_000 === 9_999) await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  return { computedAt: now, abc, rfm };
+  return { computedAt: now, abc, rfm, summary: packed.summary };
 }
 
 /**
  * The source text of `packRankings` and the steps it runs, for the read worker: these functions
  * use nothing but each other and their arguments.
  */
-export const RANKING_SOURCE = [finish, quintiles, abcSteps, rfmSteps, packRankings].map(String).join('\n');
+export const RANKING_SOURCE = [finish, quintiles, abcSteps, rfmSteps, abcSummaryOf, packRankings].map(String).join('\n');
 
 /** ABC and RFM of a site's customers, computed step by step (see `abcSteps`). */
 export async function computeRankings(inputs: RankingInput[], now: number): Promise<Rankings> {
   const abc = await stepwise(abcSteps(inputs));
-  return { computedAt: now, abc, rfm: await stepwise(rfmSteps(inputs, now)) };
+  return { computedAt: now, abc, rfm: await stepwise(rfmSteps(inputs, now)), summary: abcSummaryOf(inputs, abc) };
 }

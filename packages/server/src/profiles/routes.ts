@@ -6,6 +6,8 @@ import { membersPage, segmentsOfProfile } from '../segments/membership.js';
 import { findSegment } from '../segments/routes.js';
 import { siteOf } from '../sites/routes.js';
 import { decodeCursorParts, encodeCursor } from '../store/cursor.js';
+import { UTC } from '../reports/days.js';
+import { uncountPerson } from '../reports/rollups.js';
 import type { ProfileRecord } from './types.js';
 import { computedView, mergeView, profileSummary } from './view.js';
 
@@ -143,9 +145,13 @@ export async function profileExport(ctx: AppContext, profile: ProfileRecord) {
   };
 }
 
-/** Erasure (API and console): the profile, its identities, events and history; rankings forget it at once. */
+/**
+ * Erasure (API and console): the profile, its identities, events and history, and what they
+ * counted for in the rollups; rankings forget it at once.
+ */
 export async function eraseProfile(ctx: AppContext, profile: ProfileRecord) {
-  const removed = await ctx.store.deleteProfile(profile.siteId, profile.id);
+  const timeZone = ctx.sites.get(profile.siteId)?.settings.timeZone ?? UTC;
+  const removed = await ctx.store.deleteProfile(profile.siteId, profile.id, (stored, events) => uncountPerson(stored, events, timeZone));
   ctx.rankings.invalidate(profile.siteId);
   return removed;
 }

@@ -41,6 +41,8 @@ export interface Computed {
   refunds: number;
   firstOrderAt: number | null;
   lastOrderAt: number | null;
+  /** The last touch as it was at the first order: the rollups count the customer by it. */
+  firstOrderTouch: Touch | null;
   firstTouch: Touch | null;
   /** The latest session that came from somewhere (direct and internal visits do not replace it). */
   lastTouch: Touch | null;
@@ -62,6 +64,11 @@ export interface Computed {
   dropped: Dropped;
   /** The id the profile was first known by: control-group buckets hash it, so they stay stable. */
   firstId: string | null;
+  /**
+   * Every day with an event, ascending, as day numbers in the site's time zone (see
+   * reports/days.ts): the rollups count visitors by them. At most one per day since 2000.
+   */
+  activeDays: number[];
 }
 
 /**
@@ -105,6 +112,7 @@ export function emptyComputed(): Computed {
     refunds: 0,
     firstOrderAt: null,
     lastOrderAt: null,
+    firstOrderTouch: null,
     firstTouch: null,
     lastTouch: null,
     keywords: [],
@@ -117,5 +125,6 @@ export function emptyComputed(): Computed {
     offerViews: {},
     dropped: { events: 0, days: 0, traits: 0, offerViews: 0 },
     firstId: null,
+    activeDays: [],
   };
 }

@@ -65,7 +65,12 @@ const customer = subject(
     page: { url: 'https://shop.example/insurance?x=1', path: '/insurance' },
     device: { type: 'mobile', os: 'iOS', browser: 'Mobile Safari' },
   },
-  { computedAt: NOW, abc: new Map([['p1', 'A']]), rfm: new Map([['p1', { r: 5, f: 4, m: 5, score: '545' }]]) },
+  {
+    computedAt: NOW,
+    abc: new Map([['p1', 'A']]),
+    rfm: new Map([['p1', { r: 5, f: 4, m: 5, score: '545' }]]),
+    summary: { classes: { A: { customers: 1, revenue: 1 }, B: { customers: 0, revenue: 0 }, C: { customers: 0, revenue: 0 } }, buyers: 1, revenue: 1 },
+  },
 );
 
 describe('rule evaluation: every field', () => {

@@ -3,10 +3,11 @@ import type { AppContext } from '../app-context.js';
 import { HttpError } from '../http/errors.js';
 import { invalidField, jsonBody, optionalBoolean, optionalNumber, optionalString, optionalStringArray, requiredString } from '../http/input.js';
 import type { Site, SiteSettings } from '../store/types.js';
+import { isTimeZone } from '../reports/days.js';
 import { normalizeOrigin } from './origins.js';
 
 const SWITCHES = ['requireUserHash', 'storeFullIp', 'emailMatching', 'exposeSegments'] as const;
-const SETTING_FIELDS = [...SWITCHES, 'retentionDays'] as const;
+const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone'] as const;
 /** Ten years: longer is no retention at all (null). */
 export const MAX_RETENTION_DAYS = 3650;
 
@@ -87,6 +88,10 @@ function settings(body: Record<string, unknown>): Partial<SiteSettings> {
   else {
     const days = optionalNumber(body, 'retentionDays', { integer: true, min: 1, max: MAX_RETENTION_DAYS });
     if (days !== undefined) out.retentionDays = days;
+  }
+  if (body.timeZone !== undefined) {
+    if (!isTimeZone(body.timeZone)) throw invalidField('timeZone', 'must be an IANA time zone such as "Europe/Berlin" or "UTC"');
+    out.timeZone = body.timeZone;
   }
   return out;
 }

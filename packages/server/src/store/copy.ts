@@ -192,6 +192,30 @@ const TABLES: TableSpec[] = [
     seq: true,
     identity: true,
   },
+  // Shards add up: a source's rows copy as they are.
+  {
+    name: 'rollup_days',
+    key: ['site_id', 'day', 'shard'],
+    columns: [
+      ...text('site_id'),
+      ['day', 'integer'],
+      ['shard', 'integer'],
+      ...bigint('events', 'visitors', 'new_visitors', 'sessions', 'orders', 'revenue', 'customers'),
+    ],
+    perSite: true,
+  },
+  {
+    name: 'rollup_touches',
+    key: ['site_id', 'day', 'touch', 'medium', 'source', 'campaign', 'term', 'shard'],
+    columns: [
+      ...text('site_id'),
+      ['day', 'integer'],
+      ...text('touch', 'medium', 'source', 'campaign', 'term'),
+      ['shard', 'integer'],
+      ...bigint('visitors', 'sessions', 'customers', 'orders', 'revenue'),
+    ],
+    perSite: true,
+  },
 ];
 
 /** The names of the tables copied, in order. */

@@ -2,6 +2,9 @@ import { SLOT_EVENTS } from '@rapport/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingest } from '../collect/pipeline.js';
 import type { Offer, Segment } from '../decisions/types.js';
+import { rebuildRollups } from '../reports/rebuild.js';
+import { siteOverview } from '../reports/overview.js';
+import { uncountPerson } from '../reports/rollups.js';
 import { ingestEvent } from '../test-support/events.js';
 import { createTestSite, openTestStore, type TestStore } from '../test-support/store.js';
 import { encodeCursor } from './cursor.js';
@@ -52,6 +55,8 @@ const page = (anonymousId: string, at: number, referral: Partial<Referral> | nul
   });
 const identify = (anonymousId: string | null, userId: string, at = T0, extra: Partial<IngestEvent> = {}) =>
   ev({ type: 'identify', name: null, anonymousId, userId, timestamp: at, receivedAt: at, ...extra });
+
+const sorted = <T,>(rows: T[]) => [...rows].map((r) => JSON.stringify(r)).sort();
 
 async function allEvents(siteId = site.id) {
   return (await store.listEvents({ siteId, limit: 1000 })).items;
@@ -441,17 +446,18 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
     });
   });
 
-  describe('console overview', () => {
+  describe('rollups and the overview', () => {
+    const range = (today: number, days = 30) => ({ from: Math.floor(today / DAY) - days + 1, to: Math.floor(today / DAY) });
+
     it('gives the figures of a small fixed dataset', async () => {
       const today = Date.UTC(2026, 10, 20);
-      const now = today + 15 * HOUR;
       const since = today - 29 * DAY;
-      // A: new today, one session from a search; B: new three days ago, two sessions, then known;
-      // C: first seen before the 30 days, back 20 days ago; D: not seen in the 30 days.
+      // A: new today, one session from a search, an order; B: new three days ago, two sessions,
+      // then known; C: first seen before the 30 days, back 20 days ago; D: not seen in the 30 days.
       await send(
         page('A', today + 10 * HOUR, { medium: 'search', source: 'Google', term: 'Shoes' }),
         page('A', today + 10 * HOUR + 5 * 60_000),
-        track('A', 'Order Completed', today + 10 * HOUR + 10 * 60_000, { properties: { revenue: 20 } }),
+        track('A', 'Order Completed', today + 10 * HOUR + 10 * 60_000, { properties: { revenue: 20 }, message: { properties: { revenue: 20 } } }),
       );
       await send(
         page('B', today - 3 * DAY, { medium: 'social', source: 'Facebook' }),
@@ -461,31 +467,34 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
       await send(page('C', since - 5 * DAY, { medium: 'direct' }), page('C', today - 20 * DAY, { medium: 'direct' }));
       await send(page('D', since - 10 * DAY, { medium: 'direct' }));
 
-      const overview = await store.siteOverview(site.id, now);
+      const overview = await siteOverview(store, site, range(today));
       const { daily, ...figures } = overview;
       expect(figures).toEqual({
-        visitors: 4,
+        range: { from: '2026-10-22', to: '2026-11-20', days: 30 },
+        timeZone: 'UTC',
+        people: 4,
         identified: 1,
-        events: { today: 3, last7Days: 6, last30Days: 7 },
-        newVisitors: 2,
-        returningVisitors: 1,
+        totals: { events: 7, visitors: 3, newVisitors: 2, sessions: 4, orders: 1, revenue: 2000, customers: 1 },
         sources: [
-          { medium: 'search', source: 'Google', visits: 2 },
-          { medium: 'direct', source: null, visits: 1 },
-          { medium: 'social', source: 'Facebook', visits: 1 },
+          { medium: 'search', source: 'Google', sessions: 2 },
+          { medium: 'direct', source: '', sessions: 1 },
+          { medium: 'social', source: 'Facebook', sessions: 1 },
         ],
-        keywords: [{ term: 'shoes', visits: 2 }],
+        keywords: [{ term: 'shoes', sessions: 2 }],
       });
       expect(daily).toHaveLength(30);
       expect(daily[0].date).toBe('2026-10-22');
-      expect(daily[29]).toEqual({ date: '2026-11-20', events: 3, visitors: 1 });
       expect(daily.filter((d) => d.events > 0)).toEqual([
-        { date: '2026-10-31', events: 1, visitors: 1 },
-        { date: '2026-11-17', events: 3, visitors: 1 },
-        { date: '2026-11-20', events: 3, visitors: 1 },
+        { date: '2026-10-31', events: 1, visitors: 1, newVisitors: 0, sessions: 1, orders: 0, revenue: 0, customers: 0 },
+        { date: '2026-11-17', events: 3, visitors: 1, newVisitors: 1, sessions: 2, orders: 0, revenue: 0, customers: 0 },
+        { date: '2026-11-20', events: 3, visitors: 1, newVisitors: 1, sessions: 1, orders: 1, revenue: 2000, customers: 1 },
       ]);
       const other = await createTestSite(store, {}, 'Other');
-      expect(await store.siteOverview(other.id, now)).toMatchObject({ visitors: 0, identified: 0, events: { today: 0, last7Days: 0, last30Days: 0 }, sources: [], keywords: [] });
+      expect(await siteOverview(store, other, range(today))).toMatchObject({ people: 0, identified: 0, totals: { events: 0 }, sources: [], keywords: [] });
+      // A rebuild from the stored events finds the same.
+      const before = await store.rollupDays(site.id, 0, range(today).to);
+      await rebuildRollups(store, site);
+      expect(await store.rollupDays(site.id, 0, range(today).to)).toEqual(before);
     });
 
     it('stores, and reports on, characters that only JSON escapes: NUL and unpaired surrogates', async () => {
@@ -497,11 +506,48 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
         identify('odd', 'odd-user', at + 2, { trust: 'trusted', traits: { email: 'a\u0000@b.example', odd } }),
       );
       expect(result.outcomes).toEqual(['stored', 'stored', 'stored']);
-      const overview = await store.siteOverview(site.id, at + 3);
-      expect(overview).toMatchObject({ visitors: 1, identified: 1, sources: [{ medium: 'search', source: 'Google', visits: 1 }], keywords: [{ term: 'odd', visits: 1 }] });
+      const overview = await siteOverview(store, site, range(at, 1));
+      expect(overview).toMatchObject({
+        people: 1,
+        identified: 1,
+        sources: [{ medium: 'search', source: 'Google', sessions: 1 }],
+        keywords: [{ term: 'odd', sessions: 1 }],
+      });
       const id = (await store.findProfileId(site.id, 'user', 'odd-user'))!;
       expect((await store.getProfile(site.id, id))!.traits.odd).toEqual(odd);
       expect((await store.profileEvents(site.id, id, 10)).items.at(-1)!.properties).toEqual(odd);
+    });
+
+    it('counts days in the site time zone', async () => {
+      const berlin = (await store.updateSite(site.id, { settings: { timeZone: 'Europe/Berlin' } }))!;
+      // 23:30 UTC on 30 November is 00:30 on 1 December in Berlin.
+      const late = Date.UTC(2026, 10, 30, 23, 30);
+      await ingest(store, berlin, [page('night', late, { medium: 'direct' })]);
+      const days = await store.rollupDays(site.id, 0, 30_000);
+      expect(days.map((d) => d.day)).toEqual([Math.floor(Date.UTC(2026, 11, 1) / DAY)]);
+    });
+
+    it('counts two people merged into one once, and an erased person not at all', async () => {
+      const day = Math.floor(T0 / DAY);
+      await send(page('phone', T0, { medium: 'search', source: 'Google', term: 'lamp' }));
+      await send(page('laptop', T0 + HOUR, { medium: 'social', source: 'Facebook' }));
+      expect((await store.rollupDays(site.id, day, day))[0]).toMatchObject({ visitors: 2, newVisitors: 2, sessions: 2 });
+      await send(identify('phone', 'u-m', T0 + 600_000, { trust: 'trusted' }), identify('laptop', 'u-m', T0 + HOUR + 600_000, { trust: 'trusted' }));
+      // One person now, new on the day of the earlier first visit, by its touch; sessions stay as they were.
+      expect((await store.rollupDays(site.id, day, day))[0]).toMatchObject({ visitors: 1, newVisitors: 1, sessions: 2, events: 4 });
+      const first = await store.rollupTouches(site.id, 'first', day, day, ['source']);
+      expect(first.filter((r) => r.visitors !== 0)).toEqual([expect.objectContaining({ source: 'Google', visitors: 1 })]);
+      const before = await store.rollupTouches(site.id, 'session', day, day, ['medium', 'source', 'campaign', 'term']);
+      await rebuildRollups(store, site);
+      const rebuilt = await store.rollupTouches(site.id, 'session', day, day, ['medium', 'source', 'campaign', 'term']);
+      expect(sorted(rebuilt)).toEqual(sorted(before));
+
+      const id = (await store.findProfileId(site.id, 'user', 'u-m'))!;
+      await store.deleteProfile(site.id, id, (profile, events) => uncountPerson(profile, events, 'UTC'));
+      expect((await store.rollupDays(site.id, day, day))[0]).toMatchObject({ events: 0, visitors: 0, newVisitors: 0, sessions: 0 });
+      for (const touch of ['session', 'first', 'last'] as const) {
+        expect(await store.rollupTouches(site.id, touch, day, day, ['term'])).toEqual([]);
+      }
     });
   });
 

@@ -1,3 +1,4 @@
+import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../reports/rollups.js';
 import type { Offer, OfferEventRow, Segment } from '../decisions/types.js';
 import type { Rankings } from '../profiles/rankings.js';
 import type { ProfileRecord } from '../profiles/types.js';
@@ -17,6 +18,7 @@ import type {
   Site,
   SitePatch,
   StoredEvent,
+  TouchKey,
 } from './types.js';
 
 /**
@@ -100,8 +102,16 @@ export interface Store {
   /** A profile's events, newest (by event time) first. */
   profileEvents(siteId: string, id: string, limit: number, cursor?: string): Promise<Page<StoredEvent>>;
   exportProfile(siteId: string, id: string): Promise<ProfileExport | null>;
-  /** Erasure: the profile, its merged-away tombstones, identities, events and history rows. */
-  deleteProfile(siteId: string, id: string): Promise<ErasureResult>;
+  /**
+   * Erasure: the profile, its merged-away tombstones, identities, events and history rows. In
+   * the same transaction, `uncount` (given the profile and its events, oldest first, as read
+   * under lock) says what to take out of the rollups; rows it leaves at zero are deleted, so that
+   * none is left that only this person made.
+   *
+   * @example
+   * await store.deleteProfile(site.id, id, (profile, events) => uncountPerson(profile, events, timeZone));
+   */
+  deleteProfile(siteId: string, id: string, uncount?: (profile: ProfileRecord, events: StoredEvent[]) => RollupWrites): Promise<ErasureResult>;
   /** The live profiles of a site that ordered or have revenue: the ones rankings sort. */
   rankingInputs(siteId: string): Promise<RankingInput[]>;
   /** ABC classes and RFM scores of a site's customers as of `now` (off the event loop where the store can). */
@@ -124,9 +134,43 @@ export interface Store {
    */
   firstEventsBetween(siteId: string, event: string, windows: Array<{ profileId: string; from: number; to: number }>): Promise<Array<number | null>>;
 
-  // Console aggregates
-  /** The figures of the console's overview of one site, as of `now` (days are UTC days). */
-  siteOverview(siteId: string, now: number): Promise<SiteOverview>;
+  // Rollups (reports/rollups.ts): kept by ingest, read by the console and the reports.
+
+  /**
+   * The site's per-day totals of the local days `from`..`to` (inclusive), ascending; a day
+   * without a row has no figures yet.
+   *
+   * @example
+   * await store.rollupDays(site.id, range.from, range.to); // [{ day: 20424, events: 120, visitors: 31, ... }]
+   */
+  rollupDays(siteId: string, from: number, to: number): Promise<Array<{ day: number } & DayCounts>>;
+  /**
+   * The site's figures by one touch of the days `from`..`to`, summed by the fields `by` of the
+   * touch (the rows have those fields only), in no order.
+   *
+   * @example
+   * await store.rollupTouches(site.id, 'first', range.from, range.to, ['term']); // [{ term: 'boots', orders: 3, ... }]
+   */
+  rollupTouches(siteId: string, touch: TouchKind, from: number, to: number, by: TouchField[]): Promise<Array<Partial<TouchKey> & TouchCounts>>;
+  /** Live profiles of a site with a user id. */
+  countIdentified(siteId: string): Promise<number>;
+  /** Live profiles of a site in id order after `afterId`, each with its events oldest first: what a rebuild recounts. */
+  profileHistories(siteId: string, afterId: string | null, limit: number): Promise<Array<{ profile: ProfileRecord; events: StoredEvent[] }>>;
+  /** Rewrites the computed attributes of these profiles (a rebuild's recount of their days). */
+  updateComputed(siteId: string, profiles: ProfileRecord[]): Promise<void>;
+  /** Replaces every rollup row of a site at once (`rapport rollups rebuild`). */
+  replaceRollups(siteId: string, rollups: RollupWrites): Promise<void>;
+}
+
+/** The fields of a touch that rollups can be summed by. */
+export type TouchField = 'medium' | 'source' | 'campaign' | 'term';
+export const TOUCH_FIELDS: readonly TouchField[] = ['medium', 'source', 'campaign', 'term'];
+
+/** The GROUP BY of `rollupTouches`: only names of `TOUCH_FIELDS`, in their order, never a value. */
+export function touchColumns(by: TouchField[]): string {
+  const columns = TOUCH_FIELDS.filter((f) => by.includes(f));
+  if (columns.length === 0) throw new Error('rollupTouches needs at least one field to sum by');
+  return columns.join(', ');
 }
 
 /** What changed, as `onChange` reports it. */
@@ -149,24 +193,6 @@ export class StoreUnavailableError extends Error {
   constructor(message: string, override readonly cause?: unknown) {
     super(message);
   }
-}
-
-/** What the console's overview shows about a site: who, how much, and from where. */
-export interface SiteOverview {
-  /** Live profiles (people), and those of them with a user id. */
-  visitors: number;
-  identified: number;
-  /** Events with a timestamp in today (UTC), the last 7 and the last 30 days (today included). */
-  events: { today: number; last7Days: number; last30Days: number };
-  /** People seen in the last 30 days: first seen within them (new) or before (returning). */
-  newVisitors: number;
-  returningVisitors: number;
-  /** Visits (sessions) of the last 30 days by the referral of their first page view, most first. */
-  sources: Array<{ medium: string; source: string | null; visits: number }>;
-  /** Search keywords of the last 30 days, lower-cased, by the visits they brought, most first. */
-  keywords: Array<{ term: string; visits: number }>;
-  /** The last 30 days, oldest first, each with its events and the people who sent them. */
-  daily: Array<{ date: string; events: number; visitors: number }>;
 }
 
 /** A write that contradicts what is stored (a duplicate name, say); routes answer 409. */

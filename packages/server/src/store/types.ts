@@ -1,5 +1,6 @@
 import type { JsonObject, MessageType } from '@rapport/protocol';
 import type { ProfileRecord } from '../profiles/types.js';
+import type { RollupWrites } from '../reports/rollups.js';
 
 /** A website that sends data to Rapport. Every other row belongs to one. */
 export interface Site {
@@ -31,6 +32,11 @@ export interface SiteSettings {
   exposeSegments: boolean;
   /** Events older than this many days (event time) are deleted; null keeps them. */
   retentionDays: number | null;
+  /**
+   * The IANA time zone of the site's days (`Europe/Berlin`): rollups, console charts and report
+   * ranges count in it. Changing it rebuilds the site's rollups.
+   */
+  timeZone: string;
 }
 
 /** The settings that are on or off. */
@@ -42,6 +48,7 @@ export const DEFAULT_SITE_SETTINGS: SiteSettings = {
   emailMatching: false,
   exposeSegments: false,
   retentionDays: null,
+  timeZone: 'UTC',
 };
 
 export interface NewSite {
@@ -121,6 +128,16 @@ export interface Enrichment {
   page: { url: string | null; path: string | null; title: string | null } | null;
   /** The visitor's first visit as the SDK remembers it (`context.firstTouch`), classified. */
   firstTouch: (Referral & { at: number }) | null;
+  /** An Order Completed only: the buyer's first and last touch when it was stored (see reports/rollups.ts). */
+  attribution?: { first: TouchKey; last: TouchKey };
+}
+
+/** A touch as the rollups and the attribution report group it: no touch at all is medium `(none)`. */
+export interface TouchKey {
+  medium: string;
+  source: string;
+  campaign: string;
+  term: string;
 }
 
 /** An event as the admin API shows it. */
@@ -218,6 +235,8 @@ export interface IngestWrites {
   newProfiles: ProfileRecord[];
   changedProfiles: ProfileRecord[];
   events: EventWrite[];
+  /** Increments of the rollup rows, in key order (see reports/rollups.ts). */
+  rollups: RollupWrites;
 }
 
 /** One message to store, with the profile it ended at and its derived columns. */

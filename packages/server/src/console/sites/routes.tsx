@@ -8,6 +8,7 @@ import { Badge, Card, Confirm, CsrfField, Empty, Facts, PostButton, problemOf, P
 import { date, plural } from '../ui/format.js';
 import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
+import { isTimeZone } from '../../reports/days.js';
 
 /** `risk`: what a setting being off allows, shown beside it whatever its state. */
 const SETTINGS: Array<{ key: SiteSwitch; label: string; hint: string; risk?: string }> = [
@@ -115,12 +116,21 @@ export function siteRoutes(ctx: AppContext) {
       const problem = { message: `retentionDays: must be a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or empty to keep everything` };
       return sitePage(c, hereOf(c, ctx, current), current, { settingsProblem: problem }, 400);
     }
+    const timeZone = String(form.timeZone ?? '').trim() || current.settings.timeZone;
+    if (!isTimeZone(timeZone)) {
+      const problem = { message: 'timeZone: must be an IANA time zone such as Europe/Berlin, or UTC' };
+      return sitePage(c, hereOf(c, ctx, current), current, { settingsProblem: problem }, 400);
+    }
+    settings.timeZone = timeZone;
     await ctx.sites.update(current.id, { settings });
     return c.redirect(sitePath(current.id, 'settings'), 303);
   });
 
   return app;
 }
+
+/** The zones this Node knows, offered as the field's suggestions. */
+const TIME_ZONES = ['UTC', ...Intl.supportedValuesOf('timeZone').filter((zone) => zone !== 'UTC')];
 
 /** A site's page, with that site chosen in the picker, and what was just done. */
 const sitePath = (id: string, done?: keyof typeof DONE) => withQuery(`/console/sites/${id}`, { site: id, done });
@@ -309,6 +319,16 @@ function sitePage(c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView
                 <strong>Keep events for (days)</strong>
                 <input type="number" name="retentionDays" min="1" max={MAX_RETENTION_DAYS} value={site.settings.retentionDays ?? ''} placeholder="forever" />
                 <span class="hint">Events older than this are deleted once a day, with their offer events. Empty keeps everything. Profiles stay; erase a person from their page.</span>
+              </label>
+              <label class="setting-number">
+                <strong>Time zone</strong>
+                <input type="text" name="timeZone" value={site.settings.timeZone} list="time-zones" required maxlength={64} />
+                <datalist id="time-zones">
+                  {TIME_ZONES.map((zone) => (
+                    <option value={zone} />
+                  ))}
+                </datalist>
+                <span class="hint">The days of charts and reports begin at midnight here. Changing it recounts the site's daily figures.</span>
               </label>
               <div class="actions-row">
                 <button type="submit" class="button">

@@ -200,6 +200,45 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX console_sessions_created ON console_sessions (created_at);
     `,
   },
+  {
+    version: 3,
+    name: 'rollups: per-day figures kept at ingest',
+    sql: `
+      -- Per site and local day (the site's time zone, see reports/days.ts); revenue in cents.
+      -- Each day is spread over shards, one picked per transaction, so that concurrent writers
+      -- rarely wait on one row; readers add the shards up. See reports/rollups.ts.
+      CREATE TABLE rollup_days (
+        site_id ${TEXT} NOT NULL,
+        day integer NOT NULL,
+        shard smallint NOT NULL DEFAULT 0,
+        events bigint NOT NULL DEFAULT 0,
+        visitors bigint NOT NULL DEFAULT 0,
+        new_visitors bigint NOT NULL DEFAULT 0,
+        sessions bigint NOT NULL DEFAULT 0,
+        orders bigint NOT NULL DEFAULT 0,
+        revenue bigint NOT NULL DEFAULT 0,
+        customers bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (site_id, day, shard)
+      );
+      -- The same by touch: 'session' (a session's entry), 'first' and 'last' (the buyer's touches).
+      CREATE TABLE rollup_touches (
+        site_id ${TEXT} NOT NULL,
+        day integer NOT NULL,
+        touch ${TEXT} NOT NULL,
+        medium ${TEXT} NOT NULL,
+        source ${TEXT} NOT NULL,
+        campaign ${TEXT} NOT NULL,
+        term ${TEXT} NOT NULL,
+        shard smallint NOT NULL DEFAULT 0,
+        visitors bigint NOT NULL DEFAULT 0,
+        sessions bigint NOT NULL DEFAULT 0,
+        customers bigint NOT NULL DEFAULT 0,
+        orders bigint NOT NULL DEFAULT 0,
+        revenue bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (site_id, day, touch, medium, source, campaign, term, shard)
+      );
+    `,
+  },
 ];
 
 /** The advisory lock that serializes migrations: ten nodes starting at once migrate once. */

@@ -120,6 +120,7 @@ describePostgres('PostgresStore across nodes', () => {
       newProfiles: [],
       changedProfiles: [],
       events: [{ event, sender: 'racer', profileId, sessionId: 's', offer: null }],
+      rollups: { days: [], touches: [] },
     });
     // Reads nothing but the dedupe key (no identity locks), so that only the constraint stands
     // between two writers.
@@ -263,7 +264,7 @@ describePostgres('PostgresStore when PostgreSQL goes away', () => {
       ['getProfile', () => store.getProfile(site.id, 'x')],
       ['lease', () => store.lease('work', 'me', 1_000)],
       ['saveSegment', () => store.saveSegment({ id: 's', siteId: site.id, name: 'S', description: null, rule: { all: [] }, createdAt: 1, updatedAt: 1 })],
-      ['siteOverview', () => store.siteOverview(site.id, Date.now())],
+      ['rollupDays', () => store.rollupDays(site.id, 0, 100_000)],
       ['applyRetention', () => store.applyRetention([{ siteId: site.id, before: 0 }])],
     ];
     for (const [name, call] of calls) {

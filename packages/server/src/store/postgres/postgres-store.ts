@@ -4,8 +4,9 @@ import { runProgramAsync } from '../../collect/pipeline.js';
 import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
 import { computeRankings, type Rankings } from '../../profiles/rankings.js';
 import type { ProfileRecord } from '../../profiles/types.js';
+import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../../reports/rollups.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
-import { ConflictError, StoreUnavailableError, type RetentionResult, type SiteOverview, type Store, type StoreChange } from '../store.js';
+import { ConflictError, StoreUnavailableError, type RetentionResult, type Store, type StoreChange, type TouchField } from '../store.js';
 import {
   DEFAULT_SITE_SETTINGS,
   type ErasureResult,
@@ -27,13 +28,14 @@ import {
   type Site,
   type SitePatch,
   type StoredEvent,
+  type TouchKey,
 } from '../types.js';
-import { readOverview } from './console-queries.js';
 import { classify, isConnectionError, isState, StaleReadError, storeError } from './errors.js';
 import { migrate } from './migrations.js';
 import { ChangeListener, NOTIFY_SQL, notifyParams } from './notify.js';
 import { monthStart, Partitions } from './partitions.js';
 import { prepared } from './prepared.js';
+import { replaceRollupsStatements, ROLLUP_DAYS_SQL, ROLLUP_SHARDS, rollupParts, rollupTouchesSql, subtractRollups } from './rollups.js';
 import {
   eventFromRow,
   mergeFromRow,
@@ -654,16 +656,24 @@ export class PostgresStore implements Store {
     );
   }
 
-  deleteProfile(siteId: string, id: string): Promise<ErasureResult> {
+  deleteProfile(siteId: string, id: string, uncount?: (profile: ProfileRecord, events: StoredEvent[]) => RollupWrites): Promise<ErasureResult> {
     return this.transaction(
       async (q) => {
         // Locks the profile and its tombstones first: an ingest writing to them commits before,
         // so that its events are found below, and one that comes after finds them gone.
-        const { rows: locked } = await q<{ id: string }>(
-          'SELECT id FROM profiles WHERE site_id = $1 AND (id = $2 OR merged_into = $2) ORDER BY id FOR UPDATE',
+        const { rows: locked } = await q<ProfileRow>(
+          'SELECT * FROM profiles WHERE site_id = $1 AND (id = $2 OR merged_into = $2) ORDER BY id FOR UPDATE',
           [siteId, id],
         );
         const ids = [...new Set([id, ...locked.map((r) => r.id)])];
+        const live = locked.find((r) => r.id === id);
+        if (uncount && live) {
+          const { rows: events } = await q<EventRow>('SELECT * FROM events WHERE site_id = $1 AND profile_id = ANY($2::text[]) ORDER BY seq', [
+            siteId,
+            ids,
+          ]);
+          await subtractRollups(q, siteId, uncount(profileFromRow(live), events.map(eventFromRow)));
+        }
         const { rows } = await q<ErasureResult & { offer_events: number }>(
           `WITH gone_events AS (
              DELETE FROM events WHERE site_id = $1 AND profile_id = ANY($2::text[]) RETURNING sender, message_id),
@@ -816,10 +826,60 @@ export class PostgresStore implements Store {
     return out;
   }
 
-  // Console aggregates
+  // Rollups
 
-  siteOverview(siteId: string, now: number): Promise<SiteOverview> {
-    return this.transaction((q) => readOverview(q, siteId, now), { readOnly: true, long: true });
+  async rollupDays(siteId: string, from: number, to: number): Promise<Array<{ day: number } & DayCounts>> {
+    return (await this.query<{ day: number } & DayCounts>(prepared(ROLLUP_DAYS_SQL, [siteId, from, to]))).rows;
+  }
+
+  async rollupTouches(siteId: string, touch: TouchKind, from: number, to: number, by: TouchField[]): Promise<Array<Partial<TouchKey> & TouchCounts>> {
+    return (await this.query<Partial<TouchKey> & TouchCounts>(prepared(rollupTouchesSql(by), [siteId, touch, from, to]))).rows;
+  }
+
+  async countIdentified(siteId: string): Promise<number> {
+    const { rows } = await this.query<{ n: number }>(
+      prepared('SELECT COUNT(*) AS n FROM profiles WHERE site_id = $1 AND user_id IS NOT NULL AND merged_into IS NULL', [siteId]),
+    );
+    return rows[0].n;
+  }
+
+  async profileHistories(siteId: string, afterId: string | null, limit: number): Promise<Array<{ profile: ProfileRecord; events: StoredEvent[] }>> {
+    return this.transaction(
+      async (q) => {
+        const { rows } = await q<ProfileRow>(
+          'SELECT * FROM profiles WHERE site_id = $1 AND id > $2 AND merged_into IS NULL ORDER BY id LIMIT $3',
+          [siteId, afterId ?? '', limit],
+        );
+        const histories = rows.map((row) => ({ profile: profileFromRow(row), events: [] as StoredEvent[] }));
+        const byId = new Map(histories.map((h) => [h.profile.id, h]));
+        if (rows.length) {
+          const events = await q<EventRow>('SELECT * FROM events WHERE site_id = $1 AND profile_id = ANY($2::text[]) ORDER BY seq', [
+            siteId,
+            rows.map((r) => r.id),
+          ]);
+          for (const row of events.rows) byId.get(row.profile_id)?.events.push(eventFromRow(row));
+        }
+        return histories;
+      },
+      { readOnly: true, long: true },
+    );
+  }
+
+  async updateComputed(siteId: string, profiles: ProfileRecord[]): Promise<void> {
+    if (profiles.length === 0) return;
+    await this.query(
+      `UPDATE profiles p SET computed = u.computed FROM unnest($2::text[], $3::text[]) AS u(id, computed) WHERE p.site_id = $1 AND p.id = u.id`,
+      [siteId, profiles.map((p) => p.id), pgTexts(profiles.map((p) => JSON.stringify(p.computed)))],
+    );
+  }
+
+  replaceRollups(siteId: string, rollups: RollupWrites): Promise<void> {
+    return this.transaction(
+      async (q) => {
+        for (const { text, values } of replaceRollupsStatements(siteId, rollups)) await q(text, values);
+      },
+      { long: true },
+    );
   }
 }
 
@@ -964,6 +1024,7 @@ class IngestTx {
           ORDER BY o.n)`);
       }
     }
+    parts.push(...rollupParts(writes.rollups, array, `${Math.floor(Math.random() * ROLLUP_SHARDS)}`));
     if (parts.length === 0) return;
     // $1 and $2 are typed wherever a statement leaves them unused.
     await this.client.query(prepared(`WITH ${parts.join(',\n')} SELECT $1::text, $2::bigint`, params));
@@ -981,7 +1042,8 @@ class IngestTx {
 }
 
 const hasWrites = (w: IngestWrites) =>
-  w.merges.length + w.identities.length + w.newProfiles.length + w.changedProfiles.length + w.events.length > 0;
+  w.merges.length + w.identities.length + w.newProfiles.length + w.changedProfiles.length + w.events.length + w.rollups.days.length + w.rollups.touches.length >
+  0;
 
 /** The advisory lock of an identity: 64 bits of a hash of site, kind and value. */
 function lockKey(siteId: string, identity: Identity): bigint {

@@ -193,6 +193,45 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX console_sessions_created ON console_sessions (created_at);
     `,
   },
+  {
+    version: 6,
+    name: 'rollups: per-day figures kept at ingest',
+    sql: `
+      -- Per site and local day (the site's time zone, see reports/days.ts); revenue in cents. A
+      -- store shared by nodes spreads each day over shards so that concurrent writers rarely
+      -- wait on one row; SQLite has one writer and uses shard 0. See reports/rollups.ts.
+      CREATE TABLE rollup_days (
+        site_id TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        shard INTEGER NOT NULL DEFAULT 0,
+        events INTEGER NOT NULL DEFAULT 0,
+        visitors INTEGER NOT NULL DEFAULT 0,
+        new_visitors INTEGER NOT NULL DEFAULT 0,
+        sessions INTEGER NOT NULL DEFAULT 0,
+        orders INTEGER NOT NULL DEFAULT 0,
+        revenue INTEGER NOT NULL DEFAULT 0,
+        customers INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (site_id, day, shard)
+      ) WITHOUT ROWID;
+      -- The same by touch: 'session' (a session's entry), 'first' and 'last' (the buyer's touches).
+      CREATE TABLE rollup_touches (
+        site_id TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        touch TEXT NOT NULL,
+        medium TEXT NOT NULL,
+        source TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        term TEXT NOT NULL,
+        shard INTEGER NOT NULL DEFAULT 0,
+        visitors INTEGER NOT NULL DEFAULT 0,
+        sessions INTEGER NOT NULL DEFAULT 0,
+        customers INTEGER NOT NULL DEFAULT 0,
+        orders INTEGER NOT NULL DEFAULT 0,
+        revenue INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (site_id, day, touch, medium, source, campaign, term, shard)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, all in one transaction. */

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { runProgram } from '../../collect/pipeline.js';
 import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
-import { ConflictError, type RetentionResult, type SiteOverview, type Store } from '../store.js';
+import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../../reports/rollups.js';
+import { ConflictError, type RetentionResult, type Store, type TouchField } from '../store.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import {
   DEFAULT_SITE_SETTINGS,
@@ -23,11 +24,12 @@ import {
   type Site,
   type SitePatch,
   type StoredEvent,
+  type TouchKey,
 } from '../types.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
 import { computeRankings, RANKING_SOURCE, unpackRankings, type PackedRankings, type Rankings } from '../../profiles/rankings.js';
-import { overviewOf, overviewQuery, readOverviewRows, type OverviewRows } from './console-queries.js';
 import { GroupCommit } from './group-commit.js';
+import { SqliteRollups } from './rollups.js';
 import { ReadWorker } from './read-worker.js';
 import { openDatabase, WalSync, type OpenOptions } from './open.js';
 import {
@@ -73,6 +75,7 @@ export class SqliteStore implements Store {
   private readonly writer: GroupCommit;
   private readonly wal: WalSync;
   private readonly sql;
+  private readonly rollups: SqliteRollups;
   /** Long reads off the event loop; null in memory, where only this connection can read. */
   private readonly reader: ReadWorker | null;
 
@@ -82,6 +85,7 @@ export class SqliteStore implements Store {
     this.writer = new GroupCommit(db, () => wal.sync());
     this.reader = file ? new ReadWorker(file, READ_JOBS) : null;
     this.sql = prepare(db);
+    this.rollups = new SqliteRollups(db);
   }
 
   static open(file: string, options: OpenOptions = {}): SqliteStore {
@@ -267,6 +271,7 @@ export class SqliteStore implements Store {
         JSON.stringify(data),
       );
     }
+    this.rollups.add(siteId, writes.rollups);
   }
 
   async listEvents(query: EventQuery): Promise<Page<StoredEvent>> {
@@ -368,11 +373,18 @@ export class SqliteStore implements Store {
     };
   }
 
-  deleteProfile(siteId: string, id: string): Promise<ErasureResult> {
+  deleteProfile(siteId: string, id: string, uncount?: (profile: ProfileRecord, events: StoredEvent[]) => RollupWrites): Promise<ErasureResult> {
     return this.write(() => {
       const sql = this.sql;
       const tombstones = sql.tombstonesOf.all(siteId, id) as string[];
       const ids = [id, ...tombstones];
+      const row = sql.getProfile.get(siteId, id) as ProfileRow | undefined;
+      if (uncount && row) {
+        const events = this.db
+          .prepare(`SELECT * FROM events WHERE site_id = ? AND profile_id IN (${ids.map(() => '?').join(', ')}) ORDER BY seq`)
+          .all(siteId, ...ids) as EventRow[];
+        this.rollups.subtract(siteId, uncount(profileFromRow(row), events.map(eventFromRow)));
+      }
       const result: ErasureResult = { profiles: 0, identities: 0, events: 0, merges: 0 };
       for (const pid of ids) {
         result.events += sql.deleteEvents.run(siteId, pid).changes;
@@ -509,10 +521,42 @@ export class SqliteStore implements Store {
 
   // Console aggregates
 
-  async siteOverview(siteId: string, now: number): Promise<SiteOverview> {
-    const query = overviewQuery(siteId, now);
-    const rows = this.reader ? await this.reader.run<OverviewRows>('overview', query) : readOverviewRows(this.db, query);
-    return overviewOf(rows, query);
+  // Rollups
+
+  async rollupDays(siteId: string, from: number, to: number): Promise<Array<{ day: number } & DayCounts>> {
+    return this.rollups.days(siteId, from, to);
+  }
+
+  async rollupTouches(siteId: string, touch: TouchKind, from: number, to: number, by: TouchField[]): Promise<Array<Partial<TouchKey> & TouchCounts>> {
+    return this.rollups.touches(siteId, touch, from, to, by);
+  }
+
+  async countIdentified(siteId: string): Promise<number> {
+    return this.sql.countIdentified.get(siteId) as number;
+  }
+
+  async profileHistories(siteId: string, afterId: string | null, limit: number): Promise<Array<{ profile: ProfileRecord; events: StoredEvent[] }>> {
+    const profiles = (this.sql.liveProfilesById.all(siteId, afterId ?? '', limit) as ProfileRow[]).map(profileFromRow);
+    const histories = profiles.map((profile) => ({ profile, events: [] as StoredEvent[] }));
+    const byId = new Map(histories.map((h) => [h.profile.id, h]));
+    if (profiles.length) {
+      const rows = this.db
+        .prepare(`SELECT * FROM events WHERE site_id = ? AND profile_id IN (${profiles.map(() => '?').join(', ')}) ORDER BY seq`)
+        .all(siteId, ...profiles.map((p) => p.id)) as EventRow[];
+      for (const row of rows) byId.get(row.profile_id)?.events.push(eventFromRow(row));
+    }
+    await nextTurn();
+    return histories;
+  }
+
+  updateComputed(siteId: string, profiles: ProfileRecord[]): Promise<void> {
+    return this.write(() => {
+      for (const p of profiles) this.sql.updateComputed.run(JSON.stringify(p.computed), siteId, p.id);
+    });
+  }
+
+  replaceRollups(siteId: string, rollups: RollupWrites): Promise<void> {
+    return this.write(() => this.rollups.replace(siteId, rollups));
   }
 }
 
@@ -520,11 +564,9 @@ export class SqliteStore implements Store {
 const RANKING_INPUTS_SQL = `SELECT id, orders, revenue, last_order_at AS lastOrderAt FROM profiles NOT INDEXED
   WHERE site_id = ? AND merged_into IS NULL AND (orders > 0 OR revenue > 0)`;
 
-/** The jobs of the read worker (see ReadWorker): the console overview and the rankings. */
+/** The jobs of the read worker (see ReadWorker): the rankings. */
 const READ_JOBS = `${RANKING_SOURCE}
-const readOverviewRows = ${readOverviewRows};
 const jobs = {
-  overview: readOverviewRows,
   rankings: (db, { sql, siteId, now }) => packRankings(db.prepare(sql).all(siteId), now),
 };`;
 
@@ -576,6 +618,10 @@ function prepare(db: Database.Database) {
        VALUES (@site_id, @id, @user_id, @email, @traits, @trait_times, @computed, @first_seen, @last_seen,
          @orders, @revenue, @last_order_at, @merged_into, @created_at, @updated_at)`,
     ),
+    // The partial index of user ids holds identified profiles only: a count without the table.
+    countIdentified: db.prepare('SELECT COUNT(*) FROM profiles INDEXED BY profiles_user WHERE site_id = ? AND user_id IS NOT NULL').pluck(),
+    liveProfilesById: db.prepare('SELECT * FROM profiles WHERE site_id = ? AND id > ? AND merged_into IS NULL ORDER BY id LIMIT ?'),
+    updateComputed: db.prepare('UPDATE profiles SET computed = ? WHERE site_id = ? AND id = ?'),
     updateProfile: db.prepare(
       `UPDATE profiles SET user_id = @user_id, email = @email, traits = @traits, trait_times = @trait_times,
          computed = @computed, first_seen = @first_seen, last_seen = @last_seen, orders = @orders,
