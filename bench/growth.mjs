@@ -15,11 +15,15 @@ import { decideRun, prepareDecide, profileDecide, summarizeDecide } from './deci
 import { ensureDatasets, removeDb, workingCopy } from './lib/dataset.mjs';
 import { checkClean, load, warmUp } from './lib/load.mjs';
 import { basicAuth, batchFactory, EVENTS_PER_BATCH } from './lib/payloads.mjs';
-import { cpuSecondsOf, ensureBuilt, memoryOf, sampleRss, startRapport } from './lib/server.mjs';
+import { ADMIN_TOKEN, cpuSecondsOf, ensureBuilt, memoryOf, sampleRss, startRapport } from './lib/server.mjs';
 import { RESULTS_DIR, fmt, isMain, log, parseArgs, report, summarize } from './lib/stats.mjs';
 import { chart, panel } from './lib/svg.mjs';
 
 export const GROWTH_TARGET_FACTOR = 1.5;
+/** The console's overview (and the attribution report) answer within this at the largest tier, p95. */
+export const OVERVIEW_TARGET_P95_MS = 200;
+/** Requests of each report per tier, one at a time, as people opening the console. */
+const REPORT_REQUESTS = 40;
 /** Datasets larger than this are measured in place instead of on a copy (copying 10 GB costs more than it protects). */
 const COPY_LIMIT_BYTES = 3e9;
 
@@ -35,6 +39,41 @@ async function ingestRun(server, ds, { seconds, connections = 50, seed }) {
   };
 }
 
+/**
+ * The reports a person opens in the console, one after another: the overview of 30 days (what
+ * the console's first page reads) and attribution by keyword, first and last touch. Latency of
+ * each request; the overview's own figures say how many events the 30 days held.
+ */
+async function reportsRun(server, ds, requests = REPORT_REQUESTS) {
+  const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const timed = async (pathname) => {
+    const t0 = performance.now();
+    const res = await fetch(server.url + pathname, { headers });
+    const body = await res.json();
+    if (!res.ok) throw new Error(`${pathname} answered ${res.status}: ${JSON.stringify(body)}`);
+    return { ms: performance.now() - t0, body };
+  };
+  // The range ends on the dataset's last day: its history is written up to the moment it was made.
+  const to = new Date(ds.now).toISOString().slice(0, 10);
+  const from = new Date(ds.now - 29 * 86_400_000).toISOString().slice(0, 10);
+  const overview = [];
+  const attribution = [];
+  let last = null;
+  for (let i = 0; i < requests; i++) {
+    const o = await timed(`/api/reports/overview?site=${ds.siteId}&from=${from}&to=${to}`);
+    overview.push(o.ms);
+    last = o.body;
+    const touch = i % 2 ? 'last' : 'first';
+    attribution.push((await timed(`/api/reports/attribution?site=${ds.siteId}&from=${from}&to=${to}&touch=${touch}&by=term`)).ms);
+  }
+  const quantiles = (list) => {
+    const sorted = [...list].sort((a, b) => a - b);
+    const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    return { p50: at(0.5), p95: at(0.95), max: sorted.at(-1) };
+  };
+  return { requests, overview: quantiles(overview), attribution: quantiles(attribution), eventsIn30Days: last.totals.events, people: last.people };
+}
+
 async function measureTier(ds, { runs, seconds, maxSeconds, ingestSeconds, profileSeconds }) {
   const inPlace = ds.bytes > COPY_LIMIT_BYTES;
   const db = inPlace ? ds.file : workingCopy(ds.file, `growth-${ds.visitors}`);
@@ -46,6 +85,8 @@ async function measureTier(ds, { runs, seconds, maxSeconds, ingestSeconds, profi
     const prepared = await prepareDecide(server, ds);
     tier.firstDecisionMs = prepared.firstDecisionMs;
     tier.secondDecisionMs = prepared.secondDecisionMs;
+    tier.reports = await reportsRun(server, ds);
+    log(`  reports: overview of 30 days (${fmt(tier.reports.eventsIn30Days)} events) p50 ${tier.reports.overview.p50.toFixed(1)} ms, p95 ${tier.reports.overview.p95.toFixed(1)} ms; attribution p95 ${tier.reports.attribution.p95.toFixed(1)} ms`);
     await warmUp({ url: server.url, path: '/v1/batch', headers: { authorization: basicAuth(ds.writeKey) }, body: batchFactory({ visitors: ds.visitors, seed: 5 }) }, 1);
     const rss = sampleRss(server.pid);
     const decide = [];
@@ -94,6 +135,7 @@ export async function runGrowth({ tiers = [10_000, 100_000, 1_000_000], runs = 3
     },
     tiers: results,
     target: { factor: GROWTH_TARGET_FACTOR, measured: factor, met: factor <= GROWTH_TARGET_FACTOR, from: first.profiles, to: last.profiles },
+    reportsTarget: { p95Ms: OVERVIEW_TARGET_P95_MS, profiles: last.profiles, measured: last.reports.overview.p95, met: last.reports.overview.p95 < OVERVIEW_TARGET_P95_MS },
   };
 }
 

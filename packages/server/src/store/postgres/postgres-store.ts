@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { runProgramAsync } from '../../collect/pipeline.js';
 import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
-import { computeRankings, type Rankings } from '../../profiles/rankings.js';
+import { unpackRankings, type Rankings } from '../../profiles/rankings.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../../reports/rollups.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
@@ -35,6 +35,7 @@ import { migrate } from './migrations.js';
 import { ChangeListener, NOTIFY_SQL, notifyParams } from './notify.js';
 import { monthStart, Partitions } from './partitions.js';
 import { prepared } from './prepared.js';
+import { RankingWorker } from './ranking-worker.js';
 import { replaceRollupsStatements, ROLLUP_DAYS_SQL, ROLLUP_SHARDS, rollupParts, rollupTouchesSql, subtractRollups } from './rollups.js';
 import {
   eventFromRow,
@@ -141,6 +142,7 @@ export class PostgresStore implements Store {
   private readonly partitions: Partitions;
   private readonly changes: ChangeListener;
   private closed = false;
+  private readonly ranker: RankingWorker;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -149,6 +151,7 @@ export class PostgresStore implements Store {
   ) {
     this.partitions = new Partitions(pool, options.longStatementTimeoutMs);
     this.changes = new ChangeListener(listenConfig, this.instanceId, (change) => this.emit(change));
+    this.ranker = new RankingWorker({ ...listenConfig, statement_timeout: options.longStatementTimeoutMs });
   }
 
   /** Connects, brings the schema up to date, makes the partitions ahead and starts listening. */
@@ -275,6 +278,7 @@ export class PostgresStore implements Store {
     this.partitions.stop();
     this.listeners.clear();
     await this.changes.close();
+    await this.ranker.close();
     await this.pool.end();
   }
 
@@ -719,7 +723,12 @@ export class PostgresStore implements Store {
   }
 
   async rankings(siteId: string, now: number): Promise<Rankings> {
-    return computeRankings(await this.rankingInputs(siteId), now);
+    if (this.closed) throw new StoreUnavailableError('the store is closed');
+    try {
+      return await unpackRankings(await this.ranker.rank(siteId, now), now);
+    } catch (error) {
+      throw storeError(error);
+    }
   }
 
   async scanProfiles(siteId: string, visit: (profile: ProfileRecord) => boolean | void, after?: string): Promise<void> {
