@@ -121,6 +121,31 @@ describe('GET /api/reports/attribution', () => {
     expect(terms.rows.find((r: { key: string }) => r.key === 'boots')).toMatchObject({ visitors: 1 });
   });
 
+  it('filters by a segment, from the people of the segment and the orders of the range', async () => {
+    const { t } = await shop();
+    const res = await t.app.request('/api/segments', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ site: t.site.id, name: 'Buyers', rule: { field: 'computed.orders', op: 'gte', value: 1 } }),
+    });
+    expect(res.status).toBe(201);
+    const segment = (await res.json()).id;
+    const first = JSON.parse((await api(t, `/api/reports/attribution?site=${t.site.id}&touch=first&by=source&segment=${segment}`)).text);
+    expect(first.rows).toEqual([{ key: 'Facebook', visitors: 1, customers: 1, orders: 1, revenue: 50, conversionRate: 1, revenuePerVisitor: 50 }]);
+    // Last touch, filtered: visitors are the segment's people seen in the range, by their last touch.
+    const last = JSON.parse((await api(t, `/api/reports/attribution?site=${t.site.id}&touch=last&by=medium&segment=${segment}`)).text);
+    expect(last.rows).toEqual([{ key: 'social', visitors: 1, customers: 1, orders: 1, revenue: 50, conversionRate: 1, revenuePerVisitor: 50 }]);
+    expect((await api(t, `/api/reports/attribution?site=${t.site.id}&segment=seg_nope`)).status).toBe(404);
+    const other = await t.app.request('/api/segments', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ site: t.created[1].id, name: 'Elsewhere', rule: { field: 'identified', op: 'eq', value: true } }),
+    });
+    const elsewhere = await api(t, `/api/reports/attribution?site=${t.site.id}&segment=${(await other.json()).id}`);
+    expect(elsewhere.status).toBe(400);
+    expect(JSON.parse(elsewhere.text).error).toContain('segment: ');
+  });
+
   it('exports CSV, with a cell that a spreadsheet would run kept as text', async () => {
     const { t } = await shop();
     await t.collect([{ type: 'page', messageId: 'evil', anonymousId: 'e', context: { page: { url: 'https://shop.example/?utm_source=%3DHYPERLINK(1)&utm_medium=cpc' } } }]);

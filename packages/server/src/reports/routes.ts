@@ -4,7 +4,8 @@ import { invalidField } from '../http/input.js';
 import { siteOf } from '../sites/routes.js';
 import { TOUCH_FIELDS, type TouchField } from '../store/store.js';
 import type { Site } from '../store/types.js';
-import { attribution, attributionCsv, type AttributionTouch } from './attribution.js';
+import { segmentTest } from '../segments/membership.js';
+import { attribution, attributionCsv, segmentAttribution, type AttributionTouch } from './attribution.js';
 import { rangeOf, type DayRange } from './days.js';
 import { siteOverview } from './overview.js';
 
@@ -23,7 +24,11 @@ export function reportRoutes(ctx: AppContext) {
   app.get('/attribution', async (c) => {
     const q = c.req.query();
     const { site, range } = siteAndRange(ctx, q);
-    const report = await attribution(ctx.store, site, range, touchParam(q.touch), byParam(q.by));
+    const touch = touchParam(q.touch);
+    const by = byParam(q.by);
+    const report = q.segment
+      ? await segmentAttribution(ctx.store, site, range, touch, by, await segmentTest(ctx, site.id, q.segment))
+      : await attribution(ctx.store, site, range, touch, by);
     if (q.format === 'csv') {
       c.header('Content-Type', 'text/csv; charset=utf-8');
       c.header('Content-Disposition', `attachment; filename="attribution-${report.touch}-${report.by}.csv"`);

@@ -1,4 +1,6 @@
 import type { AppContext } from '../app-context.js';
+import { HttpError } from '../http/errors.js';
+import { invalidField } from '../http/input.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import { compileRule, usesRankings, type Predicate } from './compile.js';
 import type { Rule } from './rule.js';
@@ -59,4 +61,25 @@ export async function membersPage(ctx: AppContext, siteId: string, matches: Pred
     cursor,
   );
   return { items, more };
+}
+
+/**
+ * Whether a profile is in a segment of the site (evaluated offline, as of now): a 404 for an
+ * unknown segment, a 400 naming `segment` for one of another site.
+ *
+ * @example
+ * const inSegment = await segmentTest(ctx, site.id, segmentId);
+ */
+export async function segmentTest(ctx: AppContext, siteId: string, segmentId: string): Promise<(profile: ProfileRecord) => boolean> {
+  const catalog = await ctx.catalog.forSite(siteId);
+  const compiled = catalog.segments.get(segmentId);
+  if (!compiled) {
+    for (const other of ctx.sites.list()) {
+      if ((await ctx.catalog.forSite(other.id)).segments.has(segmentId)) throw invalidField('segment', `${segmentId} belongs to another site`);
+    }
+    throw new HttpError(404, `no segment ${segmentId}`);
+  }
+  const rankings = usesRankings(compiled.segment.rule) ? await ctx.rankings.get(siteId) : null;
+  const now = ctx.now();
+  return (profile) => compiled.matches(subjectOf(profile, now, rankings));
 }

@@ -154,6 +154,14 @@ export interface Store {
   rollupTouches(siteId: string, touch: TouchKind, from: number, to: number, by: TouchField[]): Promise<Array<Partial<TouchKey> & TouchCounts>>;
   /** Live profiles of a site with a user id. */
   countIdentified(siteId: string): Promise<number>;
+  /**
+   * The `Order Completed` events of a site with a timestamp in `from`..`to` (ms, inclusive), in
+   * no order: what a report filtered by segment credits, the rollups being for everyone.
+   *
+   * @example
+   * await store.ordersBetween(site.id, dayStart(range.from, tz), dayStart(range.to + 1, tz) - 1);
+   */
+  ordersBetween(siteId: string, from: number, to: number): Promise<StoredEvent[]>;
   /** Live profiles of a site in id order after `afterId`, each with its events oldest first: what a rebuild recounts. */
   profileHistories(siteId: string, afterId: string | null, limit: number): Promise<Array<{ profile: ProfileRecord; events: StoredEvent[] }>>;
   /** Rewrites the computed attributes of these profiles (a rebuild's recount of their days). */

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { HttpError } from '../../http/errors.js';
-import { attribution, type AttributionRow } from '../../reports/attribution.js';
+import { attribution, segmentAttribution, type AttributionRow } from '../../reports/attribution.js';
+import { segmentTest } from '../../segments/membership.js';
 import type { DayRange } from '../../reports/days.js';
 import { byParam } from '../../reports/routes.js';
 import type { TouchField } from '../../store/store.js';
@@ -38,8 +39,11 @@ interface SideBySide {
 
 const EMPTY_ROW = (key: string): AttributionRow => ({ key, visitors: 0, customers: 0, orders: 0, revenue: 0, conversionRate: 0, revenuePerVisitor: 0 });
 
-async function sideBySide(ctx: AppContext, site: Site, range: DayRange, by: TouchField): Promise<SideBySide[]> {
-  const [first, last] = await Promise.all([attribution(ctx.store, site, range, 'first', by), attribution(ctx.store, site, range, 'last', by)]);
+async function sideBySide(ctx: AppContext, site: Site, range: DayRange, by: TouchField, segment: string | undefined): Promise<SideBySide[]> {
+  const inSegment = segment ? await segmentTest(ctx, site.id, segment) : null;
+  const report = (touch: 'first' | 'last') =>
+    inSegment ? segmentAttribution(ctx.store, site, range, touch, by, inSegment) : attribution(ctx.store, site, range, touch, by);
+  const [first, last] = await Promise.all([report('first'), report('last')]);
   const rows = new Map<string, SideBySide>();
   for (const r of first.rows) rows.set(r.key, { key: r.key, first: r, last: EMPTY_ROW(r.key) });
   for (const r of last.rows) {
@@ -72,14 +76,16 @@ export function attributionPages(ctx: AppContext) {
     const range = consoleRange(q, here, site);
     const by = consoleBy(q.by);
     const sort = sortOf(q.sort || undefined, q.dir || undefined);
-    const rows = await sideBySide(ctx, site, range, by);
+    const segment = q.segment || undefined;
+    const rows = await sideBySide(ctx, site, range, by, segment);
+    const segments = [...(await ctx.catalog.forSite(site.id)).segments.values()].map((s) => ({ id: s.segment.id, name: s.segment.name }));
     const value = (r: SideBySide) => r[sort.touch][sort.column];
     rows.sort((a, b) => (sort.descending ? value(b) - value(a) : value(a) - value(b)) || a.key.localeCompare(b.key));
     return page(c, {
       here,
       title: 'Attribution',
       section: 'reports',
-      children: <AttributionPage here={here} site={site} range={range} by={by} sort={sort} rows={rows} query={q} />,
+      children: <AttributionPage here={here} site={site} range={range} by={by} sort={sort} rows={rows} query={q} segments={segments} segment={segment} />,
     });
   });
 
@@ -90,7 +96,7 @@ export function attributionPages(ctx: AppContext) {
     const q = c.req.query();
     const range = consoleRange(q, here, site);
     const by = consoleBy(q.by);
-    const rows = (await sideBySide(ctx, site, range, by)).sort((a, b) => b.first.revenue - a.first.revenue || a.key.localeCompare(b.key));
+    const rows = (await sideBySide(ctx, site, range, by, q.segment || undefined)).sort((a, b) => b.first.revenue - a.first.revenue || a.key.localeCompare(b.key));
     c.header('Content-Type', 'text/csv; charset=utf-8');
     c.header('Content-Disposition', `attachment; filename="attribution-${by}.csv"`);
     return c.body(sideBySideCsv(by, rows));
@@ -130,9 +136,11 @@ function AttributionPage(props: {
   sort: { touch: 'first' | 'last'; column: Column; descending: boolean };
   rows: SideBySide[];
   query: Record<string, string>;
+  segments: Array<{ id: string; name: string }>;
+  segment: string | undefined;
 }) {
   const { here, site, range, by, sort, rows } = props;
-  const keep = { by, ...(props.query.days ? { days: props.query.days } : {}), ...(props.query.from ? { from: props.query.from, to: props.query.to ?? '' } : {}) };
+  const keep = { by, ...(props.segment ? { segment: props.segment } : {}), ...(props.query.days ? { days: props.query.days } : {}), ...(props.query.from ? { from: props.query.from, to: props.query.to ?? '' } : {}) };
   const sortLink = (touch: 'first' | 'last', column: Column) => {
     const current = sort.touch === touch && sort.column === column;
     const dir = current && sort.descending ? 'asc' : 'desc';
@@ -148,7 +156,7 @@ function AttributionPage(props: {
   return (
     <>
       <ReportTabs here={here} current="attribution" />
-      <RangePicker here={here} path="/console/reports/attribution" range={range} site={site} keep={{ by }} />
+      <RangePicker here={here} path="/console/reports/attribution" range={range} site={site} keep={props.segment ? { by, segment: props.segment } : { by }} />
       <div class="report-controls">
         <span class="muted">Group by</span>
         {TOUCH_FIELDS.map((field) => (
@@ -160,6 +168,31 @@ function AttributionPage(props: {
           Download CSV
         </a>
       </div>
+      {props.segments.length ? (
+        <form class="report-controls" method="get" action="/console/reports/attribution">
+          <input type="hidden" name="site" value={site.id} />
+          {Object.entries(keep)
+            .filter(([name]) => name !== 'segment')
+            .map(([name, value]) => (
+              <input type="hidden" name={name} value={value} />
+            ))}
+          <label>
+            Segment{' '}
+            <select name="segment">
+              <option value="">Everyone</option>
+              {props.segments.map((s) => (
+                <option value={s.id} selected={s.id === props.segment}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" class="button button-small">
+            Filter
+          </button>
+          {props.segment ? <span class="muted small">The people of the segment as they are now, from their profiles: last-touch visitors are then people seen in the range.</span> : null}
+        </form>
+      ) : null}
       {rows.length === 0 ? (
         <Card>
           <Empty title="Nothing to attribute in this range">

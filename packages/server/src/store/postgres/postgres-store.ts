@@ -35,6 +35,7 @@ import { migrate } from './migrations.js';
 import { ChangeListener, NOTIFY_SQL, notifyParams } from './notify.js';
 import { monthStart, Partitions } from './partitions.js';
 import { prepared } from './prepared.js';
+import { ORDER_COMPLETED } from '../../profiles/computed.js';
 import { RankingWorker } from './ranking-worker.js';
 import { replaceRollupsStatements, ROLLUP_DAYS_SQL, ROLLUP_SHARDS, rollupParts, rollupTouchesSql, subtractRollups } from './rollups.js';
 import {
@@ -843,6 +844,13 @@ export class PostgresStore implements Store {
 
   async rollupTouches(siteId: string, touch: TouchKind, from: number, to: number, by: TouchField[]): Promise<Array<Partial<TouchKey> & TouchCounts>> {
     return (await this.query<Partial<TouchKey> & TouchCounts>(prepared(rollupTouchesSql(by), [siteId, touch, from, to]))).rows;
+  }
+
+  async ordersBetween(siteId: string, from: number, to: number): Promise<StoredEvent[]> {
+    const { rows } = await this.query<EventRow>(
+      prepared("SELECT * FROM events WHERE site_id = $1 AND timestamp BETWEEN $2 AND $3 AND type = 'track' AND name = $4", [siteId, from, to, ORDER_COMPLETED]),
+    );
+    return rows.map(eventFromRow);
   }
 
   async countIdentified(siteId: string): Promise<number> {

@@ -31,6 +31,7 @@ import { computeRankings, RANKING_SOURCE, unpackRankings, type PackedRankings, t
 import { GroupCommit } from './group-commit.js';
 import { SqliteRollups } from './rollups.js';
 import { ReadWorker } from './read-worker.js';
+import { ORDER_COMPLETED } from '../../profiles/computed.js';
 import { openDatabase, WalSync, type OpenOptions } from './open.js';
 import {
   eventFromRow,
@@ -531,6 +532,10 @@ export class SqliteStore implements Store {
     return this.rollups.touches(siteId, touch, from, to, by);
   }
 
+  async ordersBetween(siteId: string, from: number, to: number): Promise<StoredEvent[]> {
+    return (this.sql.ordersBetween.all(siteId, from, to, ORDER_COMPLETED) as EventRow[]).map(eventFromRow);
+  }
+
   async countIdentified(siteId: string): Promise<number> {
     return this.sql.countIdentified.get(siteId) as number;
   }
@@ -620,6 +625,7 @@ function prepare(db: Database.Database) {
     ),
     // The partial index of user ids holds identified profiles only: a count without the table.
     countIdentified: db.prepare('SELECT COUNT(*) FROM profiles INDEXED BY profiles_user WHERE site_id = ? AND user_id IS NOT NULL').pluck(),
+    ordersBetween: db.prepare("SELECT * FROM events WHERE site_id = ? AND timestamp BETWEEN ? AND ? AND type = 'track' AND name = ?"),
     liveProfilesById: db.prepare('SELECT * FROM profiles WHERE site_id = ? AND id > ? AND merged_into IS NULL ORDER BY id LIMIT ?'),
     updateComputed: db.prepare('UPDATE profiles SET computed = ? WHERE site_id = ? AND id = ?'),
     updateProfile: db.prepare(
