@@ -397,6 +397,36 @@ describe('the marketer console in Chromium', () => {
     await expectNoScriptRan();
   });
 
+  it('opens the attribution report: a chart, the figures in a table under it, sortable, first and last touch side by side', async () => {
+    await tab.click('nav a >> text=Reports');
+    await tab.waitForURL(/\/console\/reports\/attribution/);
+    await tab.click('a >> text=Search keyword');
+    await tab.waitForURL(/by=term/);
+    const text = await bodyText();
+    expect(text).toContain('First touch');
+    expect(text).toContain('Last touch');
+    expect(text).toContain('thailand beach holiday');
+    // The chart is drawn with a title for screen readers, and its numbers are in the table below.
+    expect(await tab.locator('table.bar-list svg[role=img] title').count()).toBeGreaterThan(0);
+    const rows = await tab.locator('table.report-table tbody tr').count();
+    expect(rows).toBeGreaterThan(1);
+    const api = (await server.api('GET', `/api/reports/attribution?site=${server.site.id}&by=term&touch=first`)).body;
+    expect(rows).toBe(new Set([...api.rows.map((r: { key: string }) => r.key), ...(await server.api('GET', `/api/reports/attribution?site=${server.site.id}&by=term&touch=last`)).body.rows.map((r: { key: string }) => r.key)]).size);
+    // Sorting by last-touch visitors, ascending on a second click.
+    await Promise.all([tab.waitForURL(/sort=last.visitors/), tab.click('thead a >> text=Visitors >> nth=1')]);
+    expect(await tab.locator('thead a[aria-sort=descending]').count()).toBe(1);
+    await Promise.all([tab.waitForURL(/dir=asc/), tab.click('thead a[aria-sort=descending]')]);
+    expect(await tab.locator('thead a[aria-sort=ascending]').count()).toBe(1);
+    const download = await Promise.all([tab.waitForEvent('download'), tab.click('a >> text=Download CSV')]);
+    expect(download[0].suggestedFilename()).toBe('attribution-term.csv');
+    await shoot('12-attribution');
+    // The overview over 7 days, from the range picker.
+    await tab.goto(`${server.url}/console?site=${server.site.id}`);
+    await Promise.all([tab.waitForURL(/days=7/), tab.click('.range-presets a >> text=7 days')]);
+    expect(await tab.locator('.range-presets a[aria-current=true]').textContent()).toBe('7 days');
+    await expectNoScriptRan();
+  });
+
   it('shows the script tag, reveals the secret on demand, and rotates it after a confirmation', async () => {
     await tab.click('nav >> text=Sites');
     await tab.click(`a.strong >> text=Summer Travel`);
@@ -431,6 +461,8 @@ describe('the marketer console in Chromium', () => {
       ['offers', `/console/offers?site=${site}`, ['Thailand summer deal']],
       ['offer', `/console/offers/${offerId}`, ['Thailand summer deal']],
       ['report', `/console/offers/${offerId}/report`, ['Thailand summer deal']],
+      ['attribution', `/console/reports/attribution?site=${site}&by=term`, [XSS.keyword]],
+      ['attribution-campaign', `/console/reports/attribution?site=${site}&by=campaign`, [XSS.campaign]],
       ['sites', `/console/sites?site=${site}`, ['Summer Travel']],
       ['unknown-site', `/console/customers?site=${encodeURIComponent(XSS.name)}`, [XSS.name]],
     ];
