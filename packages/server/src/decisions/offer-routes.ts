@@ -79,7 +79,7 @@ export function offerRoutes(ctx: AppContext) {
 
   app.get('/:id/report', async (c) => {
     const offer = await findOffer(ctx, c.req.param('id'));
-    return c.json(await offerReport(ctx.store, offer, ctx.now()));
+    return c.json(await offerReport(ctx.store, offer, ctx.now(), ctx.sites.get(offer.siteId)?.settings.timeZone));
   });
 
   return app;

@@ -1,6 +1,7 @@
 import type { Store } from '../store/store.js';
 import { twoProportionTest } from './statistics.js';
 import type { Offer, OfferEventRow } from './types.js';
+import { dayIn, isoDate, UTC } from '../reports/days.js';
 
 const DAY_MS = 86_400_000;
 /** Below this p-value, the difference between offer and control is called significant. */
@@ -21,15 +22,16 @@ interface DayFigures {
  * Performance controlling of one offer: the offer group (visitors who saw it: at least one
  * impression) against the control group (visitors kept on the default: a control exposure).
  * A conversion is the goal event within the goal's window after a visitor's first exposure.
- * The uplift is the difference of conversion rates, tested with a two-proportion z-test.
+ * The uplift is the difference of conversion rates, tested with a two-proportion z-test. Days are
+ * the site's, in its time zone.
  */
-export async function offerReport(store: Store, offer: Offer, now: number) {
+export async function offerReport(store: Store, offer: Offer, now: number, timeZone = UTC) {
   const rows = await store.offerEvents(offer.siteId, offer.id);
   const offerGroup = new Map<string, Exposed>();
   const controlGroup = new Map<string, Exposed>();
   const days = new Map<string, DayFigures>();
   const day = (ts: number) => {
-    const date = new Date(Math.floor(ts / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+    const date = isoDate(dayIn(ts, timeZone));
     let figures = days.get(date);
     if (!figures) {
       figures = { date, offer: { exposures: 0, impressions: 0, clicks: 0, conversions: 0 }, control: { exposures: 0, conversions: 0 } };

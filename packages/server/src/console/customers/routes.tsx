@@ -140,14 +140,14 @@ export function customerRoutes(ctx: AppContext) {
               <Badge tone={ABC_TONES[computed.abc]} title="ABC class by revenue">{`Class ${computed.abc}`}</Badge>
             ) : null}
             {computed.rfm ? <Badge tone="violet" title="Recency, frequency, monetary value: 1 to 5 each, 5 best">{`RFM ${computed.rfm}`}</Badge> : null}
-            <span class="muted small">{`Last seen ${dateTime(computed.lastSeen)}`}</span>
+            <span class="muted small">{`Last seen ${dateTime(computed.lastSeen, here.site?.settings.timeZone)}`}</span>
           </div>
           <div class="stats">
             <Stat label="Value (CLV)" value={money(computed.clv)} hint="revenue so far, refunds deducted" />
             <Stat label="Predicted value" value={money(computed.predictedClv)} hint="over the next 2 years" />
             <Stat label="Orders" value={num(computed.orders)} hint={`average ${money(computed.aov)}`} />
             <Stat label="Visits" value={num(computed.visits)} hint={`${plural(computed.pageviews, 'page view')}`} />
-            <Stat label="First seen" value={date(computed.firstSeen)} hint={computed.daysSinceFirstSeen === null ? undefined : `${plural(computed.daysSinceFirstSeen, 'day')} ago`} />
+            <Stat label="First seen" value={date(computed.firstSeen, here.site?.settings.timeZone)} hint={computed.daysSinceFirstSeen === null ? undefined : `${plural(computed.daysSinceFirstSeen, 'day')} ago`} />
           </div>
           <div class="grid-2">
             <Card title="Identities">

@@ -165,7 +165,7 @@ export function offerRoutes(ctx: AppContext) {
   app.get('/offers/:id/report', async (c) => {
     const offer = await findOffer(ctx, c.req.param('id'));
     const here = hereOf(c, ctx, offer.siteId);
-    const report = await offerReport(ctx.store, offer, here.now);
+    const report = await offerReport(ctx.store, offer, here.now, here.site?.settings.timeZone);
     const segment = offer.segmentId ? (await ctx.catalog.forSite(offer.siteId)).segments.get(offer.segmentId)?.segment : undefined;
     return page(c, {
       here,
@@ -258,10 +258,10 @@ function StatusButton(props: { here: Here; offer: Offer; class?: string; fields?
 }
 
 /** Where an offer stands today: its status, and its schedule when active. */
-function stateOf(offer: Offer, now: number): { label: string; tone: Tone } {
+function stateOf(offer: Offer, now: number, timeZone?: string): { label: string; tone: Tone } {
   if (offer.status === 'paused') return { label: 'Paused', tone: 'amber' };
   if (offer.status === 'draft') return { label: 'Draft', tone: 'gray' };
-  if (offer.startsAt !== null && offer.startsAt > now) return { label: `Starts ${dateTime(offer.startsAt)}`, tone: 'blue' };
+  if (offer.startsAt !== null && offer.startsAt > now) return { label: `Starts ${dateTime(offer.startsAt, timeZone)}`, tone: 'blue' };
   if (offer.endsAt !== null && offer.endsAt <= now) return { label: 'Ended', tone: 'gray' };
   return { label: 'Active', tone: 'green' };
 }
@@ -290,7 +290,7 @@ function OfferTable(props: { here: Here; offers: Offer[]; segments: Segment[] })
       </thead>
       <tbody>
         {props.offers.map((o) => {
-          const state = stateOf(o, here.now);
+          const state = stateOf(o, here.now, here.site?.settings.timeZone);
           return (
             <tr>
               <td>
@@ -303,7 +303,7 @@ function OfferTable(props: { here: Here; offers: Offer[]; segments: Segment[] })
               <td class="num">{num(o.priority)}</td>
               <td>
                 <Badge tone={state.tone}>{state.label}</Badge>
-                {o.endsAt !== null && state.label === 'Active' ? <div class="sub">{`until ${dateTime(o.endsAt)}`}</div> : null}
+                {o.endsAt !== null && state.label === 'Active' ? <div class="sub">{`until ${dateTime(o.endsAt, here.site?.settings.timeZone)}`}</div> : null}
               </td>
               <td class="num">{`${o.controlPercent}%`}</td>
               <td>{o.goal ? `${o.goal.event} in ${o.goal.withinDays} d` : <span class="muted">none</span>}</td>

@@ -166,7 +166,7 @@ function list(c: Context<ConsoleEnv>, here: Here, problem?: Problem, values = { 
                       </td>
                       <td>{s.origins.length ? s.origins.join(', ') : <span class="muted">none yet</span>}</td>
                       <td>{s.settings.requireUserHash ? <Badge tone="green">required</Badge> : <Badge tone="red" title="Anyone who knows a customer's user id can claim to be them">off</Badge>}</td>
-                      <td>{date(s.createdAt)}</td>
+                      <td>{date(s.createdAt, s.settings.timeZone)}</td>
                     </tr>
                   ))}
                 </tbody>

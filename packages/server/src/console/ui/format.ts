@@ -3,6 +3,8 @@
  * plain strings, which JSX escapes wherever they land.
  */
 
+import { dayIn, isoDate, offsetAt, UTC } from '../../reports/days.js';
+
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
@@ -21,16 +23,20 @@ const toMs = (at: number | string | null | undefined): number | null => {
   return Number.isFinite(ms) ? ms : null;
 };
 
-/** "2026-03-01 14:05 UTC": the server has no idea of the reader's time zone, so it says which it uses. */
-export function dateTime(at: number | string | null | undefined): string {
+/**
+ * "2026-03-01 15:05 Europe/Berlin": in the site's time zone (UTC without one), which it names,
+ * since the reader may be elsewhere.
+ */
+export function dateTime(at: number | string | null | undefined, timeZone = UTC): string {
   const ms = toMs(at);
   if (ms === null) return '—';
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `${new Date(ms + offsetAt(ms, timeZone)).toISOString().slice(0, 16).replace('T', ' ')} ${timeZone}`;
 }
 
-export function date(at: number | string | null | undefined): string {
+/** The day of an instant in the site's time zone, "2026-03-01". */
+export function date(at: number | string | null | undefined, timeZone = UTC): string {
   const ms = toMs(at);
-  return ms === null ? '—' : new Date(ms).toISOString().slice(0, 10);
+  return ms === null ? '—' : isoDate(dayIn(ms, timeZone));
 }
 
 /** "5 min ago", "3 days ago", "in 2 hours". */
