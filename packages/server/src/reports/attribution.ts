@@ -124,13 +124,15 @@ export async function segmentAttribution(
   return { touch, by, rows: shapeRows(rows) };
 }
 
+/** One CSV cell (RFC 4180); a text that a spreadsheet would run as a formula is prefixed with ' so that it stays text. */
+export function csvCell(value: string): string {
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
 /** The rows as CSV (RFC 4180), with a header; cells that a spreadsheet would run as a formula are quoted as text. */
 export function attributionCsv(report: Attribution): string {
-  const cell = (v: string | number) => {
-    let s = String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
+  const cell = csvCell;
   const lines = [[report.by, 'visitors', 'customers', 'orders', 'revenue', 'conversion_rate', 'revenue_per_visitor'].join(',')];
   for (const r of report.rows) {
     lines.push([cell(r.key), r.visitors, r.customers, r.orders, r.revenue.toFixed(2), r.conversionRate.toFixed(4), r.revenuePerVisitor.toFixed(2)].join(','));

@@ -4,7 +4,7 @@ import { ORDER_COMPLETED } from '../profiles/computed.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import type { Store } from '../store/store.js';
 import type { IngestEvent, Referral, Site, StoredEvent } from '../store/types.js';
-import { ingestEvent } from '../test-support/events.js';
+import { ingestEvent, pageEvent } from '../test-support/events.js';
 import { createTestSite, openTestStore, type TestStore } from '../test-support/store.js';
 import { dayIn } from './days.js';
 import { rebuildRollups } from './rebuild.js';
@@ -65,21 +65,7 @@ function traffic(seed: number, count: number): IngestEvent[][] {
     const referral = r.pick(SOURCES);
     let event: IngestEvent;
     if (kind < 0.55) {
-      event = ingestEvent({
-        type: 'page',
-        name: null,
-        anonymousId,
-        timestamp: at,
-        receivedAt: at,
-        enrichment: {
-          ip: null,
-          device: null,
-          referral: referral && { medium: 'direct', source: null, term: null, campaign: null, referrer: null, landingPage: null, ...referral },
-          campaign: null,
-          page: { url: 'https://shop.example/', path: '/', title: null },
-          firstTouch: null,
-        },
-      });
+      event = pageEvent(anonymousId, at, referral);
     } else if (kind < 0.75) {
       const revenue = 1 + r.int(20_000) / 100;
       event = ingestEvent({ type: 'track', name: ORDER_COMPLETED, anonymousId, timestamp: at, receivedAt: at, properties: { revenue }, message: { properties: { revenue } } });

@@ -5,11 +5,11 @@ import type { Offer, Segment } from '../decisions/types.js';
 import { rebuildRollups } from '../reports/rebuild.js';
 import { siteOverview } from '../reports/overview.js';
 import { uncountPerson } from '../reports/rollups.js';
-import { ingestEvent } from '../test-support/events.js';
+import { ingestEvent, pageEvent } from '../test-support/events.js';
 import { createTestSite, openTestStore, type TestStore } from '../test-support/store.js';
 import { encodeCursor } from './cursor.js';
 import { ConflictError, type Store } from './store.js';
-import type { IngestEvent, Referral, Site } from './types.js';
+import type { IngestEvent, Site } from './types.js';
 
 // One suite, every store: RAPPORT_TEST_STORE=postgres runs it on PostgresStore (the vitest
 // project `postgres`), anything else on SqliteStore. Everything goes through the public Store
@@ -36,23 +36,7 @@ const send = (...events: IngestEvent[]) => ingest(store, site, events);
 const ev = ingestEvent;
 const track = (anonymousId: string, name: string, at = T0, extra: Partial<IngestEvent> = {}) =>
   ev({ type: 'track', name, anonymousId, timestamp: at, receivedAt: at, ...extra });
-const page = (anonymousId: string, at: number, referral: Partial<Referral> | null = null, extra: Partial<IngestEvent> = {}) =>
-  ev({
-    type: 'page',
-    name: null,
-    anonymousId,
-    timestamp: at,
-    receivedAt: at,
-    enrichment: {
-      ip: null,
-      device: null,
-      referral: referral && { medium: 'direct', source: null, term: null, campaign: null, referrer: null, landingPage: null, ...referral },
-      campaign: null,
-      page: { url: 'https://shop.example/', path: '/', title: null },
-      firstTouch: null,
-    },
-    ...extra,
-  });
+const page = pageEvent;
 const identify = (anonymousId: string | null, userId: string, at = T0, extra: Partial<IngestEvent> = {}) =>
   ev({ type: 'identify', name: null, anonymousId, userId, timestamp: at, receivedAt: at, ...extra });
 

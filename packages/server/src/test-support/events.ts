@@ -1,4 +1,4 @@
-import type { IngestEvent } from '../store/types.js';
+import type { IngestEvent, Referral } from '../store/types.js';
 
 let counter = 0;
 
@@ -21,4 +21,24 @@ export function ingestEvent(overrides: Partial<IngestEvent> = {}): IngestEvent {
     enrichment: { ip: null, device: null, referral: null, campaign: null, page: null, firstTouch: null },
     ...overrides,
   };
+}
+
+/** A page view of `/` at `at`, with the referral given (its other fields empty; null: none). */
+export function pageEvent(anonymousId: string, at: number, referral: Partial<Referral> | null = null, extra: Partial<IngestEvent> = {}): IngestEvent {
+  return ingestEvent({
+    type: 'page',
+    name: null,
+    anonymousId,
+    timestamp: at,
+    receivedAt: at,
+    enrichment: {
+      ip: null,
+      device: null,
+      referral: referral && { medium: 'direct', source: null, term: null, campaign: null, referrer: null, landingPage: null, ...referral },
+      campaign: null,
+      page: { url: 'https://shop.example/', path: '/', title: null },
+      firstTouch: null,
+    },
+    ...extra,
+  });
 }

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { HttpError } from '../../http/errors.js';
-import { attribution, segmentAttribution, type AttributionRow } from '../../reports/attribution.js';
+import { attribution, csvCell, segmentAttribution, type AttributionRow } from '../../reports/attribution.js';
 import { segmentTest } from '../../segments/membership.js';
 import type { DayRange } from '../../reports/days.js';
 import { byParam } from '../../reports/routes.js';
@@ -115,10 +115,7 @@ function consoleBy(value: string | undefined): TouchField {
 
 /** CSV of the table; a cell that a spreadsheet would run as a formula is prefixed so that it stays text. */
 export function sideBySideCsv(by: TouchField, rows: SideBySide[]): string {
-  const cell = (v: string) => {
-    const s = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
+  const cell = csvCell;
   const figures = (r: AttributionRow) => [r.visitors, r.customers, r.orders, r.revenue.toFixed(2), r.conversionRate.toFixed(4), r.revenuePerVisitor.toFixed(2)];
   const header = [by, ...['first', 'last'].flatMap((t) => COLUMNS.map((c) => `${t}_${c.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)}`))];
   const lines = [header.join(','), ...rows.map((r) => [cell(r.key), ...figures(r.first), ...figures(r.last)].join(','))];
