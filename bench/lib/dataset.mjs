@@ -30,6 +30,11 @@ const WORKERS = Number(process.env.GEN_WORKERS ?? Math.max(1, Math.min(2, os.ava
 const TMP = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 const TABLES = ['profiles', 'identities', 'events', 'merges'];
 const STAGED = { profiles: 'site_id, id', identities: 'site_id, kind, value' };
+/** The rollup tables (reports/rollups.ts): their key and the counts that add up. */
+const ROLLUPS = [
+  ['rollup_days', 'site_id, day, shard', ['events', 'visitors', 'new_visitors', 'sessions', 'orders', 'revenue', 'customers']],
+  ['rollup_touches', 'site_id, day, touch, medium, source, campaign, term, shard', ['visitors', 'sessions', 'customers', 'orders', 'revenue']],
+];
 
 /**
  * Datasets are cached by a fingerprint of the generator and of the built server (its schema and
@@ -120,6 +125,11 @@ export async function ensureDatasets(tiers, { log = () => {} } = {}) {
           // inserted in key order at the end of the tier, which visits each leaf page once.
           if (STAGED[t]) db.exec(`INSERT INTO stage_${t} SELECT * FROM chunk.${t}`);
           else db.exec(`INSERT INTO main.${t} (${columns[t]}) SELECT ${columns[t]} FROM chunk.${t} ORDER BY seq`);
+        }
+        // Each chunk's rollups count its own visitors, none of whom is in another chunk: they add up.
+        for (const [t, key, counts] of ROLLUPS) {
+          db.exec(`INSERT INTO main.${t} SELECT * FROM chunk.${t} WHERE true
+            ON CONFLICT (${key}) DO UPDATE SET ${counts.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`);
         }
       })();
     } finally {
