@@ -67,6 +67,8 @@ export default defineConfig({
             'packages/server/src/console/{access,overview,pages}.test.ts',
             'packages/server/src/store/copy.test.ts',
             'packages/server/src/reports/rollups.test.ts',
+            'packages/server/src/reports/{funnel,cohorts}.test.ts',
+            'packages/server/src/console/report-pages.test.ts',
           ],
           globalSetup: ['packages/server/src/test-support/postgres-global-setup.ts'],
           env: { RAPPORT_TEST_STORE: 'postgres' },

@@ -13,6 +13,7 @@ import { ClientClosed } from './http/read-body.js';
 import { decideRoutes } from './decisions/routes.js';
 import { offerRoutes } from './decisions/offer-routes.js';
 import { profileRoutes } from './profiles/routes.js';
+import { funnelRoutes } from './reports/funnel-routes.js';
 import { reportRoutes } from './reports/routes.js';
 import { segmentRoutes } from './segments/routes.js';
 import { siteRoutes } from './sites/routes.js';
@@ -72,6 +73,7 @@ export function createApp(options: AppOptions) {
   app.route('/api/segments', segmentRoutes(ctx));
   app.route('/api/offers', offerRoutes(ctx));
   app.route('/api/reports', reportRoutes(ctx));
+  app.route('/api/reports', funnelRoutes(ctx));
   app.route('/console', consoleRoutes(ctx));
 
   app.route('/', sdkAssetRoutes(ctx.options.sdkDir));

@@ -12,6 +12,8 @@ import type { ConsoleEnv } from './env.js';
 import { offerRoutes } from './offers/routes.js';
 import { overviewRoutes } from './overview/routes.js';
 import { attributionPages } from './reports/attribution.js';
+import { funnelPages } from './reports/funnel.js';
+import { retentionPages } from './reports/retention.js';
 import { segmentRoutes } from './segments/routes.js';
 import { siteRoutes } from './sites/routes.js';
 import { staticRoutes } from './static-files.js';
@@ -48,6 +50,8 @@ export function consoleRoutes(ctx: AppContext) {
   app.route('/', segmentRoutes(ctx));
   app.route('/', offerRoutes(ctx));
   app.route('/reports', attributionPages(ctx));
+  app.route('/reports', funnelPages(ctx));
+  app.route('/reports', retentionPages(ctx));
   app.route('/sites', siteRoutes(ctx));
   app.all('*', (c) => {
     throw new HttpError(404, `There is no page ${c.req.path} in the console.`);

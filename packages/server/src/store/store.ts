@@ -168,6 +168,92 @@ export interface Store {
   updateComputed(siteId: string, profiles: ProfileRecord[]): Promise<void>;
   /** Replaces every rollup row of a site at once (`rapport rollups rebuild`). */
   replaceRollups(siteId: string, rollups: RollupWrites): Promise<void>;
+
+  // Reports over events (reports/funnel.ts, reports/cohorts.ts): computed off the event loop
+  // (SQLite's read worker, PostgreSQL's server), reading only what the report needs.
+
+  /**
+   * A strict ordered funnel: the people whose first step-1 event with a time in `from`..`to`
+   * (ms, `to` excluded) is their entry, and how many of them went on to each next step, each
+   * after the previous one (by time, then by order of storing) and at most `windowMs` after
+   * their entry. Reads only the events of the steps, from `from` to `to + windowMs`.
+   * `steps[k]` counts the people who reached step k + 1; `groups` (with `by`) the same per key:
+   * the source or medium of the person's first touch (`''` and `(none)` when there is none), or
+   * `in` and `out` of a segment.
+   *
+   * @example
+   * await store.funnel(site.id, { steps: [{ event: 'Product Viewed' }, { path: '/checkout' }], from, to, windowMs: 7 * DAY_MS });
+   * // { steps: [1200, 310] }
+   */
+  funnel(siteId: string, query: FunnelQuery): Promise<FunnelCounts>;
+  /**
+   * Weekly cohorts: the live profiles first seen on the local days `from`..`from + 7 *
+   * cohortWeeks - 1`, by their week, and how many of each came back (`return`: any event) or
+   * ordered (`order`: an Order Completed) in each of the `weeks` weeks after their own;
+   * `groups` (with `bySource`) the same by the source of their first touch (`''` when none).
+   * Day boundaries come in `dayStarts`, so that no store needs to know time zones (a store may
+   * read the days with an event from the profile's `activeDays`, which ingest keeps in the
+   * site's days: the same days, read without the events).
+   *
+   * @example
+   * await store.cohorts(site.id, { from: monday, dayStarts, cohortWeeks: 4, weeks: 12, metric: 'return', bySource: false });
+   * // { cohorts: [{ week: monday, people: 310, returned: [82, 40, ...] }, ...] }
+   */
+  cohorts(siteId: string, query: CohortQuery): Promise<CohortCounts>;
+}
+
+/** A step of a funnel: a `track` event by its name, or a page view (`page`) of a path, exactly. */
+export type FunnelStep = { event: string } | { path: string };
+
+/** What `Store.funnel` counts; see there. */
+export interface FunnelQuery {
+  steps: FunnelStep[];
+  /** Entries (step 1) from this instant on, ms. */
+  from: number;
+  /** Entries before this instant, ms. */
+  to: number;
+  /** How long after their entry a person may take for the later steps, ms (inclusive). */
+  windowMs: number;
+  by?: FunnelSplit;
+}
+
+/** A funnel's split: by a field of the person's first touch, or in a segment or not (as the person is now). */
+export type FunnelSplit = { touch: 'source' | 'medium' } | { segment: (profile: ProfileRecord) => boolean };
+
+export interface FunnelCounts {
+  /** People who reached each step, from the first. */
+  steps: number[];
+  groups?: Array<{ key: string; steps: number[] }>;
+}
+
+/** What `Store.cohorts` counts; see there. */
+export interface CohortQuery {
+  /** The first cohort's Monday, a local day number (reports/days.ts). */
+  from: number;
+  /**
+   * `dayStarts[i]`: the instant (ms) the local day `from + i` begins, for every day of the
+   * cohorts and of the weeks after the last one, and one more for the end of the last day:
+   * `7 * (cohortWeeks + weeks) + 1` instants.
+   */
+  dayStarts: number[];
+  cohortWeeks: number;
+  /** Weeks after its own counted for each cohort (12 in the report). */
+  weeks: number;
+  metric: 'return' | 'order';
+  bySource: boolean;
+}
+
+export interface CohortRow {
+  /** The cohort's Monday (a local day number). */
+  week: number;
+  people: number;
+  /** `returned[k - 1]`: the cohort's people who came back (or ordered) in week k after theirs. */
+  returned: number[];
+}
+
+export interface CohortCounts {
+  cohorts: CohortRow[];
+  groups?: Array<{ key: string; cohorts: CohortRow[] }>;
 }
 
 /** The fields of a touch that rollups can be summed by. */

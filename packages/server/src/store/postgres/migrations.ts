@@ -239,6 +239,29 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'track events by name and time, for funnels and cohorts',
+    sql: `
+      -- The funnel and cohort reports read the events of a few names over a range of days
+      -- (store/postgres/report-queries.ts), from the index alone.
+      CREATE INDEX events_track_name ON events (site_id, name, timestamp) INCLUDE (profile_id, seq) WHERE type = 'track';
+    `,
+  },
+  {
+    version: 5,
+    name: 'page views by path and time, for funnels',
+    sql: `
+      -- Funnel steps that are a page path. The path is in the JSON text of the row, read so that
+      -- it cannot fail (a \\u0000 or a lone surrogate escape would make PostgreSQL refuse the
+      -- JSON, and with it the insert): see safeJson in report-queries.ts, whose expression a query
+      -- must spell exactly as here to use the index.
+      CREATE INDEX events_page_path ON events (site_id,
+        ((CASE WHEN strpos(data, '\\u') = 0 THEN data ELSE regexp_replace(data, '\\\\u(0000|d[89a-f][0-9a-f]{2})', '\\\\ufffd', 'gi') END)::json
+          -> 'enrichment' -> 'page' ->> 'path'), timestamp)
+        INCLUDE (profile_id, seq) WHERE type = 'page';
+    `,
+  },
 ];
 
 /** The advisory lock that serializes migrations: ten nodes starting at once migrate once. */

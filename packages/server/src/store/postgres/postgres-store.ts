@@ -6,7 +6,21 @@ import { unpackRankings, type Rankings } from '../../profiles/rankings.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../../reports/rollups.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
-import { ConflictError, StoreUnavailableError, type RetentionResult, type Store, type StoreChange, type TouchField } from '../store.js';
+import {
+  ConflictError,
+  StoreUnavailableError,
+  type CohortCounts,
+  type CohortQuery,
+  type CohortRow,
+  type FunnelCounts,
+  type FunnelQuery,
+  type RetentionResult,
+  type Store,
+  type StoreChange,
+  type TouchField,
+} from '../store.js';
+import { FunnelTally, tallySegment } from '../report-tally.js';
+import { cohortStatement, funnelParams, funnelPeopleSql, funnelSql, PROFILES_BY_ID_SQL } from './report-queries.js';
 import {
   DEFAULT_SITE_SETTINGS,
   type ErasureResult,
@@ -71,6 +85,8 @@ const MAX_ATTEMPTS = 8;
 /** Rows read per query of a scan over every profile of a site (see SqliteStore's). */
 const SCAN_CHUNK = 5000;
 const PROFILE_SCAN_CHUNK = 250;
+/** Profiles read per query when a funnel is split by segment. */
+const SEGMENT_CHUNK = 250;
 /** Windows of firstEventsBetween per query. */
 const WINDOW_CHUNK = 1000;
 /** Rows deleted per statement by retention: one delete of millions of rows would hold locks for long. */
@@ -896,6 +912,65 @@ export class PostgresStore implements Store {
         for (const { text, values } of replaceRollupsStatements(siteId, rollups)) await q(text, values);
       },
       { long: true },
+    );
+  }
+
+  // Reports over events: the database does the work (report-queries.ts).
+
+  async funnel(siteId: string, query: FunnelQuery): Promise<FunnelCounts> {
+    const by = query.by;
+    const params = funnelParams(siteId, query);
+    const tally = new FunnelTally(query.steps.length);
+    if (by && 'segment' in by) {
+      // A segment is a rule of the application: the entrants come back with their steps, and
+      // their profiles are read and tested a chunk at a time, in the same snapshot.
+      return this.reportRead(async (q) => {
+        const { rows } = await q<{ profile_id: string; n: number }>(funnelPeopleSql(query.steps), params);
+        for (let i = 0; i < rows.length; i += SEGMENT_CHUNK) {
+          const people = rows.slice(i, i + SEGMENT_CHUNK).map((r) => ({ id: r.profile_id, reached: r.n }));
+          const profiles = (await q<ProfileRow>(PROFILES_BY_ID_SQL, [siteId, people.map((p) => p.id)])).rows.map(profileFromRow);
+          tallySegment(tally, people, profiles, by.segment);
+        }
+        return tally.counts();
+      });
+    }
+    const touch = by ? by.touch : null;
+    const { rows } = await this.reportRead((q) => q<{ key: string; n: number; people: number }>(funnelSql(query.steps, touch), params));
+    for (const r of rows) tally.add(r.n, r.key, r.people);
+    const counts = tally.counts();
+    return touch ? counts : { steps: counts.steps };
+  }
+
+  async cohorts(siteId: string, query: CohortQuery): Promise<CohortCounts> {
+    const statement = cohortStatement(siteId, query);
+    const { rows } = await this.reportRead((q) => q<{ c: number; key: string; k: number; people: number }>(statement.text, statement.values));
+    const empty = (): CohortRow[] =>
+      Array.from({ length: query.cohortWeeks }, (_, c) => ({ week: query.from + 7 * c, people: 0, returned: new Array<number>(query.weeks).fill(0) }));
+    const all = empty();
+    const groups = new Map<string, CohortRow[]>();
+    for (const r of rows) {
+      let group = groups.get(r.key);
+      if (!group) groups.set(r.key, (group = empty()));
+      for (const cohort of [all[r.c], group[r.c]]) {
+        if (r.k === 0) cohort.people += r.people;
+        else cohort.returned[r.k - 1] += r.people;
+      }
+    }
+    return query.bySource ? { cohorts: all, groups: [...groups].map(([key, cohorts]) => ({ key, cohorts })) } : { cohorts: all };
+  }
+
+  /**
+   * A report's read: one snapshot, the long statement timeout, and no JIT, whose compiling cost
+   * these statements about half a second each at a million profiles and saved nothing (their
+   * large cost estimates always cross jit_above_cost).
+   */
+  private reportRead<T>(work: (q: Query) => Promise<T>): Promise<T> {
+    return this.transaction(
+      async (q) => {
+        await q('SET LOCAL jit = off');
+        return work(q);
+      },
+      { readOnly: true, long: true },
     );
   }
 }

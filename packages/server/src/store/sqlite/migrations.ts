@@ -232,6 +232,26 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: 'track events by name and time, for funnels and cohorts',
+    sql: `
+      -- The funnel and cohort reports read the events of a few names over a range of days
+      -- (store/sqlite/report-queries.ts); with the profile id in the index they never read the
+      -- table, whose rows hold the whole message.
+      CREATE INDEX events_track_name ON events (site_id, name, timestamp, profile_id) WHERE type = 'track';
+    `,
+  },
+  {
+    version: 8,
+    name: 'page views by path and time, for funnels',
+    sql: `
+      -- Funnel steps that are a page path. The path is in the JSON of the row; a query must spell
+      -- the expression exactly as here for SQLite to use the index.
+      CREATE INDEX events_page_path ON events (site_id, json_extract(data, '$.enrichment.page.path'), timestamp, profile_id)
+        WHERE type = 'page';
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, all in one transaction. */

@@ -2,7 +2,17 @@ import type Database from 'better-sqlite3';
 import { runProgram } from '../../collect/pipeline.js';
 import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
 import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../../reports/rollups.js';
-import { ConflictError, type RetentionResult, type Store, type TouchField } from '../store.js';
+import {
+  ConflictError,
+  type CohortCounts,
+  type CohortQuery,
+  type FunnelCounts,
+  type FunnelQuery,
+  type RetentionResult,
+  type Store,
+  type TouchField,
+} from '../store.js';
+import { FunnelTally, tallySegment } from '../report-tally.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import {
   DEFAULT_SITE_SETTINGS,
@@ -31,6 +41,7 @@ import { computeRankings, RANKING_SOURCE, unpackRankings, type PackedRankings, t
 import { GroupCommit } from './group-commit.js';
 import { SqliteRollups } from './rollups.js';
 import { ReadWorker } from './read-worker.js';
+import { cohortCounts, cohortSql, funnelPeople, REPORT_JOBS, REPORT_SOURCE, stepSql, touchSql, type CohortJobArgs, type FunnelJobArgs, type FunnelJobResult } from './report-queries.js';
 import { ORDER_COMPLETED } from '../../profiles/computed.js';
 import { openDatabase, WalSync, type OpenOptions } from './open.js';
 import {
@@ -563,16 +574,58 @@ export class SqliteStore implements Store {
   replaceRollups(siteId: string, rollups: RollupWrites): Promise<void> {
     return this.write(() => this.rollups.replace(siteId, rollups));
   }
+
+  // Reports over events, in the read worker (report-queries.ts)
+
+  async funnel(siteId: string, query: FunnelQuery): Promise<FunnelCounts> {
+    const by = query.by;
+    const args: FunnelJobArgs = {
+      siteId,
+      steps: query.steps.map((step) => ({ sql: stepSql(step), value: 'event' in step ? step.event : step.path })),
+      from: query.from,
+      to: query.to,
+      windowMs: query.windowMs,
+      touch: by && 'touch' in by ? touchSql(by.touch) : null,
+      people: !!by && 'segment' in by,
+    };
+    const result = await this.readJob<FunnelJobResult>('funnel', args, () => funnelPeople(this.db, args));
+    if (!by || !('segment' in by)) return result;
+    // A segment is a rule of the application, evaluated here on the entrants' profiles, a
+    // chunk at a time with a turn of the event loop between chunks.
+    const tally = new FunnelTally(query.steps.length);
+    const ids = result.ids ?? [];
+    for (let i = 0; i < ids.length; i += PROFILE_SCAN_CHUNK) {
+      const chunk = ids.slice(i, i + PROFILE_SCAN_CHUNK);
+      const profiles = (
+        this.db.prepare(`SELECT * FROM profiles WHERE site_id = ? AND id IN (${chunk.map(() => '?').join(', ')})`).all(siteId, ...chunk) as ProfileRow[]
+      ).map(profileFromRow);
+      tallySegment(tally, chunk.map((id, j) => ({ id, reached: result.reached![i + j] })), profiles, by.segment);
+      await nextTurn();
+    }
+    return tally.counts();
+  }
+
+  async cohorts(siteId: string, query: CohortQuery): Promise<CohortCounts> {
+    const args: CohortJobArgs = { siteId, query, sql: cohortSql(query) };
+    return this.readJob<CohortCounts>('cohorts', args, () => cohortCounts(this.db, args));
+  }
+
+  /** A job of the read worker; in memory, where there is none, on this connection. */
+  private readJob<T>(job: string, args: unknown, here: () => T): Promise<T> {
+    return this.reader ? this.reader.run<T>(job, args) : Promise.resolve().then(here);
+  }
 }
 
 /** A site's buyers in table order, for the rankings: read whole by the worker, which is not in a hurry. */
 const RANKING_INPUTS_SQL = `SELECT id, orders, revenue, last_order_at AS lastOrderAt FROM profiles NOT INDEXED
   WHERE site_id = ? AND merged_into IS NULL AND (orders > 0 OR revenue > 0)`;
 
-/** The jobs of the read worker (see ReadWorker): the rankings. */
+/** The jobs of the read worker (see ReadWorker): the rankings, the funnel and cohort reports. */
 const READ_JOBS = `${RANKING_SOURCE}
+${REPORT_SOURCE}
 const jobs = {
   rankings: (db, { sql, siteId, now }) => packRankings(db.prepare(sql).all(siteId), now),
+  ${REPORT_JOBS}
 };`;
 
 function prepare(db: Database.Database) {
