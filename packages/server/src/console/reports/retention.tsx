@@ -62,9 +62,10 @@ const round = (n: number) => Math.round(n * 100) / 100;
 
 /** Columns of the average share per week after, as inline SVG with its numbers in the title of each. */
 function CurveChart(props: { title: string; curve: number[] }) {
-  const W = 460;
-  const H = 150;
-  const pad = { left: 36, right: 8, top: 10, bottom: 22 };
+  // The proportions of the overview's daily chart, which is drawn full width too.
+  const W = 720;
+  const H = 170;
+  const pad = { left: 40, right: 12, top: 12, bottom: 26 };
   const plotW = W - pad.left - pad.right;
   const plotH = H - pad.top - pad.bottom;
   const step = plotW / RETENTION_WEEKS;
@@ -105,10 +106,10 @@ function ShareCell(props: { share: number; people: number; noun: string }) {
   const back = Math.round(props.share * props.people);
   return (
     <td class="num">
-      <svg width="52" height="22" viewBox="0 0 52 22" role="img" aria-label={`${text}, ${num(back)} of ${num(props.people)} ${props.noun}`}>
+      <svg width="42" height="20" viewBox="0 0 42 20" role="img" aria-label={`${text}, ${num(back)} of ${num(props.people)} ${props.noun}`}>
         <title>{`${num(back)} of ${num(props.people)} ${props.noun} (${pct(props.share, 1)})`}</title>
-        <rect class="fill-tone-1" x="0" y="0" width="52" height="22" rx="3" fill-opacity={String(round(0.06 + 0.94 * Math.min(1, props.share)))} />
-        <text x="26" y="15" text-anchor="middle" font-size="11" font-family="inherit" fill={props.share > 0.45 ? '#ffffff' : '#1f2333'}>
+        <rect class="fill-tone-1" x="0" y="0" width="42" height="20" rx="3" fill-opacity={String(round(0.06 + 0.94 * Math.min(1, props.share)))} />
+        <text x="21" y="14" text-anchor="middle" font-size="11" font-family="inherit" fill={props.share > 0.45 ? '#ffffff' : '#1f2333'}>
           {text}
         </text>
       </svg>
@@ -119,7 +120,7 @@ function ShareCell(props: { share: number; people: number; noun: string }) {
 function CohortGrid(props: { caption: string; cohorts: CohortFigures[]; noun: string }) {
   return (
     <div class="table-scroll">
-      <table class="table report-table cohort-grid">
+      <table class="table compact report-table">
         <caption class="sr-only">{props.caption}</caption>
         <thead>
           <tr>
@@ -140,7 +141,13 @@ function CohortGrid(props: { caption: string; cohorts: CohortFigures[]; noun: st
               <th scope="row">{cohort.week}</th>
               <td class="num">{num(cohort.people)}</td>
               {Array.from({ length: RETENTION_WEEKS }, (_, k) =>
-                k < cohort.weeks.length ? <ShareCell share={cohort.weeks[k]} people={cohort.people} noun={props.noun} /> : <td class="num muted">·</td>,
+                k >= cohort.weeks.length ? (
+                  <td class="num muted">·</td>
+                ) : cohort.people === 0 ? (
+                  <td class="num muted">—</td>
+                ) : (
+                  <ShareCell share={cohort.weeks[k]} people={cohort.people} noun={props.noun} />
+                ),
               )}
             </tr>
           ))}
