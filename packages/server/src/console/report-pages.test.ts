@@ -121,9 +121,12 @@ describe('the report pages', () => {
     const page = await html(b, `/console/reports/retention?site=${t.site.id}`);
     expect(page).toContain(`href="/console/reports/funnel?site=${t.site.id}"`);
     expect(textOf(page)).toContain('Nobody was first seen in this range');
+    // One Reports entry in the navigation, current on every report; the tabs lead to each.
     const nav = /<nav class="nav"[\s\S]*?<\/nav>/.exec(page)![0];
-    expect(textOf(nav)).toContain('Funnels');
-    expect(textOf(nav)).toContain('Retention');
+    expect(nav).toMatch(/class="nav-link active"[^>]*>[\s\S]*?Reports/);
+    const tabs = /<nav class="report-tabs"[\s\S]*?<\/nav>/.exec(page)![0];
+    expect(textOf(tabs)).toContain('Funnels');
+    expect(textOf(tabs)).toContain('Retention');
   });
 
   it('says what to do before the first site exists', async () => {

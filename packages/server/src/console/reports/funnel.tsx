@@ -43,7 +43,7 @@ export function funnelPages(ctx: AppContext) {
   app.get('/funnel', async (c) => {
     const here = hereOf(c, ctx);
     const site = here.site;
-    if (!site) return page(c, { here, title: 'Funnels', section: 'funnels', children: <NoSite /> });
+    if (!site) return page(c, { here, title: 'Funnels', section: 'reports', children: <NoSite /> });
     const q = c.req.query();
     const range = consoleRange(q, here, site);
     const rows = rowsOf(q);
@@ -68,7 +68,7 @@ export function funnelPages(ctx: AppContext) {
     return page(c, {
       here,
       title: 'Funnels',
-      section: 'funnels',
+      section: 'reports',
       children: <FunnelPage here={here} site={site} range={range} rows={rows} within={within} by={by} segments={segments} report={report} problem={problem} />,
     });
   });

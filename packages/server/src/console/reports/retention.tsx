@@ -27,12 +27,12 @@ export function retentionPages(ctx: AppContext) {
   app.get('/retention', async (c) => {
     const here = hereOf(c, ctx);
     const site = here.site;
-    if (!site) return page(c, { here, title: 'Retention', section: 'retention', children: <NoSite /> });
+    if (!site) return page(c, { here, title: 'Retention', section: 'reports', children: <NoSite /> });
     const q = c.req.query();
     // A bad field is a 400 page that names it.
     const request = retentionRequest(q, site, here.now);
     const report = await retentionReport(ctx.store, site, request, here.now);
-    return page(c, { here, title: 'Retention', section: 'retention', children: <RetentionPage here={here} site={site} range={request.range} report={report} /> });
+    return page(c, { here, title: 'Retention', section: 'reports', children: <RetentionPage here={here} site={site} range={request.range} report={report} /> });
   });
 
   return app;

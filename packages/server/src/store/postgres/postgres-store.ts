@@ -1116,7 +1116,11 @@ class IngestTx {
           ORDER BY o.n)`);
       }
     }
-    parts.push(...rollupParts(writes.rollups, array, `${Math.floor(Math.random() * ROLLUP_SHARDS)}`));
+    // The shard is a parameter, so that the statement's text (and its prepared name) does not vary with it.
+    if (writes.rollups.days.length + writes.rollups.touches.length) {
+      params.push(Math.floor(Math.random() * ROLLUP_SHARDS));
+      parts.push(...rollupParts(writes.rollups, array, `$${params.length}::smallint`));
+    }
     if (parts.length === 0) return;
     // $1 and $2 are typed wherever a statement leaves them unused.
     await this.client.query(prepared(`WITH ${parts.join(',\n')} SELECT $1::text, $2::bigint`, params));
