@@ -6,6 +6,7 @@ import { RateLimiter, type RateLimit } from './http/rate-limit.js';
 import { newId } from './ids.js';
 import type { SiteDirectory } from './sites/directory.js';
 import type { Store } from './store/store.js';
+import { directIngester, type Ingester } from './collect/ingester.js';
 
 /**
  * Options of `createApp`, with their defaults.
@@ -13,6 +14,11 @@ import type { Store } from './store/store.js';
 export interface AppOptions {
   store: Store;
   sites: SiteDirectory;
+  /**
+   * What stores collected messages (see `openIngester`: SQLite's writer thread, say); the caller
+   * closes it. @default the ingest pipeline on this thread, on `store`
+   */
+  ingester?: Ingester;
   /** The admin token of the JSON API and the console. */
   adminToken: string;
   /**
@@ -41,6 +47,7 @@ export const DEFAULT_RATE_LIMIT_PER_SITE: RateLimit = { rate: 2000, burst: 4000 
 /** What every route module gets: the dependencies and the shared limits. */
 export interface AppContext {
   store: Store;
+  ingester: Ingester;
   sites: SiteDirectory;
   adminToken: string;
   options: { trustProxy: boolean; proxies: TrustedProxies | null; sdkDir: string | undefined };
@@ -65,6 +72,7 @@ export function appContext(options: AppOptions): AppContext {
   followChanges(options.store, options.sites, catalog, rankings);
   return {
     store: options.store,
+    ingester: options.ingester ?? directIngester(options.store),
     sites: options.sites,
     adminToken: options.adminToken,
     options: (() => {

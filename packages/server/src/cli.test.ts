@@ -26,6 +26,7 @@ describe('rapport serve options', () => {
       adminToken: undefined,
       trustProxy: false,
       synchronous: 'full',
+      writerThread: true,
       rateLimitPerIp: { rate: 50, burst: 200 },
     });
   });
@@ -37,6 +38,7 @@ describe('rapport serve options', () => {
     expect(serveConfig(parseArgs(['--rate-limit-ip', '0'], SPEC), {}).rateLimitPerIp).toBeNull();
     expect(serveConfig(parseArgs([], SPEC), { RAPPORT_POOL_SIZE: '4' }).poolSize).toBe(4);
     expect(serveConfig(parseArgs(['--pool-size', '20'], SPEC), { RAPPORT_POOL_SIZE: '4' }).poolSize).toBe(20);
+    expect(serveConfig(parseArgs(['--writer-thread', 'off'], SPEC), {}).writerThread).toBe(false);
     expect(serveConfig(parseArgs(['--db', 'postgres://db.internal/rapport'], SPEC), {}).db).toBe('postgres://db.internal/rapport');
   });
 
@@ -46,6 +48,7 @@ describe('rapport serve options', () => {
     [['--port='], /--port must be a whole number/],
     [['--rate-limit-ip', '1e3'], /--rate-limit-ip must be a whole number/],
     [['--synchronous', 'off'], /--synchronous must be full or normal/],
+    [['--writer-thread', 'yes'], /--writer-thread must be on or off/],
     [['--colour'], /unknown option --colour/],
     [['--db'], /--db needs a value/],
     [['--pool-size', '0'], /--pool-size must be a whole number from 1 to 1000/],

@@ -47,6 +47,9 @@ Options:
                          (--trust-proxy=10.0.0.0/8,::1). Env RAPPORT_TRUST_PROXY.
   --synchronous <mode>   full: fsync every commit before answering (default);
                          normal: survive a crash of the process, not of the machine; faster.
+  --writer-thread <on|off>
+                         SQLite files: store collected events on a thread of their own, so
+                         that HTTP, decisions and the console keep the main one (default on).
   --rate-limit-ip <n>    Requests per second per client IP on /v1 (an IPv6 client is its
                          /64, as for the login throttle), 0 for no limit.
                          Default ${DEFAULT_RATE_LIMIT_PER_IP.rate} (bursts of ${DEFAULT_RATE_LIMIT_PER_IP.burst}).
@@ -73,7 +76,7 @@ Options:
 export const SERVE_SPEC = {
   flags: ['help', 'trust-proxy'],
   optional: ['trust-proxy'],
-  values: ['port', 'host', 'db', 'pool-size', 'admin-token', 'synchronous', 'rate-limit-ip', 'rate-limit-site'],
+  values: ['port', 'host', 'db', 'pool-size', 'admin-token', 'synchronous', 'writer-thread', 'rate-limit-ip', 'rate-limit-site'],
 };
 export const MIGRATE_SPEC = { flags: ['help'], values: ['db'] };
 
@@ -167,6 +170,8 @@ export function serveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): ServerCon
   const port = portFlag ?? (env.RAPPORT_PORT || undefined);
   const synchronous = last(args, 'synchronous') ?? 'full';
   if (synchronous !== 'full' && synchronous !== 'normal') throw new UsageError('--synchronous must be full or normal');
+  const writerThread = last(args, 'writer-thread') ?? 'on';
+  if (writerThread !== 'on' && writerThread !== 'off') throw new UsageError('--writer-thread must be on or off');
   return {
     port: port === undefined ? 8787 : integer(port, portFlag === undefined ? 'RAPPORT_PORT' : '--port', 0, 65535),
     host: last(args, 'host') ?? env.RAPPORT_HOST ?? '127.0.0.1',
@@ -175,6 +180,7 @@ export function serveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): ServerCon
     adminToken: last(args, 'admin-token') ?? (env.RAPPORT_ADMIN_TOKEN || undefined),
     trustProxy: trustProxyOf(last(args, 'trust-proxy') ?? env.RAPPORT_TRUST_PROXY, has(args, 'trust-proxy') ? '--trust-proxy' : 'RAPPORT_TRUST_PROXY'),
     synchronous,
+    writerThread: writerThread === 'on',
     rateLimitPerIp: rateLimit(last(args, 'rate-limit-ip'), '--rate-limit-ip', DEFAULT_RATE_LIMIT_PER_IP),
     rateLimitPerSite: rateLimit(last(args, 'rate-limit-site'), '--rate-limit-site', DEFAULT_RATE_LIMIT_PER_SITE),
   };

@@ -7,6 +7,7 @@ import type { RateLimit } from './http/rate-limit.js';
 import { newToken } from './ids.js';
 import { SiteDirectory } from './sites/directory.js';
 import { scheduleRetention } from './sites/retention.js';
+import { openIngester } from './collect/ingester.js';
 import { openStore } from './store/open-store.js';
 import type { Synchronous } from './store/sqlite/open.js';
 import type { Store } from './store/store.js';
@@ -26,6 +27,8 @@ export interface ServerConfig {
   adminToken?: string;
   trustProxy?: TrustProxy;
   synchronous?: Synchronous;
+  /** SQLite files: ingest on a writer thread (see `WriterThread`). @default true */
+  writerThread?: boolean;
   rateLimitPerIp?: RateLimit | null;
   rateLimitPerSite?: RateLimit | null;
   /** Create the demo site on first start. */
@@ -59,6 +62,7 @@ const ADMIN_TOKEN_KEY = 'admin_token';
  */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const store = await openStore(config.db, { synchronous: config.synchronous, poolSize: config.poolSize });
+  const ingester = openIngester(store, { db: config.db, synchronous: config.synchronous, writerThread: config.writerThread });
   try {
     let adminToken = config.adminToken ?? (await store.getMeta(ADMIN_TOKEN_KEY));
     let createdAdminToken = false;
@@ -71,6 +75,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const sites = await SiteDirectory.load(store);
     const app = createApp({
       store,
+      ingester,
       sites,
       adminToken,
       trustProxy: config.trustProxy,
@@ -104,10 +109,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       close: () =>
         (closing ??= drain(server).then(() => {
           stopRetention();
-          return store.close();
+          return ingester.close().then(() => store.close());
         })),
     };
   } catch (error) {
+    await ingester.close();
     await store.close();
     throw error;
   }

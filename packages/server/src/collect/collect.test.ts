@@ -3,6 +3,7 @@ import { MAX_STORED_BATCH_BYTES } from '@rapport/protocol';
 import type { Store } from '../store/store.js';
 import { DEFAULT_SITE_SETTINGS, type IngestEvent, type IngestProgram, type IngestRead, type Site } from '../store/types.js';
 import { collect, type CollectInput } from './collect.js';
+import { directIngester } from './ingester.js';
 import { runProgram } from './pipeline.js';
 
 const site: Site = {
@@ -44,7 +45,7 @@ async function call(body: unknown) {
     userAgent: null,
     receivedAt: Date.UTC(2026, 9, 1, 12),
   };
-  const outcome = await collect(store, input);
+  const outcome = await collect(directIngester(store), input);
   return { outcome, events, bodyBytes: input.bodyBytes };
 }
 

@@ -8,9 +8,8 @@ import {
 } from '@rapport/protocol';
 import { enrich, type RequestFacts } from '../enrich/enrich.js';
 import { verifyUserHash } from '../identity/verify.js';
-import type { Store } from '../store/store.js';
 import type { IngestEvent, Site, Trust } from '../store/types.js';
-import { ingest } from './pipeline.js';
+import type { Ingester } from './ingester.js';
 import { correctedTimestamp, messageIdOf, skewOf } from './normalize.js';
 import { isIsoDate, isObject, prepareSharedContext, validateMessage, type SharedContext, type ValidMessage } from './validate.js';
 
@@ -33,9 +32,9 @@ export type CollectOutcome = { status: 200; body: CollectResponse } | { status: 
 /**
  * One collect call: validates every message (the valid rest is kept when some are bad), applies
  * identity verification, normalizes times and ids, enriches, and stores; answers only once the
- * store has committed.
+ * messages are durable.
  */
-export async function collect(store: Store, input: CollectInput): Promise<CollectOutcome> {
+export async function collect(ingester: Ingester, input: CollectInput): Promise<CollectOutcome> {
   const listed = messagesOf(input);
   if ('error' in listed) return { status: 400, body: listed };
   const { messages, batchSentAt, shared } = listed;
@@ -87,7 +86,7 @@ export async function collect(store: Store, input: CollectInput): Promise<Collec
     };
   }
   if (events.length) {
-    const result = await ingest(store, input.site, events);
+    const result = await ingester.ingest(input.site, events);
     for (const note of result.notes) {
       const { messageId, ...issue } = note;
       warnings.push({ index: firstIndexOf.get(messageId)!, ...issue });

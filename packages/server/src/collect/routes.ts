@@ -20,7 +20,7 @@ export function collectRoutes(ctx: AppContext) {
 
 async function handle(c: Context, ctx: AppContext, endpoint: 'batch' | MessageType) {
   const { auth, body, ip } = await readSiteRequest(c, ctx, endpoint === 'batch' ? MAX_BATCH_BYTES : MAX_MESSAGE_BYTES);
-  const outcome = await collect(ctx.store, {
+  const outcome = await collect(ctx.ingester, {
     site: auth.site,
     trusted: auth.trusted,
     body: body.value,

@@ -11,6 +11,10 @@ interface Unit {
  * arrived together) run in one transaction, each inside its own savepoint, and share one commit
  * and one fsync. Every caller's promise settles only after that commit is durable, so a 200 still
  * means the caller's messages are on disk. A unit that throws rolls back its savepoint alone.
+ *
+ * The transaction is IMMEDIATE: it takes the write lock before its first read, because another
+ * connection (the writer thread's, or the main thread's) may write to the same file; a deferred
+ * transaction that read first could then not upgrade and would fail instead of waiting.
  */
 export class GroupCommit {
   private queue: Unit[] = [];
@@ -59,9 +63,10 @@ export class GroupCommit {
             outcomes.push({ ok: false, error });
           }
         }
-      })();
+      }).immediate();
     } catch (error) {
-      // The commit itself failed (disk full, I/O error): nothing of this group is stored.
+      // The group failed as a whole (disk full, I/O error, the write lock not had within the busy
+      // timeout): nothing of it is stored.
       for (const unit of units) unit.reject(error);
       return;
     }

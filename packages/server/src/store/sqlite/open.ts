@@ -12,6 +12,12 @@ export interface OpenOptions {
    * WAL, which survives a crash of the process but not of the machine.
    */
   synchronous?: Synchronous;
+  /**
+   * `inline` (default): SQLite's own, in the commit that takes the WAL past 1,000 pages.
+   * `background`: on a thread of their own (see `Checkpointer`), for the connection that does
+   * most writes (the writer thread's).
+   */
+  checkpoints?: 'inline' | 'background';
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
 import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../../reports/rollups.js';
 import {
   ConflictError,
+  StoreUnavailableError,
   type CohortCounts,
   type CohortQuery,
   type FunnelCounts,
@@ -38,6 +39,7 @@ import {
 } from '../types.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
 import { computeRankings, RANKING_SOURCE, unpackRankings, type PackedRankings, type Rankings } from '../../profiles/rankings.js';
+import { Checkpointer, WRITER_CHECKPOINT_PAGES } from './checkpointer.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteRollups } from './rollups.js';
 import { ReadWorker } from './read-worker.js';
@@ -90,10 +92,13 @@ export class SqliteStore implements Store {
   private readonly rollups: SqliteRollups;
   /** Long reads off the event loop; null in memory, where only this connection can read. */
   private readonly reader: ReadWorker | null;
+  private readonly checkpointer: Checkpointer | null;
 
-  private constructor(db: Database.Database, wal: WalSync, file: string | null) {
+  private constructor(db: Database.Database, wal: WalSync, file: string | null, checkpoints: OpenOptions['checkpoints']) {
     this.db = db;
     this.wal = wal;
+    this.checkpointer = file && checkpoints === 'background' ? new Checkpointer(file) : null;
+    if (this.checkpointer) db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
     this.writer = new GroupCommit(db, () => wal.sync());
     this.reader = file ? new ReadWorker(file, READ_JOBS) : null;
     this.sql = prepare(db);
@@ -102,12 +107,22 @@ export class SqliteStore implements Store {
 
   static open(file: string, options: OpenOptions = {}): SqliteStore {
     const durable = file !== ':memory:' && options.synchronous !== 'normal';
-    return new SqliteStore(openDatabase(file, options), new WalSync(durable ? `${file}-wal` : null), file === ':memory:' ? null : file);
+    const db = openDatabase(file, options);
+    return new SqliteStore(db, new WalSync(durable ? `${file}-wal` : null), file === ':memory:' ? null : file, options.checkpoints);
   }
 
-  /** Every write goes through the group commit, so that every acknowledged write is durable. */
+  /**
+   * Every write goes through the group commit, so that every acknowledged write is durable. The
+   * write lock held by another connection (the writer thread's) past the busy timeout means
+   * nothing was written and a retry may succeed: the store is unavailable, not broken.
+   */
   private write<T>(work: () => T): Promise<T> {
-    return this.writer.submit(work);
+    return this.writer.submit(work).catch((error: unknown) => {
+      if ((error as { code?: string } | null)?.code?.startsWith('SQLITE_BUSY')) {
+        throw new StoreUnavailableError('the database stayed locked by another writer; nothing was written', error);
+      }
+      throw error;
+    });
   }
 
   async health(): Promise<boolean> {
@@ -125,6 +140,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.db.open) return;
     await this.writer.drain();
+    await this.checkpointer?.stop();
     await this.reader?.close();
     this.wal.close();
     this.db.close();
