@@ -96,6 +96,13 @@ async function buildSource(): Promise<Source> {
     ];
     for (const offer of offers) await store.saveOffer(offer);
     await store.saveSegment({ ...segment, siteId: other.id, id: 'seg_other' });
+    const definition = { trigger: { event: 'Product Added' }, steps: [{ wait: '1h' }] };
+    await store.automations.saveAutomation({ id: 'aut_cart', siteId: shop.id, name: 'Cart', status: 'active', definition, createdAt: at, updatedAt: at });
+    const run = { siteId: shop.id, automationId: 'aut_cart', profileId: 'p1', holdout: true, status: 'active' as const, position: '0', context: { n: 1 } };
+    await store.automations.startRuns([
+      { ...run, id: 'run_1', triggerKey: 'a:1', dueAt: at + 1, waitingFor: null, attempts: 0, startedAt: at, updatedAt: at },
+      { ...run, id: 'run_2', triggerKey: 'a:2', dueAt: null, waitingFor: 'Order Completed', attempts: 2, startedAt: at, updatedAt: at },
+    ]);
 
     const events = (site: Site, batch: Array<Partial<IngestEvent>>) => ingest(store, site, batch.map((e) => ingestEvent(e)));
     let stored: IngestEvent | null = null;
@@ -242,7 +249,7 @@ describePostgres('rapport copy (SQLite to PostgreSQL)', () => {
       expect(table.source, table.table).toBe(table.target);
       expect(table.copied, table.table).toBe(table.source);
     }
-    expect(verified(first)).toMatchObject({ meta: [1, 1], sites: [2, 2], segments: [3, 3], offers: [2, 2] });
+    expect(verified(first)).toMatchObject({ meta: [1, 1], sites: [2, 2], segments: [3, 3], offers: [2, 2], automations: [1, 1], automation_runs: [2, 2] });
     const events = first.tables.find((t) => t.table === 'events')!;
     expect(events.source).toBeGreaterThan(7 * 10);
     expect(first.tables.find((t) => t.table === 'message_keys')!.target).toBe(events.source);
@@ -430,7 +437,7 @@ describePostgres('rapport copy (SQLite to PostgreSQL)', () => {
     expect(io.err()).toMatch(/not-rapport.db is not a Rapport SQLite database/);
     expect(process.exitCode).toBe(1);
     await main(['copy', '--from', old, '--to', url]);
-    expect(io.err()).toMatch(/version-1.db is at schema version 1 and lacks segments, offers, offer_events, rollup_days, rollup_touches: bring it up to date first \(rapport migrate --db \S+version-1.db\)/);
+    expect(io.err()).toMatch(/version-1.db is at schema version 1 and lacks segments, offers, offer_events, automations, automation_runs, rollup_days, rollup_touches: bring it up to date first \(rapport migrate --db \S+version-1.db\)/);
     expect(io.err()).not.toMatch(/run the same command again/);
   });
 });

@@ -192,6 +192,27 @@ const TABLES: TableSpec[] = [
     seq: true,
     identity: true,
   },
+  {
+    name: 'automations',
+    key: ['site_id', 'id'],
+    columns: [...text('site_id', 'id', 'name', 'status', 'definition'), ...bigint('created_at', 'updated_at')],
+    perSite: true,
+  },
+  {
+    name: 'automation_runs',
+    key: ['site_id', 'id'],
+    columns: [
+      ...text('site_id', 'id', 'automation_id', 'profile_id', 'trigger_key'),
+      ['holdout', 'integer'],
+      ...text('status', 'position', 'context'),
+      ...bigint('due_at'),
+      ...text('waiting_for'),
+      ['attempts', 'integer'],
+      ...text('lease_holder'),
+      ...bigint('lease_until', 'started_at', 'updated_at'),
+    ],
+    perSite: true,
+  },
   // Shards add up: a source's rows copy as they are.
   {
     name: 'rollup_days',

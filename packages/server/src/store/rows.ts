@@ -1,6 +1,8 @@
 import type { JsonObject, MessageType } from '@rapport/protocol';
 import type { Offer, Segment } from '../decisions/types.js';
 import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
+import { encodeCursor } from './cursor.js';
+import type { AutomationRecord, AutomationStatus, RunRecord, RunStatus } from './automations.js';
 import { DEFAULT_SITE_SETTINGS, type Enrichment, type MergeRecord, type Page, type Site, type StoredEvent } from './types.js';
 
 /**
@@ -222,3 +224,106 @@ export function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, curso
   const kept = rows.slice(0, limit);
   return { items: kept.map(map), nextCursor: more ? cursorOf(kept[kept.length - 1]) : null };
 }
+
+export interface AutomationRow {
+  site_id: string;
+  id: string;
+  name: string;
+  status: string;
+  definition: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export const automationFromRow = (row: AutomationRow): AutomationRecord => ({
+  id: row.id,
+  siteId: row.site_id,
+  name: row.name,
+  status: row.status as AutomationStatus,
+  definition: JSON.parse(row.definition),
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export const automationToParams = (a: AutomationRecord) => ({
+  site_id: a.siteId,
+  id: a.id,
+  name: a.name,
+  status: a.status,
+  definition: JSON.stringify(a.definition),
+  created_at: a.createdAt,
+  updated_at: a.updatedAt,
+});
+
+export interface RunRow {
+  site_id: string;
+  id: string;
+  automation_id: string;
+  profile_id: string;
+  trigger_key: string;
+  holdout: number;
+  status: string;
+  position: string;
+  context: string;
+  due_at: number | null;
+  waiting_for: string | null;
+  attempts: number;
+  started_at: number;
+  updated_at: number;
+}
+
+export const runFromRow = (row: RunRow): RunRecord => ({
+  id: row.id,
+  siteId: row.site_id,
+  automationId: row.automation_id,
+  profileId: row.profile_id,
+  triggerKey: row.trigger_key,
+  holdout: row.holdout === 1,
+  status: row.status as RunStatus,
+  position: row.position,
+  context: JSON.parse(row.context),
+  dueAt: row.due_at,
+  waitingFor: row.waiting_for,
+  attempts: row.attempts,
+  startedAt: row.started_at,
+  updatedAt: row.updated_at,
+});
+
+/** The columns of a run that its owner writes (the lease columns are the store's own). */
+export const RUN_COLUMNS = [
+  'site_id',
+  'id',
+  'automation_id',
+  'profile_id',
+  'trigger_key',
+  'holdout',
+  'status',
+  'position',
+  'context',
+  'due_at',
+  'waiting_for',
+  'attempts',
+  'started_at',
+  'updated_at',
+] as const;
+
+export const runToParams = (r: RunRecord): Record<(typeof RUN_COLUMNS)[number], unknown> => ({
+  site_id: r.siteId,
+  id: r.id,
+  automation_id: r.automationId,
+  profile_id: r.profileId,
+  trigger_key: r.triggerKey,
+  holdout: r.holdout ? 1 : 0,
+  status: r.status,
+  position: r.position,
+  context: JSON.stringify(r.context),
+  // A finished run is due for nothing, whatever its owner left there.
+  due_at: r.status === 'active' ? r.dueAt : null,
+  waiting_for: r.status === 'active' ? r.waitingFor : null,
+  attempts: r.attempts,
+  started_at: r.startedAt,
+  updated_at: r.updatedAt,
+});
+
+/** Where a page of runs (newest first) goes on after this row. */
+export const runCursor = (row: RunRow) => encodeCursor(row.started_at, row.id);

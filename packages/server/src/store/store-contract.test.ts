@@ -318,13 +318,13 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
       expect(await store.exportProfile(site.id, 'nobody')).toBeNull();
 
       // 5 events and 1 offer event; the profile and the tombstone of the laptop's.
-      expect(await store.deleteProfile(site.id, id)).toEqual({ profiles: 2, identities: 3, events: 6, merges: 1 });
+      expect(await store.deleteProfile(site.id, id)).toEqual({ profiles: 2, identities: 3, events: 6, merges: 1, runs: 0 });
       expect(await store.getProfile(site.id, id)).toBeNull();
       expect(await store.findProfileId(site.id, 'anonymous', 'e-laptop')).toBeNull();
       expect(await store.offerEvents(site.id, 'o1')).toEqual([]);
       expect((await allEvents()).map((e) => e.anonymousId)).toEqual(['bystander']);
       expect((await store.listProfiles({ siteId: site.id, limit: 10 })).items).toHaveLength(1);
-      expect(await store.deleteProfile(site.id, id)).toEqual({ profiles: 0, identities: 0, events: 0, merges: 0 });
+      expect(await store.deleteProfile(site.id, id)).toEqual({ profiles: 0, identities: 0, events: 0, merges: 0, runs: 0 });
       // Nothing of them is left, not even what dedupe kept: the same message is new again.
       const again = identify('e-phone', 'eu', lastMonth, { messageId: exported.events[0].messageId });
       expect((await send(again)).outcomes).toEqual(['stored']);

@@ -1,6 +1,7 @@
 import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../reports/rollups.js';
 import type { Offer, OfferEventRow, Segment } from '../decisions/types.js';
 import type { Rankings } from '../profiles/rankings.js';
+import type { AutomationStore } from './automations.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import type {
   ErasureResult,
@@ -29,6 +30,8 @@ import type {
 export interface Store {
   /** Which engine this is, for `/healthz` and the logs. */
   readonly kind: 'sqlite' | 'postgres';
+  /** Follow-up automations and their runs (store/automations.ts). */
+  readonly automations: AutomationStore;
   /** True when the database answers a query. */
   health(): Promise<boolean>;
   /** The number of the newest migration applied (opening a store applies them all). */

@@ -303,6 +303,8 @@ export interface ErasureResult {
   identities: number;
   events: number;
   merges: number;
+  /** Automation runs of the person, whatever their state: none is left to send anything. */
+  runs: number;
 }
 
 /** The per-profile figures that site-wide rankings (ABC, RFM) need. */

@@ -262,6 +262,50 @@ export const MIGRATIONS: Migration[] = [
         INCLUDE (profile_id, seq) WHERE type = 'page';
     `,
   },
+  {
+    version: 6,
+    name: 'automations and their runs',
+    sql: `
+      CREATE TABLE automations (
+        site_id ${TEXT} NOT NULL REFERENCES sites(id),
+        id ${TEXT} NOT NULL,
+        name ${TEXT} NOT NULL,
+        status ${TEXT} NOT NULL,
+        definition text NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (site_id, id)
+      );
+      CREATE UNIQUE INDEX automations_name ON automations (site_id, name);
+
+      -- A run outlives its automation (its history stays readable), so no foreign key to it.
+      CREATE TABLE automation_runs (
+        site_id ${TEXT} NOT NULL REFERENCES sites(id),
+        id ${TEXT} NOT NULL,
+        automation_id ${TEXT} NOT NULL,
+        profile_id ${TEXT} NOT NULL,
+        trigger_key ${TEXT} NOT NULL,
+        holdout smallint NOT NULL,
+        status ${TEXT} NOT NULL,
+        position text NOT NULL,
+        context text NOT NULL,
+        due_at bigint,
+        waiting_for ${TEXT},
+        attempts integer NOT NULL,
+        lease_holder ${TEXT},
+        lease_until bigint,
+        started_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (site_id, id)
+      );
+      -- One run per trigger: a retried trigger, or one seen by two nodes, starts nothing more.
+      CREATE UNIQUE INDEX automation_runs_trigger ON automation_runs (site_id, automation_id, trigger_key);
+      -- The scheduler's queue: what falls due next, across sites.
+      CREATE INDEX automation_runs_due ON automation_runs (due_at) WHERE status = 'active' AND due_at IS NOT NULL;
+      CREATE INDEX automation_runs_profile ON automation_runs (site_id, profile_id, waiting_for);
+      CREATE INDEX automation_runs_started ON automation_runs (site_id, automation_id, started_at);
+    `,
+  },
 ];
 
 /** The advisory lock that serializes migrations: ten nodes starting at once migrate once. */

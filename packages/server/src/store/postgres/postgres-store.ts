@@ -51,6 +51,7 @@ import { monthStart, Partitions } from './partitions.js';
 import { prepared } from './prepared.js';
 import { ORDER_COMPLETED } from '../../profiles/computed.js';
 import { RankingWorker } from './ranking-worker.js';
+import { PostgresAutomations } from './automations.js';
 import { replaceRollupsStatements, ROLLUP_DAYS_SQL, ROLLUP_SHARDS, rollupParts, rollupTouchesSql, subtractRollups } from './rollups.js';
 import {
   eventFromRow,
@@ -67,7 +68,7 @@ import {
   type SegmentRow,
   type SiteRow,
 } from '../rows.js';
-import { EVENT_COLUMNS, eventColumns, OFFER_COLUMNS, offerToParams, pgText, pgTexts, PROFILE_COLUMNS, profileColumns, TYPES } from './rows.js';
+import { EVENT_COLUMNS, eventColumns, NOW_MS, OFFER_COLUMNS, offerToParams, pgText, pgTexts, PROFILE_COLUMNS, profileColumns, TYPES } from './rows.js';
 
 export interface PostgresOptions {
   /** Connections of the pool (default 10); the LISTEN connection comes on top. */
@@ -124,11 +125,10 @@ const WORKING_SET_SQL = `
 const MOVE_PROFILE_SQL = `
   WITH moved_events AS (UPDATE events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
     moved_identities AS (UPDATE identities SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
-    moved_offer_events AS (UPDATE offer_events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3)
+    moved_offer_events AS (UPDATE offer_events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
+    moved_runs AS (UPDATE automation_runs SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3)
   UPDATE profiles SET merged_into = $2 WHERE site_id = $1 AND merged_into = $3`;
 
-/** The database time in ms, for leases shared by nodes whose clocks may differ. */
-const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
 /** Runs one statement; a long one with its own timeout. */
 type Query = <R extends pg.QueryResultRow = any>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
@@ -160,6 +160,7 @@ export class PostgresStore implements Store {
   private readonly changes: ChangeListener;
   private closed = false;
   private readonly ranker: RankingWorker;
+  readonly automations: PostgresAutomations;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -169,6 +170,10 @@ export class PostgresStore implements Store {
     this.partitions = new Partitions(pool, options.longStatementTimeoutMs);
     this.changes = new ChangeListener(listenConfig, this.instanceId, (change) => this.emit(change));
     this.ranker = new RankingWorker({ ...listenConfig, statement_timeout: options.longStatementTimeoutMs });
+    this.automations = new PostgresAutomations(
+      (text, values) => this.query(text, values),
+      (work) => this.transaction(work),
+    );
   }
 
   /** Connects, brings the schema up to date, makes the partitions ahead and starts listening. */
@@ -707,15 +712,16 @@ export class PostgresStore implements Store {
            gone_merges AS (
              DELETE FROM merges WHERE site_id = $1 AND (into_profile = ANY($2::text[]) OR from_profile = ANY($2::text[])) RETURNING 1),
            gone_offer_events AS (DELETE FROM offer_events WHERE site_id = $1 AND profile_id = ANY($2::text[]) RETURNING 1),
+           gone_runs AS (DELETE FROM automation_runs WHERE site_id = $1 AND profile_id = ANY($2::text[]) RETURNING 1),
            gone_profiles AS (DELETE FROM profiles WHERE site_id = $1 AND id = ANY($2::text[]) RETURNING 1)
            SELECT (SELECT count(*) FROM gone_profiles) AS profiles, (SELECT count(*) FROM gone_identities) AS identities,
              (SELECT count(*) FROM gone_events) AS events, (SELECT count(*) FROM gone_merges) AS merges,
-             (SELECT count(*) FROM gone_offer_events) AS offer_events`,
+             (SELECT count(*) FROM gone_offer_events) AS offer_events, (SELECT count(*) FROM gone_runs) AS runs`,
           [siteId, ids],
         );
         const r = rows[0];
         // Offer events count as events, as SqliteStore counts them.
-        return { profiles: r.profiles, identities: r.identities, events: r.events + r.offer_events, merges: r.merges };
+        return { profiles: r.profiles, identities: r.identities, events: r.events + r.offer_events, merges: r.merges, runs: r.runs };
       },
       { long: true, change: (erased) => (erased.profiles + erased.events > 0 ? { what: 'rankings', siteId } : null) },
     );

@@ -4,6 +4,9 @@ import type { ProfileRecord } from '../../profiles/types.js';
 import type { EventWrite, MergeRecord } from '../types.js';
 import { profileToParams, type EventData } from '../rows.js';
 
+/** The database time in ms, for leases shared by nodes whose clocks may differ. */
+export const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
+
 /**
  * What PostgreSQL needs beside the row shapes both stores share (../rows.ts): the columns are
  * SQLite's, with times as bigint and JSON as text, so the shared mappers read them unchanged once

@@ -252,6 +252,50 @@ export const MIGRATIONS: Migration[] = [
         WHERE type = 'page';
     `,
   },
+  {
+    version: 9,
+    name: 'automations and their runs',
+    sql: `
+      CREATE TABLE automations (
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (site_id, id)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX automations_name ON automations (site_id, name);
+
+      -- A run outlives its automation (its history stays readable), so no foreign key to it.
+      CREATE TABLE automation_runs (
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        id TEXT NOT NULL,
+        automation_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        trigger_key TEXT NOT NULL,
+        holdout INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        position TEXT NOT NULL,
+        context TEXT NOT NULL,
+        due_at INTEGER,
+        waiting_for TEXT,
+        attempts INTEGER NOT NULL,
+        lease_holder TEXT,
+        lease_until INTEGER,
+        started_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (site_id, id)
+      ) WITHOUT ROWID;
+      -- One run per trigger: a retried or twice-seen trigger starts nothing more.
+      CREATE UNIQUE INDEX automation_runs_trigger ON automation_runs (site_id, automation_id, trigger_key);
+      -- The scheduler's queue: what falls due next, across sites.
+      CREATE INDEX automation_runs_due ON automation_runs (due_at) WHERE status = 'active' AND due_at IS NOT NULL;
+      CREATE INDEX automation_runs_profile ON automation_runs (site_id, profile_id, waiting_for);
+      CREATE INDEX automation_runs_started ON automation_runs (site_id, automation_id, started_at);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, all in one transaction. */

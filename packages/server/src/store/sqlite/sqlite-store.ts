@@ -40,6 +40,7 @@ import {
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
 import { computeRankings, RANKING_SOURCE, unpackRankings, type PackedRankings, type Rankings } from '../../profiles/rankings.js';
 import { Checkpointer, WRITER_CHECKPOINT_PAGES } from './checkpointer.js';
+import { SqliteAutomations } from './automations.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteRollups } from './rollups.js';
 import { ReadWorker } from './read-worker.js';
@@ -93,6 +94,7 @@ export class SqliteStore implements Store {
   /** Long reads off the event loop; null in memory, where only this connection can read. */
   private readonly reader: ReadWorker | null;
   private readonly checkpointer: Checkpointer | null;
+  readonly automations: SqliteAutomations;
 
   private constructor(db: Database.Database, wal: WalSync, file: string | null, checkpoints: OpenOptions['checkpoints']) {
     this.db = db;
@@ -103,6 +105,7 @@ export class SqliteStore implements Store {
     this.reader = file ? new ReadWorker(file, READ_JOBS) : null;
     this.sql = prepare(db);
     this.rollups = new SqliteRollups(db);
+    this.automations = new SqliteAutomations(db, (work) => this.write(work));
   }
 
   static open(file: string, options: OpenOptions = {}): SqliteStore {
@@ -271,6 +274,7 @@ export class SqliteStore implements Store {
         sql.moveEvents.run(merge.into, siteId, merge.from);
         sql.moveIdentities.run(merge.into, siteId, merge.from);
         sql.moveOfferEvents.run(merge.into, siteId, merge.from);
+        sql.moveRuns.run(merge.into, siteId, merge.from);
         sql.repointTombstones.run(merge.into, siteId, merge.from);
       }
       sql.insertMerge.run(siteId, merge.into, merge.from, merge.rule, JSON.stringify(merge.ids), merge.messageId, merge.at);
@@ -413,12 +417,13 @@ export class SqliteStore implements Store {
           .all(siteId, ...ids) as EventRow[];
         this.rollups.subtract(siteId, uncount(profileFromRow(row), events.map(eventFromRow)));
       }
-      const result: ErasureResult = { profiles: 0, identities: 0, events: 0, merges: 0 };
+      const result: ErasureResult = { profiles: 0, identities: 0, events: 0, merges: 0, runs: 0 };
       for (const pid of ids) {
         result.events += sql.deleteEvents.run(siteId, pid).changes;
         result.identities += sql.deleteIdentities.run(siteId, pid).changes;
         result.merges += sql.deleteMergesInto.run(siteId, pid).changes + sql.deleteMergesFrom.run(siteId, pid).changes;
         result.events += sql.deleteOfferEvents.run(siteId, pid).changes;
+        result.runs += sql.deleteRuns.run(siteId, pid).changes;
         result.profiles += sql.deleteProfile.run(siteId, pid).changes;
       }
       return result;
@@ -775,6 +780,8 @@ function prepare(db: Database.Database) {
     ),
     moveOfferEvents: db.prepare('UPDATE offer_events SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
     deleteOfferEvents: db.prepare('DELETE FROM offer_events WHERE site_id = ? AND profile_id = ?'),
+    moveRuns: db.prepare('UPDATE automation_runs SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
+    deleteRuns: db.prepare('DELETE FROM automation_runs WHERE site_id = ? AND profile_id = ?'),
     moveEvents: db.prepare('UPDATE events SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
     moveIdentities: db.prepare('UPDATE identities SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
     repointTombstones: db.prepare('UPDATE profiles SET merged_into = ? WHERE site_id = ? AND merged_into = ?'),

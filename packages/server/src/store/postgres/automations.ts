@@ -1,0 +1,156 @@
+import type pg from 'pg';
+import type { AutomationRecord, AutomationStore, RunQuery, RunRecord } from '../automations.js';
+import { decodeCursorParts } from '../cursor.js';
+import { ConflictError } from '../store.js';
+import type { Page } from '../types.js';
+import { automationFromRow, automationToParams, pageOf, RUN_COLUMNS, runCursor, runFromRow, runToParams, type AutomationRow, type RunRow } from '../rows.js';
+import { isState } from './errors.js';
+import { NOW_MS } from './rows.js';
+
+type Query = <R extends pg.QueryResultRow = any>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
+
+
+const AUTOMATION_COLUMNS = ['site_id', 'id', 'name', 'status', 'definition', 'created_at', 'updated_at'] as const;
+
+/**
+ * Automations and their runs (migration 6) on PostgreSQL, shared by every node. A claim takes
+ * due runs with `FOR UPDATE SKIP LOCKED`, so that nodes claiming at once take different runs
+ * without waiting on each other, and leases them on the database's clock; a step's outcome is
+ * written only by the holder of a lease that has not run out (a fence against a node that
+ * stalled past its lease while another took the run over).
+ */
+export class PostgresAutomations implements AutomationStore {
+  constructor(
+    private readonly query: Query,
+    private readonly transaction: <T>(work: (q: Query) => Promise<T>) => Promise<T>,
+  ) {}
+
+  async saveAutomation(automation: AutomationRecord): Promise<void> {
+    const params = automationToParams(automation);
+    try {
+      await this.query(
+        `INSERT INTO automations (${AUTOMATION_COLUMNS.join(', ')}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (site_id, id) DO UPDATE SET name = excluded.name, status = excluded.status,
+           definition = excluded.definition, updated_at = excluded.updated_at`,
+        AUTOMATION_COLUMNS.map((c) => params[c]),
+      );
+    } catch (error) {
+      if (isState(error, '23505', 'automations_name')) throw new ConflictError(`an automation named "${automation.name}" exists already`);
+      throw error;
+    }
+  }
+
+  async getAutomation(siteId: string, id: string): Promise<AutomationRecord | null> {
+    const { rows } = await this.query<AutomationRow>('SELECT * FROM automations WHERE site_id = $1 AND id = $2', [siteId, id]);
+    return rows[0] ? automationFromRow(rows[0]) : null;
+  }
+
+  async listAutomations(siteId: string): Promise<AutomationRecord[]> {
+    return (await this.query<AutomationRow>('SELECT * FROM automations WHERE site_id = $1 ORDER BY name', [siteId])).rows.map(automationFromRow);
+  }
+
+  deleteAutomation(siteId: string, id: string): Promise<boolean> {
+    return this.transaction(async (q) => {
+      const deleted = ((await q('DELETE FROM automations WHERE site_id = $1 AND id = $2', [siteId, id])).rowCount ?? 0) > 0;
+      if (deleted) {
+        await q(
+          `UPDATE automation_runs SET status = 'cancelled', due_at = NULL, waiting_for = NULL, lease_holder = NULL, lease_until = NULL, updated_at = ${NOW_MS}
+           WHERE site_id = $1 AND automation_id = $2 AND status = 'active'`,
+          [siteId, id],
+        );
+      }
+      return deleted;
+    });
+  }
+
+  async startRuns(runs: RunRecord[]): Promise<boolean[]> {
+    if (runs.length === 0) return [];
+    const columns = runs.map(runToParams);
+    const types = { holdout: 'smallint', due_at: 'bigint', attempts: 'integer', started_at: 'bigint', updated_at: 'bigint' } as Record<string, string>;
+    const arrays = RUN_COLUMNS.map((c, i) => `$${i + 1}::${types[c] ?? 'text'}[]`);
+    // One statement for the whole call; the ids of the rows inserted say which runs started.
+    const { rows } = await this.query<{ id: string }>(
+      `INSERT INTO automation_runs (${RUN_COLUMNS.join(', ')})
+       SELECT * FROM unnest(${arrays.join(', ')})
+       ON CONFLICT (site_id, automation_id, trigger_key) DO NOTHING
+       RETURNING site_id, id`,
+      RUN_COLUMNS.map((c) => columns.map((row) => row[c])),
+    );
+    const started = new Set(rows.map((r) => r.id));
+    return runs.map((run) => started.has(run.id));
+  }
+
+  async claimDueRuns(now: number, holder: string, leaseMs: number, limit: number): Promise<RunRecord[]> {
+    const { rows } = await this.query<RunRow>(
+      `WITH due AS (
+         SELECT site_id, id FROM automation_runs
+         WHERE status = 'active' AND due_at IS NOT NULL AND due_at <= $1 AND (lease_until IS NULL OR lease_until < ${NOW_MS})
+         ORDER BY due_at LIMIT $2
+         FOR UPDATE SKIP LOCKED)
+       UPDATE automation_runs r SET lease_holder = $3, lease_until = ${NOW_MS} + $4::bigint
+       FROM due WHERE r.site_id = due.site_id AND r.id = due.id
+       RETURNING r.*`,
+      [now, limit, holder, leaseMs],
+    );
+    return rows.map(runFromRow).sort((a, b) => a.dueAt! - b.dueAt!);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const { rows } = await this.query<{ next: number | null }>(
+      "SELECT MIN(due_at) AS next FROM automation_runs WHERE status = 'active' AND due_at IS NOT NULL",
+    );
+    return rows[0]?.next ?? null;
+  }
+
+  async updateRun(run: RunRecord, holder: string): Promise<boolean> {
+    const p = runToParams(run);
+    const { rowCount } = await this.query(
+      `UPDATE automation_runs SET status = $3, position = $4, context = $5, due_at = $6, waiting_for = $7, attempts = $8,
+         updated_at = $9, lease_holder = NULL, lease_until = NULL
+       WHERE site_id = $1 AND id = $2 AND lease_holder = $10 AND lease_until >= ${NOW_MS}`,
+      [p.site_id, p.id, p.status, p.position, p.context, p.due_at, p.waiting_for, p.attempts, p.updated_at, holder],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async getRun(siteId: string, id: string): Promise<RunRecord | null> {
+    const { rows } = await this.query<RunRow>('SELECT * FROM automation_runs WHERE site_id = $1 AND id = $2', [siteId, id]);
+    return rows[0] ? runFromRow(rows[0]) : null;
+  }
+
+  async listRuns(query: RunQuery): Promise<Page<RunRecord>> {
+    const params: unknown[] = [query.siteId];
+    const where = ['site_id = $1'];
+    const add = (sql: (n: number) => string, value: unknown) => (params.push(value), where.push(sql(params.length)));
+    if (query.automationId) add((n) => `automation_id = $${n}`, query.automationId);
+    if (query.profileId) add((n) => `profile_id = $${n}`, query.profileId);
+    const after = query.cursor ? decodeCursorParts(query.cursor) : null;
+    if (after && after.length === 2) {
+      params.push(after[0], after[1]);
+      where.push(`(started_at, id) < ($${params.length - 1}::bigint, $${params.length}::text)`);
+    }
+    params.push(query.limit + 1);
+    const { rows } = await this.query<RunRow>(
+      `SELECT * FROM automation_runs WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return pageOf(rows, query.limit, runFromRow, runCursor);
+  }
+
+  async runsWaitingFor(siteId: string, profileId: string, event: string): Promise<RunRecord[]> {
+    const { rows } = await this.query<RunRow>(
+      `SELECT * FROM automation_runs WHERE site_id = $1 AND profile_id = $2 AND waiting_for = $3 AND status = 'active' ORDER BY started_at, id`,
+      [siteId, profileId, event],
+    );
+    return rows.map(runFromRow);
+  }
+
+  async cancelRuns(siteId: string, profileId: string): Promise<number> {
+    const { rowCount } = await this.query(
+      `UPDATE automation_runs SET status = 'cancelled', due_at = NULL, waiting_for = NULL, lease_holder = NULL, lease_until = NULL, updated_at = ${NOW_MS}
+       WHERE site_id = $1 AND profile_id = $2 AND status = 'active'`,
+      [siteId, profileId],
+    );
+    return rowCount ?? 0;
+  }
+}

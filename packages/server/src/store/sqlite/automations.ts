@@ -1,0 +1,138 @@
+import type Database from 'better-sqlite3';
+import type { AutomationRecord, AutomationStore, RunQuery, RunRecord } from '../automations.js';
+import { decodeCursorParts } from '../cursor.js';
+import { ConflictError } from '../store.js';
+import type { Page } from '../types.js';
+import { automationFromRow, automationToParams, pageOf, RUN_COLUMNS, runCursor, runFromRow, runToParams, type AutomationRow, type RunRow } from '../rows.js';
+
+const named = (columns: readonly string[]) => columns.map((c) => `@${c}`).join(', ');
+
+/**
+ * Automations and their runs (migration 9) on SQLite. Every write goes through the store's group
+ * commit (`write`), so that a claim or a step's outcome is durable before the caller acts on it.
+ * One process owns the file, but the lease still matters: a step claimed before a crash is not
+ * claimed again until its lease runs out, and an owner that outlived its lease writes nothing.
+ */
+export class SqliteAutomations implements AutomationStore {
+  private readonly sql;
+
+  constructor(
+    db: Database.Database,
+    private readonly write: <T>(work: () => T) => Promise<T>,
+  ) {
+    this.sql = {
+      upsert: db.prepare(
+        `INSERT INTO automations (site_id, id, name, status, definition, created_at, updated_at)
+         VALUES (@site_id, @id, @name, @status, @definition, @created_at, @updated_at)
+         ON CONFLICT (site_id, id) DO UPDATE SET name = excluded.name, status = excluded.status,
+           definition = excluded.definition, updated_at = excluded.updated_at`,
+      ),
+      get: db.prepare('SELECT * FROM automations WHERE site_id = ? AND id = ?'),
+      list: db.prepare('SELECT * FROM automations WHERE site_id = ? ORDER BY name'),
+      delete: db.prepare('DELETE FROM automations WHERE site_id = ? AND id = ?'),
+      cancelOf: db.prepare(
+        `UPDATE automation_runs SET status = 'cancelled', due_at = NULL, waiting_for = NULL, lease_holder = NULL, lease_until = NULL, updated_at = ?
+         WHERE site_id = ? AND automation_id = ? AND status = 'active'`,
+      ),
+      start: db.prepare(
+        `INSERT INTO automation_runs (${RUN_COLUMNS.join(', ')}) VALUES (${named(RUN_COLUMNS)})
+         ON CONFLICT (site_id, automation_id, trigger_key) DO NOTHING`,
+      ),
+      due: db.prepare(
+        `SELECT site_id, id FROM automation_runs
+         WHERE status = 'active' AND due_at IS NOT NULL AND due_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+         ORDER BY due_at LIMIT ?`,
+      ),
+      lease: db.prepare('UPDATE automation_runs SET lease_holder = ?, lease_until = ? WHERE site_id = ? AND id = ? RETURNING *'),
+      nextDue: db.prepare("SELECT MIN(due_at) FROM automation_runs WHERE status = 'active' AND due_at IS NOT NULL").pluck(),
+      update: db.prepare(
+        `UPDATE automation_runs SET status = @status, position = @position, context = @context, due_at = @due_at,
+           waiting_for = @waiting_for, attempts = @attempts, updated_at = @updated_at, lease_holder = NULL, lease_until = NULL
+         WHERE site_id = @site_id AND id = @id AND lease_holder = @holder AND lease_until >= @now`,
+      ),
+      getRun: db.prepare('SELECT * FROM automation_runs WHERE site_id = ? AND id = ?'),
+      waiting: db.prepare(
+        `SELECT * FROM automation_runs WHERE site_id = ? AND profile_id = ? AND waiting_for = ? AND status = 'active' ORDER BY started_at, id`,
+      ),
+      cancelFor: db.prepare(
+        `UPDATE automation_runs SET status = 'cancelled', due_at = NULL, waiting_for = NULL, lease_holder = NULL, lease_until = NULL, updated_at = ?
+         WHERE site_id = ? AND profile_id = ? AND status = 'active'`,
+      ),
+    };
+  }
+
+  async saveAutomation(automation: AutomationRecord): Promise<void> {
+    try {
+      await this.write(() => this.sql.upsert.run(automationToParams(automation)));
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        throw new ConflictError(`an automation named "${automation.name}" exists already`);
+      }
+      throw error;
+    }
+  }
+
+  async getAutomation(siteId: string, id: string): Promise<AutomationRecord | null> {
+    const row = this.sql.get.get(siteId, id) as AutomationRow | undefined;
+    return row ? automationFromRow(row) : null;
+  }
+
+  async listAutomations(siteId: string): Promise<AutomationRecord[]> {
+    return (this.sql.list.all(siteId) as AutomationRow[]).map(automationFromRow);
+  }
+
+  deleteAutomation(siteId: string, id: string): Promise<boolean> {
+    return this.write(() => {
+      const deleted = this.sql.delete.run(siteId, id).changes > 0;
+      if (deleted) this.sql.cancelOf.run(Date.now(), siteId, id);
+      return deleted;
+    });
+  }
+
+  startRuns(runs: RunRecord[]): Promise<boolean[]> {
+    return this.write(() => runs.map((run) => this.sql.start.run(runToParams(run)).changes > 0));
+  }
+
+  claimDueRuns(now: number, holder: string, leaseMs: number, limit: number): Promise<RunRecord[]> {
+    return this.write(() => {
+      // The lease is on this process's clock, the one that also reads it back.
+      const clock = Date.now();
+      const due = this.sql.due.all(now, clock, limit) as Array<{ site_id: string; id: string }>;
+      return due.map((key) => runFromRow(this.sql.lease.get(holder, clock + leaseMs, key.site_id, key.id) as RunRow));
+    });
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return (this.sql.nextDue.get() as number | null) ?? null;
+  }
+
+  updateRun(run: RunRecord, holder: string): Promise<boolean> {
+    return this.write(() => this.sql.update.run({ ...runToParams(run), holder, now: Date.now() }).changes > 0);
+  }
+
+  async getRun(siteId: string, id: string): Promise<RunRecord | null> {
+    const row = this.sql.getRun.get(siteId, id) as RunRow | undefined;
+    return row ? runFromRow(row) : null;
+  }
+
+  async listRuns(query: RunQuery): Promise<Page<RunRecord>> {
+    const where = ['site_id = ?'];
+    const params: unknown[] = [query.siteId];
+    if (query.automationId) (where.push('automation_id = ?'), params.push(query.automationId));
+    if (query.profileId) (where.push('profile_id = ?'), params.push(query.profileId));
+    const after = query.cursor ? decodeCursorParts(query.cursor) : null;
+    if (after && after.length === 2) (where.push('(started_at, id) < (?, ?)'), params.push(after[0], after[1]));
+    const rows = this.sql.getRun.database
+      .prepare(`SELECT * FROM automation_runs WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT ?`)
+      .all(...params, query.limit + 1) as RunRow[];
+    return pageOf(rows, query.limit, runFromRow, runCursor);
+  }
+
+  async runsWaitingFor(siteId: string, profileId: string, event: string): Promise<RunRecord[]> {
+    return (this.sql.waiting.all(siteId, profileId, event) as RunRow[]).map(runFromRow);
+  }
+
+  cancelRuns(siteId: string, profileId: string): Promise<number> {
+    return this.write(() => this.sql.cancelFor.run(Date.now(), siteId, profileId).changes);
+  }
+}
