@@ -128,7 +128,15 @@ function computedReader(name: string): Read {
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
 
 /** Value tests: strings ignore case; a list matches when any element does (none, for neq and notContains). */
-function valueTest(op: Operator, expected: unknown): (actual: unknown) => boolean {
+/**
+ * The test of one operator against an expected value, as the rule language compares: strings
+ * ignoring case, numbers from numeric strings too, a list when any item passes (every item, for
+ * the negative operators). Automations' event conditions compare the same way.
+ *
+ * @example
+ * valueTest('gte', 10)('12'); // true
+ */
+export function valueTest(op: Operator, expected: unknown): (actual: unknown) => boolean {
   if (op === 'exists') {
     const want = expected !== false;
     return (a) => (Array.isArray(a) ? a.length > 0 : a !== null && a !== undefined && a !== '') === want;
