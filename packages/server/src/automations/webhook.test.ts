@@ -1,36 +1,18 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startReceiver, type Receiver } from '../test-support/receiver.js';
 import { newWebhookSecret, retryAfterOf, retryDelayMs, RETRY_WINDOW_MS, sendWebhook, shouldRetry, signWebhook } from './webhook.js';
 
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-const servers: http.Server[] = [];
+const receivers: Receiver[] = [];
 afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  for (const r of receivers.splice(0)) await r.close();
 });
 
-/** A real receiver on 127.0.0.1 that records each request and answers with `answer`. */
-async function receiver(answer: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void) {
-  const received: Received[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      answer(req, res, received.length);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received };
+async function receiver(answer: Parameters<typeof startReceiver>[0]) {
+  const r = await startReceiver(answer);
+  receivers.push(r);
+  return r;
 }
 
 /** What a receiver does by the Standard Webhooks spec, written apart from the module under test. */
@@ -118,8 +100,7 @@ describe('sendWebhook', () => {
     expect(await sendWebhook({ url, secret, id: 'x', payload: {}, timeoutMs: 200 })).toMatchObject({ kind: 'retry', status: null, error: expect.stringMatching(/timeout/) });
     expect(Date.now() - started).toBeLessThan(2_000);
     const closed = await receiver(ok);
-    const server = servers.pop()!;
-    await new Promise((resolve) => server.close(resolve));
+    await closed.close();
     expect(await sendWebhook({ url: closed.url, secret, id: 'x', payload: {} })).toMatchObject({ kind: 'retry', error: 'ECONNREFUSED' });
   });
 

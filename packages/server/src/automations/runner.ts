@@ -1,0 +1,152 @@
+import type { JsonObject } from '@rapport/protocol';
+import type { ProfileRecord } from '../profiles/types.js';
+import { compileRule } from '../segments/compile.js';
+import { subjectOf } from '../segments/membership.js';
+import type { Rule } from '../segments/rule.js';
+import type { AutomationRecord, AutomationStore, RunRecord, RunStatus } from '../store/automations.js';
+import type { Action, AutomationDefinition } from './definition.js';
+import { actionAt, resume, type Stop } from './walk.js';
+import { retryDelayMs, shouldRetry } from './webhook.js';
+
+/** What carrying out an action came to. */
+export type ActionResult =
+  /** Done; `context` is merged into the run's (a coupon code, for the steps after). */
+  | { kind: 'done'; context?: JsonObject }
+  /** Worth another attempt later (a 5xx, a timeout), after at least `retryAfterMs` when given. */
+  | { kind: 'retry'; error: string; retryAfterMs: number | null }
+  /** Will not work however often tried (a 4xx); the run goes to the dead letters. */
+  | { kind: 'failed'; error: string };
+
+export interface ActionInput {
+  run: RunRecord;
+  automation: AutomationRecord;
+  profile: ProfileRecord;
+  /**
+   * The same for every attempt of this step of this run, and only for it: a delivery's
+   * idempotency key (`webhook-id`), so that a receiver drops a repeat after a crash or a retry.
+   */
+  key: string;
+  now: number;
+}
+
+export type ActionKind = 'webhook' | 'email' | 'coupon' | 'setTrait' | 'tag' | 'offer';
+
+/** Carries out one kind of action; each kind is its own module. */
+export type ActionHandler = (action: Action, input: ActionInput) => Promise<ActionResult>;
+
+/** The profile a run reads and acts on: the store's `getProfile`, or a cache of it. */
+export type ProfileLoader = (siteId: string, profileId: string) => Promise<ProfileRecord | null>;
+
+export interface RunnerOptions {
+  automations: AutomationStore;
+  profiles: ProfileLoader;
+  /** The holder the scheduler claimed the runs as: only it may write them back. */
+  holder: string;
+  actions: Partial<Record<ActionKind, ActionHandler>>;
+  /** Told when a run written back falls due, so the scheduler wakes in time for it. */
+  onDue?: (at: number) => void;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** A paused automation's runs hold their place and look again this much later. */
+export const PAUSED_RECHECK_MS = 60_000;
+
+/** Keys of a run's context that are the runner's own: a retry in progress, a dead letter's cause. */
+const RETRY_KEY = '$retry';
+const ERROR_KEY = '$error';
+
+/**
+ * Carries out the due step of a run the scheduler claimed, and writes where the run goes next:
+ * past a wait, into a `waitFor`'s else branch at its deadline, through an action (a retry
+ * later, with backoff, when it asks for one; the dead letters when it fails for good or its
+ * retries run out of their 24 h), or to its end. A run in the holdout goes through the same
+ * steps with every action skipped. Ends early on the exit rule, and is cancelled when its
+ * automation or its person is gone.
+ *
+ * @example
+ * const runner = new Runner({ automations: store.automations, profiles: (s, id) => store.getProfile(s, id), holder, actions: { webhook: webhookAction } });
+ * new Scheduler({ store: store.automations, holder, handle: (run) => runner.step(run) }).start();
+ */
+export class Runner {
+  private readonly now: () => number;
+
+  constructor(private readonly options: RunnerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async step(run: RunRecord): Promise<void> {
+    const now = this.now();
+    const { automations } = this.options;
+    const automation = await automations.getAutomation(run.siteId, run.automationId);
+    const profile = automation && (await this.options.profiles(run.siteId, run.profileId));
+    if (!automation || !profile) return this.end(run, 'cancelled', now);
+    if (automation.status !== 'active') return this.write({ ...run, dueAt: now + PAUSED_RECHECK_MS, updatedAt: now });
+
+    const definition = automation.definition as unknown as AutomationDefinition;
+    const holds = (rule: Rule) => compileRule(rule)(subjectOf(profile, now, null));
+    if (definition.exit?.rule && holds(definition.exit.rule)) return this.end(run, 'exited', now);
+
+    const action = actionAt(definition.steps, run.position);
+    if (!action) return this.moveTo(run, resume(definition.steps, run.position, 'elapsed', now, holds), now, {});
+
+    const key = `${run.id}:${run.position}`;
+    const result: ActionResult = run.holdout ? { kind: 'done' } : await this.act(action, { run, automation, profile, key, now });
+    if (result.kind === 'done') {
+      return this.moveTo(run, resume(definition.steps, run.position, 'acted', now, holds), now, result.context ?? {});
+    }
+    const since = retryStart(run) ?? now;
+    if (result.kind === 'retry') {
+      const delay = retryDelayMs(run.attempts + 1, { random: this.options.random, retryAfterMs: result.retryAfterMs });
+      if (shouldRetry(since, now, delay)) {
+        const context = { ...run.context, [RETRY_KEY]: { since, error: result.error } };
+        return this.write({ ...run, attempts: run.attempts + 1, dueAt: now + delay, context, updatedAt: now });
+      }
+    }
+    const error = { position: run.position, message: result.error, attempts: run.attempts + 1, since, at: now };
+    const context = { ...withoutRunnerKeys(run.context), [ERROR_KEY]: error };
+    return this.write({ ...run, status: 'failed', dueAt: null, waitingFor: null, context, updatedAt: now });
+  }
+
+  private async act(action: Action, input: ActionInput): Promise<ActionResult> {
+    const kind = Object.keys(action)[0] as ActionKind;
+    const handler = this.options.actions[kind];
+    if (!handler) return { kind: 'failed', error: `this server carries out no ${kind} action` };
+    try {
+      return await handler(action, input);
+    } catch (error) {
+      // An action that throws (a bug, a store error) is tried again rather than lost.
+      return { kind: 'retry', error: (error as Error).message, retryAfterMs: null };
+    }
+  }
+
+  private moveTo(run: RunRecord, stop: Stop, now: number, added: JsonObject): Promise<void> {
+    const context = { ...withoutRunnerKeys(run.context), ...added };
+    if (stop.done) return this.write({ ...run, status: 'done', dueAt: null, waitingFor: null, attempts: 0, context, updatedAt: now });
+    return this.write({ ...run, position: stop.position, dueAt: stop.dueAt, waitingFor: stop.waitingFor, attempts: 0, context, updatedAt: now });
+  }
+
+  private end(run: RunRecord, status: RunStatus, now: number): Promise<void> {
+    return this.write({ ...run, status, dueAt: null, waitingFor: null, updatedAt: now });
+  }
+
+  private async write(next: RunRecord): Promise<void> {
+    if (!(await this.options.automations.updateRun(next, this.options.holder))) {
+      // The lease ran out while the step was carried out; its new holder does the step again,
+      // under the same idempotency key, so a receiver sees one delivery id.
+      console.warn(`rapport: the lease on automation run ${next.id} ran out before its step was written back`);
+      return;
+    }
+    if (next.status === 'active' && next.dueAt !== null) this.options.onDue?.(next.dueAt);
+  }
+}
+
+function retryStart(run: RunRecord): number | null {
+  const retry = run.context[RETRY_KEY] as { since?: unknown } | null | undefined;
+  return typeof retry?.since === 'number' ? retry.since : null;
+}
+
+function withoutRunnerKeys(context: JsonObject): JsonObject {
+  const { [RETRY_KEY]: _retry, [ERROR_KEY]: _error, ...rest } = context;
+  return rest;
+}
