@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { directIngester } from '../collect/ingester.js';
 import { ingest } from '../collect/pipeline.js';
 import { newId } from '../ids.js';
 import type { AutomationRecord, RunRecord } from '../store/automations.js';
@@ -10,6 +11,7 @@ import { createTestSite, openTestStore, type TestStore } from '../test-support/s
 import { definitionJson, validateDefinition, type AutomationDefinition } from './definition.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
+import { profileActions } from './profile-actions.js';
 import { webhookAction } from './webhook-action.js';
 import { newWebhookSecret, signWebhook } from './webhook.js';
 
@@ -84,7 +86,10 @@ function machine() {
     automations: store.automations,
     profiles: (s, id) => store.getProfile(s, id),
     holder: HOLDER,
-    actions: { webhook: webhookAction({ timeoutMs: 2_000 }) },
+    actions: {
+      webhook: webhookAction({ timeoutMs: 2_000 }),
+      ...profileActions({ ingester: directIngester(store), site: (id) => (id === site.id ? site : undefined), identities: (s, id) => store.profileIdentities(s, id) }),
+    },
     now: () => clock.now,
     random: () => 0,
   });
@@ -181,5 +186,25 @@ describe(`the automation runner (${process.env.RAPPORT_TEST_STORE === 'postgres'
     expect(r.received).toHaveLength(0);
     expect(await getRun(paused.id)).toMatchObject({ status: 'active', position: '0/else/0', dueAt: T0 + 60_000 });
     expect(await getRun(unmailable.id)).toMatchObject({ status: 'failed', context: { $error: { message: 'this server carries out no email action' } } });
+  });
+
+  it('sets traits and tags through the ingest pipeline, once however often a step is repeated', async () => {
+    await ingest(store, site, [ingestEvent({ anonymousId: 'anon-only', type: 'page', name: null })]);
+    const anonymous = (await store.findProfileId(site.id, 'anonymous', 'anon-only'))!;
+    const a = await automation({ trigger: { identified: true }, steps: [{ setTrait: { winback: true } }, { tag: { add: 'vip' } }, { tag: { add: 'old' } }, { tag: { remove: 'old' } }] });
+    const runs = [await startRun(a, { dueAt: T0, waitingFor: null }), await startRun(a, { profileId: anonymous, dueAt: T0, waitingFor: null })];
+    const m = machine();
+    for (let i = 0; i < 4; i++) await m.round();
+    for (const [run, id] of [[runs[0], profileId], [runs[1], anonymous]] as const) {
+      expect(await getRun(run.id)).toMatchObject({ status: 'done' });
+      expect((await store.getProfile(site.id, id))!.traits).toMatchObject({ winback: true, tags: ['vip'] });
+    }
+    // A repeat of a step already done (a crash before it was written back) is a duplicate message.
+    const before = (await store.listEvents({ siteId: site.id, limit: 100 })).items.length;
+    const repeat = profileActions({ ingester: directIngester(store), site: () => site, identities: (s, id) => store.profileIdentities(s, id) });
+    const profile = (await store.getProfile(site.id, profileId))!;
+    const input = { run: runs[0], automation: a, profile, key: `${runs[0].id}:0`, now: T0 };
+    expect(await repeat.setTrait({ setTrait: { winback: true } }, input)).toEqual({ kind: 'done' });
+    expect((await store.listEvents({ siteId: site.id, limit: 100 })).items.length).toBe(before);
   });
 });

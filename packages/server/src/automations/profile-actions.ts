@@ -1,0 +1,71 @@
+import type { JsonObject } from '@rapport/protocol';
+import type { Ingester } from '../collect/ingester.js';
+import type { Identity, IngestEvent, Site } from '../store/types.js';
+import type { Action } from './definition.js';
+import type { ActionHandler, ActionInput, ActionResult } from './runner.js';
+
+export interface ProfileActionOptions {
+  ingester: Ingester;
+  site: (siteId: string) => Site | undefined;
+  /** The identities of a profile, for one to address the change to when it has no user id. */
+  identities: (siteId: string, profileId: string) => Promise<Identity[]>;
+}
+
+/** Tags live in one trait, a list, so that rules can test them (`traits.tags` contains `vip`). */
+export const TAGS_TRAIT = 'tags';
+const MAX_TAGS = 100;
+
+/**
+ * The actions that change a person: `setTrait`, and `tag` (add or remove). Each goes in as a
+ * trusted `identify` through the same ingest pipeline as every message, so merges, caps and
+ * computed attributes apply as they do to the site's own, and the step's key as its message id
+ * makes a repeat after a crash or a lost lease a duplicate that changes nothing.
+ *
+ * @example
+ * new Runner({ ..., actions: { ...profileActions({ ingester, site: (id) => sites.get(id), identities }) } });
+ */
+export function profileActions(options: ProfileActionOptions): { setTrait: ActionHandler; tag: ActionHandler } {
+  const identify = async (input: ActionInput, traits: JsonObject): Promise<ActionResult> => {
+    const site = options.site(input.run.siteId);
+    if (!site) return { kind: 'failed', error: 'the site is gone' };
+    let anonymousId: string | null = null;
+    if (!input.profile.userId) {
+      anonymousId = (await options.identities(site.id, input.profile.id)).find((i) => i.kind === 'anonymous')?.value ?? null;
+      if (!anonymousId) return { kind: 'failed', error: 'the person has no id to address the change to' };
+    }
+    await options.ingester.ingest(site, [changeEvent(input, traits, anonymousId)]);
+    return { kind: 'done' };
+  };
+  return {
+    setTrait: (action: Action, input) => ('setTrait' in action ? identify(input, action.setTrait) : wrongKind()),
+    tag: (action: Action, input) => {
+      if (!('tag' in action)) return wrongKind();
+      const current = input.profile.traits[TAGS_TRAIT];
+      const tags = Array.isArray(current) ? current.filter((t): t is string => typeof t === 'string') : [];
+      const change = action.tag;
+      const next = 'add' in change ? (tags.includes(change.add) ? tags : [...tags, change.add].slice(-MAX_TAGS)) : tags.filter((t) => t !== change.remove);
+      return identify(input, { [TAGS_TRAIT]: next });
+    },
+  };
+}
+
+const wrongKind = async (): Promise<ActionResult> => ({ kind: 'failed', error: 'not an action of this kind' });
+
+function changeEvent(input: ActionInput, traits: JsonObject, anonymousId: string | null): IngestEvent {
+  return {
+    messageId: `automation:${input.key}`,
+    type: 'identify',
+    name: null,
+    anonymousId,
+    userId: input.profile.userId,
+    previousId: null,
+    // The server itself sends it, about a profile it already resolved: nothing to verify.
+    trust: 'trusted',
+    timestamp: input.now,
+    receivedAt: input.now,
+    traits,
+    properties: null,
+    message: { automation: input.automation.id, run: input.run.id, position: input.run.position },
+    enrichment: { ip: null, device: null, referral: null, campaign: null, page: null, firstTouch: null },
+  };
+}
