@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { JsonObject } from '@rapport/protocol';
 import type { Ingester } from '../collect/ingester.js';
 import type { Identity, IngestEvent, Site } from '../store/types.js';
@@ -14,9 +15,29 @@ export interface ProfileActionOptions {
 /** Tags live in one trait, a list, so that rules can test them (`traits.tags` contains `vip`). */
 export const TAGS_TRAIT = 'tags';
 const MAX_TAGS = 100;
+/** The latest coupon a person was given, for templates and offers: `{{traits.coupon}}`. */
+export const COUPON_TRAIT = 'coupon';
+/** Crockford's base32: no I, L, O or U, so that a code read out or typed in is not misread. */
+const COUPON_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /**
- * The actions that change a person: `setTrait`, and `tag` (add or remove). Each goes in as a
+ * A coupon code: the prefix and 10 characters (50 bits) derived from the site secret and the
+ * step's key, so that a repeated step gives the same code, and no one without the secret can
+ * guess another person's.
+ *
+ * @example
+ * couponCode('CART-', site.secret, `${run.id}:0/else/0`); // 'CART-7QK2M9XH4D'
+ */
+export function couponCode(prefix: string, secret: string, key: string): string {
+  const digest = createHmac('sha256', secret).update(`coupon:${key}`).digest();
+  let code = '';
+  for (let i = 0; i < 10; i++) code += COUPON_ALPHABET[digest[i] & 31];
+  return prefix + code;
+}
+
+/**
+ * The actions that change a person: `setTrait`, `tag` (add or remove), and `coupon` (a unique
+ * code kept as the trait `coupon` and in the run's context). Each goes in as a
  * trusted `identify` through the same ingest pipeline as every message, so merges, caps and
  * computed attributes apply as they do to the site's own, and the step's key as its message id
  * makes a repeat after a crash or a lost lease a duplicate that changes nothing.
@@ -24,17 +45,19 @@ const MAX_TAGS = 100;
  * @example
  * new Runner({ ..., actions: { ...profileActions({ ingester, site: (id) => sites.get(id), identities }) } });
  */
-export function profileActions(options: ProfileActionOptions): { setTrait: ActionHandler; tag: ActionHandler } {
-  const identify = async (input: ActionInput, traits: JsonObject): Promise<ActionResult> => {
+export function profileActions(options: ProfileActionOptions): { setTrait: ActionHandler; tag: ActionHandler; coupon: ActionHandler } {
+  const identify = async (input: ActionInput, traits: JsonObject | ((site: Site) => JsonObject)): Promise<ActionResult> => {
     const site = options.site(input.run.siteId);
     if (!site) return { kind: 'failed', error: 'the site is gone' };
+    const values = typeof traits === 'function' ? traits(site) : traits;
     let anonymousId: string | null = null;
     if (!input.profile.userId) {
       anonymousId = (await options.identities(site.id, input.profile.id)).find((i) => i.kind === 'anonymous')?.value ?? null;
       if (!anonymousId) return { kind: 'failed', error: 'the person has no id to address the change to' };
     }
-    await options.ingester.ingest(site, [changeEvent(input, traits, anonymousId)]);
-    return { kind: 'done' };
+    await options.ingester.ingest(site, [changeEvent(input, values, anonymousId)]);
+    // What the steps after may use: the coupon just given, in emails and webhooks.
+    return { kind: 'done', context: COUPON_TRAIT in values ? { [COUPON_TRAIT]: values[COUPON_TRAIT] } : {} };
   };
   return {
     setTrait: (action: Action, input) => ('setTrait' in action ? identify(input, action.setTrait) : wrongKind()),
@@ -45,6 +68,11 @@ export function profileActions(options: ProfileActionOptions): { setTrait: Actio
       const change = action.tag;
       const next = 'add' in change ? (tags.includes(change.add) ? tags : [...tags, change.add].slice(-MAX_TAGS)) : tags.filter((t) => t !== change.remove);
       return identify(input, { [TAGS_TRAIT]: next });
+    },
+    coupon: (action: Action, input) => {
+      if (!('coupon' in action)) return wrongKind();
+      const { prefix } = action.coupon;
+      return identify(input, (site) => ({ [COUPON_TRAIT]: couponCode(prefix, site.secret, input.key) }));
     },
   };
 }

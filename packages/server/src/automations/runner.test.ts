@@ -11,7 +11,7 @@ import { createTestSite, openTestStore, type TestStore } from '../test-support/s
 import { definitionJson, validateDefinition, type AutomationDefinition } from './definition.js';
 import { Runner } from './runner.js';
 import { Scheduler } from './scheduler.js';
-import { profileActions } from './profile-actions.js';
+import { couponCode, profileActions } from './profile-actions.js';
 import { webhookAction } from './webhook-action.js';
 import { newWebhookSecret, signWebhook } from './webhook.js';
 
@@ -204,7 +204,22 @@ describe(`the automation runner (${process.env.RAPPORT_TEST_STORE === 'postgres'
     const repeat = profileActions({ ingester: directIngester(store), site: () => site, identities: (s, id) => store.profileIdentities(s, id) });
     const profile = (await store.getProfile(site.id, profileId))!;
     const input = { run: runs[0], automation: a, profile, key: `${runs[0].id}:0`, now: T0 };
-    expect(await repeat.setTrait({ setTrait: { winback: true } }, input)).toEqual({ kind: 'done' });
+    expect(await repeat.setTrait({ setTrait: { winback: true } }, input)).toMatchObject({ kind: 'done' });
     expect((await store.listEvents({ siteId: site.id, limit: 100 })).items.length).toBe(before);
+  });
+
+  it('gives a coupon code, kept on the profile and passed to the steps after it', async () => {
+    const r = await receiver([204]);
+    const a = await automation({ trigger: { identified: true }, steps: [{ coupon: { prefix: 'CART-' } }, { webhook: { url: r.url, secret } }] });
+    const run = await startRun(a, { dueAt: T0, waitingFor: null });
+    const m = machine();
+    await m.round();
+    await m.round();
+    const code = (await store.getProfile(site.id, profileId))!.traits.coupon as string;
+    expect(code).toMatch(/^CART-[0-9A-HJKMNP-TV-Z]{10}$/);
+    expect(code).toBe(couponCode('CART-', site.secret, `${run.id}:0`));
+    expect(JSON.parse(r.received[0].body).data.context).toMatchObject({ coupon: code, productId: 'sku-1' });
+    expect(couponCode('CART-', site.secret, `${run.id}:1`)).not.toBe(code);
+    expect(couponCode('CART-', 'another secret', `${run.id}:0`)).not.toBe(code);
   });
 });
