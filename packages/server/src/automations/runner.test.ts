@@ -222,4 +222,28 @@ describe(`the automation runner (${process.env.RAPPORT_TEST_STORE === 'postgres'
     expect(couponCode('CART-', site.secret, `${run.id}:1`)).not.toBe(code);
     expect(couponCode('CART-', 'another secret', `${run.id}:0`)).not.toBe(code);
   });
+
+  it('moves a run on when the event it waits for comes, and ends runs on their exit event, once', async () => {
+    const r = await receiver([204]);
+    const a = await automation(cartAbandonment(r.url));
+    const bought = await startRun(a);
+    const exits = await automation({ ...cartAbandonment(r.url), steps: [{ wait: '1d' }, { webhook: { url: r.url, secret } }], exit: { event: 'Unsubscribed' } });
+    const leaving = await startRun(exits, { waitingFor: null });
+    const other = await startRun(exits, { waitingFor: null });
+    const m = machine();
+    const runner = new Runner({ automations: store.automations, profiles: (s, id) => store.getProfile(s, id), holder: HOLDER, actions: {}, now: () => m.clock.now });
+    m.clock.now = T0 + 60_000;
+    await runner.onEvent(site.id, profileId, 'order completed');
+    expect(await getRun(bought.id)).toMatchObject({ status: 'done', waitingFor: null });
+    expect(await getRun(leaving.id)).toMatchObject({ status: 'active', position: '0' });
+    // Held by another node at that moment: left to it.
+    await store.automations.claimRun(site.id, other.id, 'node-b', 30_000);
+    await runner.onEvent(site.id, profileId, 'Unsubscribed');
+    expect(await getRun(leaving.id)).toMatchObject({ status: 'exited' });
+    expect(await getRun(other.id)).toMatchObject({ status: 'active' });
+    m.clock.now = T0 + 2 * 86_400_000;
+    await m.round();
+    await m.round();
+    expect(r.received).toHaveLength(0);
+  });
 });

@@ -4,7 +4,9 @@ import { compileRule } from '../segments/compile.js';
 import { subjectOf } from '../segments/membership.js';
 import type { Rule } from '../segments/rule.js';
 import type { AutomationRecord, AutomationStore, RunRecord, RunStatus } from '../store/automations.js';
-import type { Action, AutomationDefinition } from './definition.js';
+import type { Action, AutomationDefinition, Step } from './definition.js';
+import { stepAt } from './position.js';
+import { sameEventName } from './trigger.js';
 import { actionAt, resume, type Stop } from './walk.js';
 import { retryDelayMs, shouldRetry } from './webhook.js';
 
@@ -45,6 +47,8 @@ export interface RunnerOptions {
   actions: Partial<Record<ActionKind, ActionHandler>>;
   /** Told when a run written back falls due, so the scheduler wakes in time for it. */
   onDue?: (at: number) => void;
+  /** How long a run taken for an event is held while it moves on. @default 60_000 */
+  leaseMs?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -108,6 +112,39 @@ export class Runner {
     return this.write({ ...run, status: 'failed', dueAt: null, waitingFor: null, context, updatedAt: now });
   }
 
+  /**
+   * A person's track event `event` came: the runs of theirs that wait for it take their then
+   * branch, and those whose automation exits on it end. Each run is claimed first, so that it
+   * moves once however many nodes see the event; a run another holder has now is left to it
+   * (it comes back to its wait, or on to its deadline).
+   *
+   * @example
+   * await runner.onEvent(site.id, profileId, 'Order Completed');
+   */
+  async onEvent(siteId: string, profileId: string, event: string): Promise<void> {
+    const { automations } = this.options;
+    const waiting = await automations.runsWaitingFor(siteId, profileId, event);
+    const active = (await automations.listRuns({ siteId, profileId, limit: 100 })).items.filter((r) => r.status === 'active');
+    const ids = new Set([...waiting.map((r) => r.id), ...active.map((r) => r.id)]);
+    for (const id of ids) {
+      const run = await automations.claimRun(siteId, id, this.options.holder, this.options.leaseMs ?? 60_000);
+      if (!run) continue;
+      const now = this.now();
+      const automation = await automations.getAutomation(siteId, run.automationId);
+      const definition = automation?.definition as unknown as AutomationDefinition | undefined;
+      if (definition?.exit?.event && sameEventName(definition.exit.event, event)) {
+        await this.end(run, 'exited', now);
+      } else if (definition && run.waitingFor !== null && sameEventName(run.waitingFor, event) && isWaitFor(stepAt(definition.steps, run.position))) {
+        const profile = await this.options.profiles(siteId, profileId);
+        const holds = (rule: Rule) => (profile ? compileRule(rule)(subjectOf(profile, now, null)) : false);
+        await this.moveTo(run, resume(definition.steps, run.position, 'happened', now, holds), now, {});
+      } else {
+        // Not for this event after all: let it go as it was.
+        await this.write(run);
+      }
+    }
+  }
+
   private async act(action: Action, input: ActionInput): Promise<ActionResult> {
     const kind = Object.keys(action)[0] as ActionKind;
     const handler = this.options.actions[kind];
@@ -140,6 +177,8 @@ export class Runner {
     if (next.status === 'active' && next.dueAt !== null) this.options.onDue?.(next.dueAt);
   }
 }
+
+const isWaitFor = (step: Step | null) => step !== null && 'waitFor' in step;
 
 function retryStart(run: RunRecord): number | null {
   const retry = run.context[RETRY_KEY] as { since?: unknown } | null | undefined;

@@ -204,6 +204,22 @@ describe(`Automation store (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'p
       expect(await store.automations.updateRun({ ...taken, status: 'done' }, 'node-b')).toBe(true);
     });
 
+    it('claims one run, due or not, for the event it waits for, unless another holder has it', async () => {
+      const a = automation();
+      const waiting = run(a.id, { waitingFor: 'Order Completed', dueAt: T0 + 3_600_000 });
+      const finished = run(a.id, { status: 'done', dueAt: null });
+      await store.automations.startRuns([waiting, finished]);
+      const claimed = await store.automations.claimRun(site.id, waiting.id, 'node-a', 30_000);
+      expect(claimed).toMatchObject({ id: waiting.id, position: waiting.position, waitingFor: 'Order Completed' });
+      expect(await store.automations.claimRun(site.id, waiting.id, 'node-b', 30_000)).toBeNull();
+      expect(await store.automations.claimDueRuns(T0 + 7_200_000, 'node-b', 30_000, 10)).toEqual([]);
+      expect(await store.automations.claimRun(site.id, finished.id, 'node-b', 30_000)).toBeNull();
+      expect(await store.automations.claimRun('another-site', waiting.id, 'node-b', 30_000)).toBeNull();
+      expect(await store.automations.updateRun({ ...claimed!, waitingFor: null, dueAt: T0 }, 'node-b')).toBe(false);
+      expect(await store.automations.updateRun({ ...claimed!, waitingFor: null, dueAt: T0 }, 'node-a')).toBe(true);
+      expect(await store.automations.claimRun(site.id, waiting.id, 'node-b', 30_000)).toMatchObject({ dueAt: T0, waitingFor: null });
+    });
+
     it('never gives one due run to two stores claiming at once', async () => {
       const a = automation();
       await store.automations.startRuns(Array.from({ length: 40 }, (_, i) => run(a.id, { dueAt: T0 + i })));

@@ -93,6 +93,15 @@ export interface AutomationStore {
    * for (const run of await store.claimDueRuns(Date.now(), node, 30_000, 100)) await runStep(run);
    */
   claimDueRuns(now: number, holder: string, leaseMs: number, limit: number): Promise<RunRecord[]>;
+  /**
+   * Leases one active run to `holder` for `leaseMs`, due or not, unless another holder's lease
+   * on it still holds; null then, or when the run is not active. What a run waiting for an event
+   * is taken with when the event comes, so that it moves on once, on one node.
+   *
+   * @example
+   * const run = await store.claimRun(site.id, waiting.id, node, 30_000); // null: another node has it
+   */
+  claimRun(siteId: string, id: string, holder: string, leaseMs: number): Promise<RunRecord | null>;
   /** The earliest `dueAt` of an active run, leased or not (the scheduler's next wake-up), or null. */
   nextDueAt(): Promise<number | null>;
   /**

@@ -95,6 +95,16 @@ export class PostgresAutomations implements AutomationStore {
     return rows.map(runFromRow).sort((a, b) => a.dueAt! - b.dueAt!);
   }
 
+  async claimRun(siteId: string, id: string, holder: string, leaseMs: number): Promise<RunRecord | null> {
+    const { rows } = await this.query<RunRow>(
+      `UPDATE automation_runs SET lease_holder = $3, lease_until = ${NOW_MS} + $4::bigint
+       WHERE site_id = $1 AND id = $2 AND status = 'active' AND (lease_until IS NULL OR lease_until < ${NOW_MS})
+       RETURNING *`,
+      [siteId, id, holder, leaseMs],
+    );
+    return rows[0] ? runFromRow(rows[0]) : null;
+  }
+
   async nextDueAt(): Promise<number | null> {
     const { rows } = await this.query<{ next: number | null }>(
       "SELECT MIN(due_at) AS next FROM automation_runs WHERE status = 'active' AND due_at IS NOT NULL",

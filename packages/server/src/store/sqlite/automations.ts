@@ -44,6 +44,10 @@ export class SqliteAutomations implements AutomationStore {
          ORDER BY due_at LIMIT ?`,
       ),
       lease: db.prepare('UPDATE automation_runs SET lease_holder = ?, lease_until = ? WHERE site_id = ? AND id = ? RETURNING *'),
+      claimOne: db.prepare(
+        `UPDATE automation_runs SET lease_holder = ?, lease_until = ?
+         WHERE site_id = ? AND id = ? AND status = 'active' AND (lease_until IS NULL OR lease_until < ?) RETURNING *`,
+      ),
       nextDue: db.prepare("SELECT MIN(due_at) FROM automation_runs WHERE status = 'active' AND due_at IS NOT NULL").pluck(),
       update: db.prepare(
         `UPDATE automation_runs SET status = @status, position = @position, context = @context, due_at = @due_at,
@@ -99,6 +103,14 @@ export class SqliteAutomations implements AutomationStore {
       const clock = Date.now();
       const due = this.sql.due.all(now, clock, limit) as Array<{ site_id: string; id: string }>;
       return due.map((key) => runFromRow(this.sql.lease.get(holder, clock + leaseMs, key.site_id, key.id) as RunRow));
+    });
+  }
+
+  claimRun(siteId: string, id: string, holder: string, leaseMs: number): Promise<RunRecord | null> {
+    return this.write(() => {
+      const clock = Date.now();
+      const row = this.sql.claimOne.get(holder, clock + leaseMs, siteId, id, clock) as RunRow | undefined;
+      return row ? runFromRow(row) : null;
     });
   }
 
