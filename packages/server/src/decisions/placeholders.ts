@@ -31,5 +31,22 @@ function fill(template: string, traits: JsonObject, escape: (value: string) => s
   });
 }
 
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/**
+ * Fills the placeholders of an email template with the same rules as offers: in `text` values
+ * lose their control characters, in `html` they are HTML-escaped, so that a trait a visitor
+ * typed can never add markup or a link to a mail the site sends.
+ *
+ * @example
+ * fillTemplate('<p>Hi {{traits.firstName|there}}</p>', { firstName: '<b>Ada' }, 'html'); // '<p>Hi &lt;b&gt;Ada</p>'
+ */
+export function fillTemplate(template: string, traits: JsonObject, kind: 'text' | 'html'): string {
+  return fill(template, traits, (v) => {
+    const plain = v.replace(CONTROL, '');
+    return kind === 'html' ? plain.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]) : plain;
+  });
+}
+
 /** Whether a content template uses a placeholder (the console previews them with sample traits). */
 export const hasPlaceholders = (text: string) => new RegExp(PLACEHOLDER.source).test(text);

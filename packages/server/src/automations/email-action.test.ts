@@ -1,0 +1,88 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProfileRecord } from '../profiles/types.js';
+import type { AutomationRecord, RunRecord } from '../store/automations.js';
+import { emailAction } from './email-action.js';
+import type { ActionInput } from './runner.js';
+
+const servers: SMTPServer[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+/** A real SMTP server on 127.0.0.1 that keeps what it is given, or refuses recipients with `refuse`. */
+async function mailCatcher(refuse?: { code: number; message: string }) {
+  const mails: Array<{ from: string; to: string[]; raw: string }> = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onRcptTo(_address, _session, callback) {
+      if (!refuse) return callback();
+      callback(Object.assign(new Error(refuse.message), { responseCode: refuse.code }));
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        mails.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
+        callback();
+      });
+    },
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`, mails };
+}
+
+function input(traits: Record<string, unknown>, email: string | null = 'ada@example.com'): ActionInput {
+  const run = { id: 'run_1', siteId: 'site_1', position: '0/else/1', context: { coupon: 'CART-7QK2M9XH4D' } } as unknown as RunRecord;
+  const profile = { id: 'p1', email, traits } as unknown as ProfileRecord;
+  return { run, automation: { id: 'aut_1', name: 'Cart' } as AutomationRecord, profile, key: 'run_1:0/else/1', now: Date.now() };
+}
+
+const step = {
+  email: {
+    subject: 'Your cart, {{traits.firstName|friend}}',
+    text: 'Use {{traits.coupon}} today.',
+    html: '<p>Hi {{traits.firstName}}, use <b>{{traits.coupon}}</b></p>',
+  },
+};
+
+describe('the email action', () => {
+  it('sends the filled template over SMTP with one-click unsubscribe headers and the step as Message-ID', async () => {
+    const catcher = await mailCatcher();
+    const send = emailAction({ settings: () => ({ smtpUrl: catcher.url, from: 'Shop <shop@example.com>' }), unsubscribeUrl: () => 'http://127.0.0.1:1/u/token' });
+    expect(await send(step, input({ firstName: '<script>x</script>\r\nBcc: evil@example.com' }))).toEqual({ kind: 'done' });
+    expect(catcher.mails).toHaveLength(1);
+    const { from, to, raw } = catcher.mails[0];
+    expect(from).toBe('shop@example.com');
+    expect(to).toEqual(['ada@example.com']);
+    const unfolded = raw.replace(/\r\n[ \t]+/g, ' ');
+    expect(unfolded).toMatch(/^List-Unsubscribe: <http:\/\/127\.0\.0\.1:1\/u\/token>$/m);
+    expect(unfolded).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
+    expect(unfolded).toMatch(/^Message-ID: <run_1:0\/else\/1@rapport>$/m);
+    // A trait a visitor typed cannot add a header (the subject stays one line), nor markup to the HTML.
+    const [headers] = unfolded.split(/\r?\n\r?\n/);
+    expect(headers).not.toMatch(/^Bcc:/im);
+    expect(headers).toMatch(/^Subject: Your cart, <script>x<\/script> Bcc: evil@example\.com$/m);
+    expect(to).not.toContain('evil@example.com');
+    const html = raw.slice(raw.indexOf('Content-Type: text/html'));
+    expect(html).toContain('<p>Hi &lt;script&gt;x&lt;/script&gt;');
+    expect(html).not.toContain('<script>');
+    expect(raw).toContain('CART-7QK2M9XH4D');
+  });
+
+  it('retries a temporary refusal (4xx), gives up on a permanent one (5xx), and says why it cannot send', async () => {
+    const busy = await mailCatcher({ code: 451, message: 'try later' });
+    const refusing = await mailCatcher({ code: 550, message: 'no such user' });
+    const via = (url: string) => emailAction({ settings: () => ({ smtpUrl: url, from: 'shop@example.com' }), unsubscribeUrl: () => 'http://127.0.0.1:1/u' });
+    expect(await via(busy.url)(step, input({}))).toMatchObject({ kind: 'retry', error: expect.stringMatching(/try later/) });
+    expect(await via(refusing.url)(step, input({}))).toMatchObject({ kind: 'failed', error: expect.stringMatching(/no such user/) });
+    expect(await via(busy.url)(step, input({}, null))).toEqual({ kind: 'failed', error: 'the person has no email address' });
+    const none = emailAction({ settings: () => null, unsubscribeUrl: () => '' });
+    expect(await none(step, input({}))).toEqual({ kind: 'failed', error: 'the site has no SMTP server set' });
+  });
+});
