@@ -82,6 +82,10 @@ describe('the email action', () => {
     expect(await via(busy.url)(step, input({}))).toMatchObject({ kind: 'retry', error: expect.stringMatching(/try later/) });
     expect(await via(refusing.url)(step, input({}))).toMatchObject({ kind: 'failed', error: expect.stringMatching(/no such user/) });
     expect(await via(busy.url)(step, input({}, null))).toEqual({ kind: 'failed', error: 'the person has no email address' });
+    for (const list of ['ada@example.com, eve@example.com', 'Ada <eve@example.com>', 'ada@example.com;eve@example.com']) {
+      expect(await via(busy.url)(step, input({}, list))).toEqual({ kind: 'failed', error: 'the email trait is not one email address' });
+    }
+    expect(busy.mails).toHaveLength(0);
     const none = emailAction({ settings: () => null, unsubscribeUrl: () => '' });
     expect(await none(step, input({}))).toEqual({ kind: 'failed', error: 'the site has no SMTP server set' });
   });

@@ -2,6 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { fillTemplate } from '../decisions/placeholders.js';
 import type { Action } from './definition.js';
+import { COUPON_TRAIT } from './profile-actions.js';
 import type { ActionHandler, ActionInput, ActionResult } from './runner.js';
 
 /** Where a site's mail goes out: its SMTP URL (`smtp://user:pass@host:587`) and sender. */
@@ -23,6 +24,7 @@ export interface EmailActionOptions {
 }
 
 const CR_LF = /[\r\n]+/g;
+const ONE_ADDRESS = /^[^\s@,;:<>()\[\]"\\]{1,64}@[^\s@,;:<>()\[\]"\\]{1,255}$/;
 
 /**
  * The email action: the step's subject, text and optional HTML filled with the person's traits
@@ -50,8 +52,11 @@ export function emailAction(options: EmailActionOptions): ActionHandler {
     if (!('email' in action)) return { kind: 'failed', error: 'not an email step' };
     const settings = options.settings(input.run.siteId);
     if (!settings) return { kind: 'failed', error: 'the site has no SMTP server set' };
-    const to = input.profile.email ?? (typeof input.profile.traits.email === 'string' ? input.profile.traits.email : null);
+    const to = input.profile.email;
     if (!to) return { kind: 'failed', error: 'the person has no email address' };
+    // A visitor sets their own email trait with the public write key: a list of addresses, or a
+    // display name around one, must not turn a follow-up into mail to strangers.
+    if (!ONE_ADDRESS.test(to)) return { kind: 'failed', error: 'the email trait is not one email address' };
     const traits = { ...input.profile.traits, ...contextTraits(input) };
     const unsubscribe = options.unsubscribeUrl(input);
     try {
@@ -76,6 +81,6 @@ export function emailAction(options: EmailActionOptions): ActionHandler {
 
 /** A coupon given earlier in the run fills `{{traits.coupon}}` even before the profile is re-read. */
 function contextTraits(input: ActionInput) {
-  const coupon = input.run.context.coupon;
-  return typeof coupon === 'string' ? { coupon } : {};
+  const coupon = input.run.context[COUPON_TRAIT];
+  return typeof coupon === 'string' ? { [COUPON_TRAIT]: coupon } : {};
 }

@@ -108,7 +108,7 @@ export class Runner {
       }
     }
     const error = { position: run.position, message: result.error, attempts: run.attempts + 1, since, at: now };
-    const context = { ...withoutRunnerKeys(run.context), [ERROR_KEY]: error };
+    const context = { ...publicContext(run.context), [ERROR_KEY]: error };
     return this.write({ ...run, status: 'failed', dueAt: null, waitingFor: null, context, updatedAt: now });
   }
 
@@ -123,23 +123,37 @@ export class Runner {
    */
   async onEvent(siteId: string, profileId: string, event: string): Promise<void> {
     const { automations } = this.options;
+    // Indexed, by the exact name; the person's active runs add those that wait under another
+    // case of it, and those whose automation exits on it.
     const waiting = await automations.runsWaitingFor(siteId, profileId, event);
     const active = (await automations.listRuns({ siteId, profileId, limit: 100 })).items.filter((r) => r.status === 'active');
-    const ids = new Set([...waiting.map((r) => r.id), ...active.map((r) => r.id)]);
-    for (const id of ids) {
-      const run = await automations.claimRun(siteId, id, this.options.holder, this.options.leaseMs ?? 60_000);
+    const definitions = new Map<string, AutomationDefinition | null>();
+    const definitionOf = async (id: string) => {
+      if (!definitions.has(id)) definitions.set(id, ((await automations.getAutomation(siteId, id))?.definition as unknown as AutomationDefinition) ?? null);
+      return definitions.get(id)!;
+    };
+    const exitsOn = (d: AutomationDefinition | null) => !!d?.exit?.event && sameEventName(d.exit.event, event);
+    const resumedBy = (d: AutomationDefinition | null, r: RunRecord) =>
+      !!d && r.waitingFor !== null && sameEventName(r.waitingFor, event) && isWaitFor(stepAt(d.steps, r.position));
+
+    const seen = new Set<string>();
+    for (const listed of [...waiting, ...active]) {
+      if (seen.has(listed.id)) continue;
+      seen.add(listed.id);
+      const definition = await definitionOf(listed.automationId);
+      // Only runs this event moves are claimed: the others stay free for the scheduler.
+      if (!exitsOn(definition) && !resumedBy(definition, listed)) continue;
+      const run = await automations.claimRun(siteId, listed.id, this.options.holder, this.options.leaseMs ?? 60_000);
       if (!run) continue;
       const now = this.now();
-      const automation = await automations.getAutomation(siteId, run.automationId);
-      const definition = automation?.definition as unknown as AutomationDefinition | undefined;
-      if (definition?.exit?.event && sameEventName(definition.exit.event, event)) {
+      if (exitsOn(definition)) {
         await this.end(run, 'exited', now);
-      } else if (definition && run.waitingFor !== null && sameEventName(run.waitingFor, event) && isWaitFor(stepAt(definition.steps, run.position))) {
+      } else if (resumedBy(definition, run)) {
         const profile = await this.options.profiles(siteId, profileId);
         const holds = (rule: Rule) => (profile ? compileRule(rule)(subjectOf(profile, now, null)) : false);
-        await this.moveTo(run, resume(definition.steps, run.position, 'happened', now, holds), now, {});
+        await this.moveTo(run, resume(definition!.steps, run.position, 'happened', now, holds), now, {});
       } else {
-        // Not for this event after all: let it go as it was.
+        // It moved on between the listing and the claim: let it go as it now is.
         await this.write(run);
       }
     }
@@ -158,7 +172,7 @@ export class Runner {
   }
 
   private moveTo(run: RunRecord, stop: Stop, now: number, added: JsonObject): Promise<void> {
-    const context = { ...withoutRunnerKeys(run.context), ...added };
+    const context = { ...publicContext(run.context), ...added };
     if (stop.done) return this.write({ ...run, status: 'done', dueAt: null, waitingFor: null, attempts: 0, context, updatedAt: now });
     return this.write({ ...run, position: stop.position, dueAt: stop.dueAt, waitingFor: stop.waitingFor, attempts: 0, context, updatedAt: now });
   }
@@ -185,7 +199,8 @@ function retryStart(run: RunRecord): number | null {
   return typeof retry?.since === 'number' ? retry.since : null;
 }
 
-function withoutRunnerKeys(context: JsonObject): JsonObject {
+/** A run's context without the runner's own keys: what the steps, and receivers, are given. */
+export function publicContext(context: JsonObject): JsonObject {
   const { [RETRY_KEY]: _retry, [ERROR_KEY]: _error, ...rest } = context;
   return rest;
 }

@@ -1,5 +1,5 @@
 import type { Action } from './definition.js';
-import type { ActionHandler, ActionInput } from './runner.js';
+import { publicContext, type ActionHandler, type ActionInput } from './runner.js';
 import { sendWebhook } from './webhook.js';
 
 /**
@@ -9,7 +9,6 @@ import { sendWebhook } from './webhook.js';
  */
 export function webhookPayload(input: ActionInput) {
   const { run, automation, profile, now } = input;
-  const context = Object.fromEntries(Object.entries(run.context).filter(([k]) => !k.startsWith('$')));
   return {
     type: 'automation.step',
     timestamp: new Date(now).toISOString(),
@@ -17,7 +16,7 @@ export function webhookPayload(input: ActionInput) {
       automation: { id: automation.id, name: automation.name },
       run: { id: run.id, position: run.position, startedAt: new Date(run.startedAt).toISOString() },
       profile: { id: profile.id, userId: profile.userId, traits: profile.traits },
-      context,
+      context: publicContext(run.context),
     },
   };
 }
