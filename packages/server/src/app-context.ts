@@ -7,6 +7,7 @@ import { newId } from './ids.js';
 import type { SiteDirectory } from './sites/directory.js';
 import type { Store } from './store/store.js';
 import { directIngester, type Ingester } from './collect/ingester.js';
+import { AutomationEngine, type EngineOptions } from './automations/engine.js';
 
 /**
  * Options of `createApp`, with their defaults.
@@ -37,6 +38,8 @@ export interface AppOptions {
   rateLimitPerSite?: RateLimit | null;
   /** Folder holding the script-tag build (`sdk.js`, `sdk.js.map`). @default the built @rapport/sdk */
   sdkDir?: string;
+  /** Automation actions added to or put in place of the built-in ones, and scheduler settings (tests). */
+  automations?: Pick<EngineOptions, 'actions' | 'scheduler'>;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
 }
@@ -61,6 +64,8 @@ export interface AppContext {
   stats: { clientsClosed: number };
   /** This process among the nodes that share the store: the holder of the leases it takes. */
   node: string;
+  /** Automations: started from ingest, their due steps run by a scheduler the server starts. */
+  automations: AutomationEngine;
 }
 
 export function appContext(options: AppOptions): AppContext {
@@ -70,9 +75,19 @@ export function appContext(options: AppOptions): AppContext {
   // One node counts a site's rankings for all when several share the store.
   const rankings = new RankingCache(options.store, now, options.store.kind === 'postgres' ? { holder: node } : null);
   followChanges(options.store, options.sites, catalog, rankings);
+  const ingester = options.ingester ?? directIngester(options.store);
+  const automations = new AutomationEngine({
+    store: options.store,
+    ingester,
+    sites: options.sites,
+    segments: catalog,
+    holder: node,
+    now,
+    ...options.automations,
+  });
   return {
     store: options.store,
-    ingester: options.ingester ?? directIngester(options.store),
+    ingester,
     sites: options.sites,
     adminToken: options.adminToken,
     options: (() => {
@@ -88,6 +103,7 @@ export function appContext(options: AppOptions): AppContext {
     now,
     stats: { clientsClosed: 0 },
     node,
+    automations,
   };
 }
 

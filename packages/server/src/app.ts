@@ -16,6 +16,7 @@ import { profileRoutes } from './profiles/routes.js';
 import { funnelRoutes } from './reports/funnel-routes.js';
 import { reportRoutes } from './reports/routes.js';
 import { segmentRoutes } from './segments/routes.js';
+import { automationRoutes } from './automations/routes.js';
 import { siteRoutes } from './sites/routes.js';
 
 export type { AppOptions } from './app-context.js';
@@ -54,6 +55,7 @@ export function createApp(options: AppOptions) {
         store: ctx.store.kind,
         database: ok ? 'ok' : 'not answering',
         clientsClosedMidUpload: ctx.stats.clientsClosed,
+        automations: ctx.automations.scheduler.stats,
       },
       ok ? 200 : 503,
       ok ? {} : { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) },
@@ -74,11 +76,12 @@ export function createApp(options: AppOptions) {
   app.route('/api/offers', offerRoutes(ctx));
   app.route('/api/reports', reportRoutes(ctx));
   app.route('/api/reports', funnelRoutes(ctx));
+  app.route('/api/automations', automationRoutes(ctx));
   app.route('/console', consoleRoutes(ctx));
 
   app.route('/', sdkAssetRoutes(ctx.options.sdkDir));
   // `node`: this process's name among the nodes of one store, for work that runs on one of them.
-  return Object.assign(app, { node: ctx.node });
+  return Object.assign(app, { node: ctx.node, automations: ctx.automations });
 }
 
 export type App = ReturnType<typeof createApp>;

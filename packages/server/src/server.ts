@@ -95,6 +95,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
     const demoSite = config.demo ? await ensureDemoSite(sites, [url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]) : null;
     const stopRetention = scheduleRetention(store, () => sites.list(), app.node);
+    app.automations.scheduler.start();
 
     let closing: Promise<void> | null = null;
     return {
@@ -107,9 +108,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       createdAdminToken,
       demoSite,
       close: () =>
-        (closing ??= drain(server).then(() => {
+        (closing ??= drain(server).then(async () => {
           stopRetention();
-          return ingester.close().then(() => store.close());
+          // The steps in hand finish (their outcome written) before the store closes.
+          await app.automations.scheduler.stop();
+          await ingester.close();
+          await store.close();
         })),
     };
   } catch (error) {

@@ -9,6 +9,8 @@ import {
 import { enrich, type RequestFacts } from '../enrich/enrich.js';
 import { verifyUserHash } from '../identity/verify.js';
 import type { IngestEvent, Site, Trust } from '../store/types.js';
+import type { AutomationStarter } from '../automations/starts.js';
+import { HttpError, UNAVAILABLE_RETRY_AFTER_S } from '../http/errors.js';
 import type { Ingester } from './ingester.js';
 import { correctedTimestamp, messageIdOf, skewOf } from './normalize.js';
 import { isIsoDate, isObject, prepareSharedContext, validateMessage, type SharedContext, type ValidMessage } from './validate.js';
@@ -32,9 +34,9 @@ export type CollectOutcome = { status: 200; body: CollectResponse } | { status: 
 /**
  * One collect call: validates every message (the valid rest is kept when some are bad), applies
  * identity verification, normalizes times and ids, enriches, and stores; answers only once the
- * messages are durable.
+ * messages are durable and the automation runs they start are written.
  */
-export async function collect(ingester: Ingester, input: CollectInput): Promise<CollectOutcome> {
+export async function collect(ingester: Ingester, input: CollectInput, starter?: AutomationStarter): Promise<CollectOutcome> {
   const listed = messagesOf(input);
   if ('error' in listed) return { status: 400, body: listed };
   const { messages, batchSentAt, shared } = listed;
@@ -86,7 +88,15 @@ export async function collect(ingester: Ingester, input: CollectInput): Promise<
     };
   }
   if (events.length) {
-    const result = await ingester.ingest(input.site, events);
+    const result = await ingester.ingest(input.site, events, starter && (await starter.ingestOptions(input.site.id)));
+    // Before the answer: should this fail, the client's retry of the call (its messages now
+    // duplicates, looked at again) starts what is missing.
+    await starter?.afterIngest(input.site, events, result).catch((error: unknown) => {
+      console.error('rapport: could not start the automations of a collect call', error);
+      throw new HttpError(503, 'the messages are stored, but their automations could not be started: send them again', undefined, {
+        'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S),
+      });
+    });
     for (const note of result.notes) {
       const { messageId, ...issue } = note;
       warnings.push({ index: firstIndexOf.get(messageId)!, ...issue });

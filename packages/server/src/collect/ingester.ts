@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import type { IngestEvent, IngestResult, Site } from '../store/types.js';
+import type { IngestEvent, IngestOptions, IngestResult, Site } from '../store/types.js';
 import { ingest } from './pipeline.js';
 import { WriterThread } from './writer-thread.js';
 import type { Synchronous } from '../store/sqlite/open.js';
@@ -14,14 +14,14 @@ import type { Synchronous } from '../store/sqlite/open.js';
  * await ingester.close();
  */
 export interface Ingester {
-  ingest(site: Site, events: IngestEvent[]): Promise<IngestResult>;
+  ingest(site: Site, events: IngestEvent[], options?: IngestOptions): Promise<IngestResult>;
   /** Waits for what is in flight to be durable, then lets go of its resources (not the store). */
   close(): Promise<void>;
 }
 
 /** The pipeline on this thread, in the store's own transactions. */
 export function directIngester(store: Store): Ingester {
-  return { ingest: (site, events) => ingest(store, site, events), close: async () => {} };
+  return { ingest: (site, events, options) => ingest(store, site, events, options), close: async () => {} };
 }
 
 export interface IngesterOptions {

@@ -9,6 +9,7 @@ import type {
   EventWrite,
   Identity,
   IngestEvent,
+  IngestOptions,
   IngestOutcome,
   IngestProgram,
   IngestRead,
@@ -16,9 +17,11 @@ import type {
   IngestWrites,
   MessageKey,
   OfferEventKind,
+  ProfileChange,
   Site,
   WorkingSetRead,
 } from '../store/types.js';
+import type { ProfileRecord } from '../profiles/types.js';
 
 /**
  * Who sent a message: its anonymous id, else its user id. A retry comes from the same sender, so
@@ -43,8 +46,8 @@ const OFFER_EVENT_KINDS = new Map<string, OfferEventKind>([
  * @example
  * const { outcomes } = await ingest(store, site, [event]); // ['stored']
  */
-export function ingest(store: Store, site: Site, events: IngestEvent[]): Promise<IngestResult> {
-  return store.ingestTransaction(site.id, () => ingestProgram(site, events, Date.now()));
+export function ingest(store: Store, site: Site, events: IngestEvent[], options: IngestOptions = {}): Promise<IngestResult> {
+  return store.ingestTransaction(site.id, () => ingestProgram(site, events, Date.now(), options));
 }
 
 /**
@@ -52,7 +55,7 @@ export function ingest(store: Store, site: Site, events: IngestEvent[]): Promise
  * them in its transaction without a turn of the event loop, an asynchronous one (PostgreSQL)
  * awaits them, and both run these same rules.
  */
-export function* ingestProgram(site: Site, events: IngestEvent[], now: number): IngestProgram<IngestResult> {
+export function* ingestProgram(site: Site, events: IngestEvent[], now: number, want: IngestOptions = {}): IngestProgram<IngestResult> {
   const options = { emailMatching: site.settings.emailMatching };
   const ws = new WorkingSet(site.id, newId, now);
 
@@ -70,7 +73,10 @@ export function* ingestProgram(site: Site, events: IngestEvent[], now: number): 
   const rollups = new RollupCounter(timeZone);
   // What each person counted for before this call: the rollups take the difference.
   const before = new Map<string, PersonFacts>();
+  // Copies only when asked for: most calls need no before and after.
+  const loaded = new Map<string, ProfileRecord>();
   for (const profile of profiles) {
+    if (want.profiles) loaded.set(profile.id, structuredClone(profile));
     ws.loadProfile(profile);
     before.set(profile.id, personFacts(profile, timeZone));
   }
@@ -86,17 +92,53 @@ export function* ingestProgram(site: Site, events: IngestEvent[], now: number): 
   const outcomes: IngestOutcome[] = duplicate.map((found) => (found ? 'duplicate' : 'stored'));
 
   const placed: Array<{ event: IngestEvent; profileId: string; sessionId: string }> = [];
+  const placedAt: Array<number | null> = events.map(() => null);
   events.forEach((event, i) => {
     if (duplicate[i]) return;
     const profile = ws.profile(resolveProfile(ws, event, options));
     const sessions = profile.computed.sessions;
     const sessionId = applyEvent(profile, event, newId, timeZone);
     ws.touch(profile.id);
+    placedAt[i] = placed.length;
     placed.push({ event: rollups.event(event, profile, profile.computed.sessions > sessions), profileId: profile.id, sessionId });
   });
   for (const id of ws.dirty) rollups.person(before.get(id) ?? null, personFacts(ws.profiles.get(id)!, timeZone));
 
-  return { writes: writesOf(ws, placed, now, rollups.writes()), result: { outcomes, notes: ws.notes } };
+  const writes = writesOf(ws, placed, now, rollups.writes());
+  const profileIds = placedAt.map((at) => (at === null ? null : writes.events[at].profileId));
+  const result: IngestResult = { outcomes, profileIds, notes: ws.notes };
+  if (want.profiles) result.changed = changesOf(ws, loaded, writes, messageKeys, placedAt);
+  return { writes, result };
+}
+
+/**
+ * Each live profile the call changed, before and after. A profile merged into another has no
+ * after of its own: its before is the one of the profile it went into when that one is new.
+ */
+function changesOf(
+  ws: WorkingSet,
+  loaded: Map<string, ProfileRecord>,
+  writes: IngestWrites,
+  keys: MessageKey[],
+  placedAt: Array<number | null>,
+): ProfileChange[] {
+  const last = new Map<string, MessageKey>();
+  placedAt.forEach((at, i) => {
+    if (at !== null) last.set(writes.events[at].profileId, keys[i]);
+  });
+  const changes: ProfileChange[] = [];
+  for (const after of [...writes.newProfiles, ...writes.changedProfiles]) {
+    if (after.mergedInto) continue;
+    const key = last.get(after.id);
+    if (!key) continue;
+    let before = loaded.get(after.id) ?? null;
+    if (!before) {
+      // A new profile that took in loaded ones: it is who they were.
+      for (const [id, profile] of loaded) if (ws.final(id) === after.id) before ??= profile;
+    }
+    changes.push({ before, after, last: key });
+  }
+  return changes;
 }
 
 /** The rows the working set changed, each pointing at the live profile it ended at. */

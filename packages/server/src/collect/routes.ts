@@ -29,7 +29,7 @@ async function handle(c: Context, ctx: AppContext, endpoint: 'batch' | MessageTy
     clientIp: ip,
     userAgent: c.req.header('user-agent') ?? null,
     receivedAt: ctx.now(),
-  });
+  }, ctx.automations.starter);
   if (outcome.status !== 200) throw new HttpError(outcome.status, outcome.body.error, outcome.body.details);
   return c.json(outcome.body, 200);
 }

@@ -16,7 +16,7 @@ port.on('message', (request: WriterRequest) => {
     void store.close().then(() => reply({ kind: 'closed' }));
     return;
   }
-  ingest(store, request.site, request.events).then(
+  ingest(store, request.site, request.events, request.options).then(
     (result) => reply({ kind: 'done', id: request.id, result }),
     (error: unknown) => {
       const { message = String(error), code } = (error ?? {}) as { message?: string; code?: string };

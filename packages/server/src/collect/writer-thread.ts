@@ -1,11 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import { StoreUnavailableError } from '../store/store.js';
 import type { Synchronous } from '../store/sqlite/open.js';
-import type { IngestEvent, IngestResult, Site } from '../store/types.js';
+import type { IngestEvent, IngestOptions, IngestResult, Site } from '../store/types.js';
 import type { Ingester } from './ingester.js';
 
 /** What the main thread asks of the writer thread. */
-export type WriterRequest = { kind: 'ingest'; id: number; site: Site; events: IngestEvent[] } | { kind: 'close' };
+export type WriterRequest = { kind: 'ingest'; id: number; site: Site; events: IngestEvent[]; options?: IngestOptions } | { kind: 'close' };
 
 /** What the writer thread answers. */
 export type WriterReply =
@@ -46,7 +46,7 @@ export class WriterThread implements Ingester {
     private readonly options: { synchronous?: Synchronous },
   ) {}
 
-  ingest(site: Site, events: IngestEvent[]): Promise<IngestResult> {
+  ingest(site: Site, events: IngestEvent[], options?: IngestOptions): Promise<IngestResult> {
     if (this.closing) return Promise.reject(new StoreUnavailableError('the server is shutting down'));
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
@@ -54,7 +54,7 @@ export class WriterThread implements Ingester {
     if (this.pending.size === 0) worker.ref();
     return new Promise<IngestResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ kind: 'ingest', id, site, events } satisfies WriterRequest);
+      worker.postMessage({ kind: 'ingest', id, site, events, options } satisfies WriterRequest);
     });
   }
 

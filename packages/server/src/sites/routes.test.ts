@@ -82,6 +82,12 @@ describe('GET /healthz', () => {
   it('says which store it is and that the database answers', async () => {
     const res = await fetch(`${t.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', store: testStoreKind(), database: 'ok', clientsClosedMidUpload: 0 });
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      store: testStoreKind(),
+      database: 'ok',
+      clientsClosedMidUpload: 0,
+      automations: { claimed: 0, failed: 0, late: 0, maxLatenessMs: 0 },
+    });
   });
 });

@@ -106,6 +106,42 @@ describe(`Automation store (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'p
       expect(await store.automations.getRun(site.id, repeat.id)).toBeNull();
     });
 
+    it('arms a watch once, and wakes it only while it is dormant', async () => {
+      const a = automation();
+      await store.automations.saveAutomation(a);
+      const watch = run(a.id, { triggerKey: 't:p1', position: 'watch', dueAt: T0 + 1000 });
+      await store.automations.armRuns([watch, { ...watch, id: newId(), dueAt: T0 + 500 }]);
+      const [armed] = (await store.automations.listRuns({ siteId: site.id, automationId: a.id, limit: 10 })).items;
+      expect(armed).toMatchObject({ triggerKey: 't:p1', position: 'watch' });
+      // Armed again while due: left as it is (the watch itself looks at the time when it comes).
+      await store.automations.armRuns([{ ...watch, id: newId(), dueAt: T0 + 9000 }]);
+      expect((await store.automations.getRun(site.id, armed.id))!.dueAt).toBe(armed.dueAt);
+      const [claimed] = await store.automations.claimDueRuns(T0 + 1000, 'node-a', 30_000, 10);
+      await store.automations.updateRun({ ...claimed, dueAt: null }, 'node-a');
+      await store.automations.armRuns([{ ...watch, id: newId(), dueAt: T0 + 5000, updatedAt: T0 + 5 }]);
+      expect(await store.automations.getRun(site.id, armed.id)).toMatchObject({ dueAt: T0 + 5000, status: 'active', position: 'watch' });
+      // A finished one stays finished.
+      const done = await store.automations.claimDueRuns(T0 + 5000, 'node-a', 30_000, 10);
+      await store.automations.updateRun({ ...done[0], status: 'cancelled', dueAt: null }, 'node-a');
+      await store.automations.armRuns([{ ...watch, id: newId(), dueAt: T0 + 7000 }]);
+      expect(await store.automations.getRun(site.id, armed.id)).toMatchObject({ dueAt: null, status: 'cancelled' });
+      expect((await store.automations.listRuns({ siteId: site.id, automationId: a.id, limit: 10 })).items).toHaveLength(1);
+    });
+
+    it('replays a failed run once, and nothing that is not failed', async () => {
+      const a = automation();
+      await store.automations.saveAutomation(a);
+      const failed = run(a.id, { status: 'failed', dueAt: null, attempts: 3, context: { $error: { message: 'no' } } });
+      const active = run(a.id);
+      await store.automations.startRuns([failed, active]);
+      const again = { ...failed, status: 'active' as const, dueAt: T0 + 10, attempts: 0, context: {}, updatedAt: T0 + 10 };
+      expect(await store.automations.replayRun(again)).toBe(true);
+      expect(await store.automations.replayRun(again)).toBe(false);
+      expect(await store.automations.getRun(site.id, failed.id)).toEqual(again);
+      expect(await store.automations.replayRun({ ...active, dueAt: T0 + 99 })).toBe(false);
+      expect((await store.automations.getRun(site.id, active.id))!.dueAt).toBe(T0);
+    });
+
     it('lists runs newest first by automation or by person, a page at a time', async () => {
       const a = automation();
       const b = automation({ name: 'Win-back' });

@@ -84,6 +84,16 @@ export interface AutomationStore {
    */
   startRuns(runs: RunRecord[]): Promise<boolean[]>;
   /**
+   * Starts each run like `startRuns`; when its automation has a run of that `triggerKey` already
+   * that is active and due at no time (a dormant watch), wakes that one at the new run's `dueAt`
+   * instead. Nothing else about an existing run changes. One write per run, however often it is
+   * armed: what keeps an index of due times for a trigger that time sets off.
+   *
+   * @example
+   * await store.armRuns([{ ...watch, triggerKey: `t:${profileId}`, dueAt: lastOrderAt + 90 * DAY_MS }]);
+   */
+  armRuns(runs: RunRecord[]): Promise<void>;
+  /**
    * Leases to `holder`, for `leaseMs`, at most `limit` active runs whose step is due by `now`
    * and whose lease (if any) has run out, the earliest due first, and returns them. A run
    * leased by one caller is not returned to another until that lease runs out, so two nodes
@@ -115,6 +125,12 @@ export interface AutomationStore {
   listRuns(query: RunQuery): Promise<Page<RunRecord>>;
   /** The active runs of a person that wait for the track event `event`. */
   runsWaitingFor(siteId: string, profileId: string, event: string): Promise<RunRecord[]>;
+  /**
+   * Puts a failed run (a dead letter) back to work as `run` says (active, due again, its error
+   * cleared), only while it is still failed: false when it is not, so that a replay sent twice
+   * starts it once.
+   */
+  replayRun(run: RunRecord): Promise<boolean>;
   /** Cancels the active runs of a person (an erasure); how many. */
   cancelRuns(siteId: string, profileId: string): Promise<number>;
 }

@@ -182,8 +182,28 @@ export type IngestOutcome = 'stored' | 'duplicate';
 
 export interface IngestResult {
   outcomes: IngestOutcome[];
+  /** Per message, the live profile it was stored on; null for a duplicate. */
+  profileIds: Array<string | null>;
+  /**
+   * Asked for with `IngestOptions.profiles`: each live profile the call changed, as it was before
+   * (null when the call made it) and as it is now. What automations compare to find who entered
+   * a segment or reached a value.
+   */
+  changed?: ProfileChange[];
   /** What the identity rules refused to do for a message (a link it asked for), by message id. */
   notes: IdentityNote[];
+}
+
+export interface ProfileChange {
+  before: ProfileRecord | null;
+  after: ProfileRecord;
+  /** The last message of the call stored on this profile: its sender and id name the change. */
+  last: MessageKey;
+}
+
+export interface IngestOptions {
+  /** Return the changed profiles (`IngestResult.changed`). @default false */
+  profiles?: boolean;
 }
 
 /** An identity link that a message asked for and was refused, with the reason: reported as a warning. */

@@ -65,19 +65,34 @@ export class PostgresAutomations implements AutomationStore {
 
   async startRuns(runs: RunRecord[]): Promise<boolean[]> {
     if (runs.length === 0) return [];
+    // One statement for the whole call; the ids of the rows inserted say which runs started.
+    const { rows } = await this.insertRuns(runs, 'DO NOTHING');
+    const started = new Set(rows.map((r) => r.id));
+    return runs.map((run) => started.has(run.id));
+  }
+
+  async armRuns(runs: RunRecord[]): Promise<void> {
+    // One statement may not touch a row twice: the last run of a key wins.
+    const byKey = new Map(runs.map((run) => [`${run.siteId}\u0000${run.automationId}\u0000${run.triggerKey}`, run]));
+    if (byKey.size === 0) return;
+    await this.insertRuns(
+      [...byKey.values()],
+      `DO UPDATE SET due_at = excluded.due_at, updated_at = excluded.updated_at
+       WHERE automation_runs.status = 'active' AND automation_runs.due_at IS NULL`,
+    );
+  }
+
+  private insertRuns(runs: RunRecord[], onConflict: string) {
     const columns = runs.map(runToParams);
     const types = { holdout: 'smallint', due_at: 'bigint', attempts: 'integer', started_at: 'bigint', updated_at: 'bigint' } as Record<string, string>;
     const arrays = RUN_COLUMNS.map((c, i) => `$${i + 1}::${types[c] ?? 'text'}[]`);
-    // One statement for the whole call; the ids of the rows inserted say which runs started.
-    const { rows } = await this.query<{ id: string }>(
+    return this.query<{ id: string }>(
       `INSERT INTO automation_runs (${RUN_COLUMNS.join(', ')})
        SELECT * FROM unnest(${arrays.join(', ')})
-       ON CONFLICT (site_id, automation_id, trigger_key) DO NOTHING
+       ON CONFLICT (site_id, automation_id, trigger_key) ${onConflict}
        RETURNING site_id, id`,
       RUN_COLUMNS.map((c) => columns.map((row) => row[c])),
     );
-    const started = new Set(rows.map((r) => r.id));
-    return runs.map((run) => started.has(run.id));
   }
 
   async claimDueRuns(now: number, holder: string, leaseMs: number, limit: number): Promise<RunRecord[]> {
@@ -153,6 +168,17 @@ export class PostgresAutomations implements AutomationStore {
       [siteId, profileId, event],
     );
     return rows.map(runFromRow);
+  }
+
+  async replayRun(run: RunRecord): Promise<boolean> {
+    const p = runToParams(run);
+    const { rowCount } = await this.query(
+      `UPDATE automation_runs SET status = $3, position = $4, context = $5, due_at = $6, waiting_for = $7, attempts = $8, updated_at = $9,
+         lease_holder = NULL, lease_until = NULL
+       WHERE site_id = $1 AND id = $2 AND status = 'failed'`,
+      [p.site_id, p.id, p.status, p.position, p.context, p.due_at, p.waiting_for, p.attempts, p.updated_at],
+    );
+    return (rowCount ?? 0) > 0;
   }
 
   async cancelRuns(siteId: string, profileId: string): Promise<number> {

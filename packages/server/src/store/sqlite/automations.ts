@@ -38,6 +38,11 @@ export class SqliteAutomations implements AutomationStore {
         `INSERT INTO automation_runs (${RUN_COLUMNS.join(', ')}) VALUES (${named(RUN_COLUMNS)})
          ON CONFLICT (site_id, automation_id, trigger_key) DO NOTHING`,
       ),
+      arm: db.prepare(
+        `INSERT INTO automation_runs (${RUN_COLUMNS.join(', ')}) VALUES (${named(RUN_COLUMNS)})
+         ON CONFLICT (site_id, automation_id, trigger_key) DO UPDATE SET due_at = excluded.due_at, updated_at = excluded.updated_at
+         WHERE automation_runs.status = 'active' AND automation_runs.due_at IS NULL`,
+      ),
       due: db.prepare(
         `SELECT site_id, id FROM automation_runs
          WHERE status = 'active' AND due_at IS NOT NULL AND due_at <= ? AND (lease_until IS NULL OR lease_until < ?)
@@ -57,6 +62,11 @@ export class SqliteAutomations implements AutomationStore {
       getRun: db.prepare('SELECT * FROM automation_runs WHERE site_id = ? AND id = ?'),
       waiting: db.prepare(
         `SELECT * FROM automation_runs WHERE site_id = ? AND profile_id = ? AND waiting_for = ? AND status = 'active' ORDER BY started_at, id`,
+      ),
+      replay: db.prepare(
+        `UPDATE automation_runs SET status = @status, position = @position, context = @context, due_at = @due_at,
+           waiting_for = @waiting_for, attempts = @attempts, updated_at = @updated_at, lease_holder = NULL, lease_until = NULL
+         WHERE site_id = @site_id AND id = @id AND status = 'failed'`,
       ),
       cancelFor: db.prepare(
         `UPDATE automation_runs SET status = 'cancelled', due_at = NULL, waiting_for = NULL, lease_holder = NULL, lease_until = NULL, updated_at = ?
@@ -95,6 +105,10 @@ export class SqliteAutomations implements AutomationStore {
 
   startRuns(runs: RunRecord[]): Promise<boolean[]> {
     return this.write(() => runs.map((run) => this.sql.start.run(runToParams(run)).changes > 0));
+  }
+
+  async armRuns(runs: RunRecord[]): Promise<void> {
+    if (runs.length) await this.write(() => runs.forEach((run) => this.sql.arm.run(runToParams(run))));
   }
 
   claimDueRuns(now: number, holder: string, leaseMs: number, limit: number): Promise<RunRecord[]> {
@@ -142,6 +156,10 @@ export class SqliteAutomations implements AutomationStore {
 
   async runsWaitingFor(siteId: string, profileId: string, event: string): Promise<RunRecord[]> {
     return (this.sql.waiting.all(siteId, profileId, event) as RunRow[]).map(runFromRow);
+  }
+
+  replayRun(run: RunRecord): Promise<boolean> {
+    return this.write(() => this.sql.replay.run(runToParams(run)).changes > 0);
   }
 
   cancelRuns(siteId: string, profileId: string): Promise<number> {
