@@ -57,6 +57,7 @@ export class AutomationEngine {
       automations,
       profiles: liveProfile,
       holder: options.holder,
+      site: (id) => options.sites.get(id),
       onDue: wake,
       now,
       actions: {

@@ -9,6 +9,9 @@ import { stepAt } from './position.js';
 import { sameEventName } from './trigger.js';
 import { actionAt, resume, type Stop } from './walk.js';
 import { retryDelayMs, shouldRetry } from './webhook.js';
+import { isSend, sendGate, type Gate } from './send-gate.js';
+import { suppressionOf } from '../profiles/consent.js';
+import type { Site } from '../store/types.js';
 
 /** What carrying out an action came to. */
 export type ActionResult =
@@ -45,6 +48,11 @@ export interface RunnerOptions {
   /** The holder the scheduler claimed the runs as: only it may write them back. */
   holder: string;
   actions: Partial<Record<ActionKind, ActionHandler>>;
+  /**
+   * A site's settings, for what sends respect (quiet hours, the cap per person); without it,
+   * sends still skip a person who unsubscribed, opted out or withdrew consent.
+   */
+  site?: (siteId: string) => Site | undefined;
   /** Told when a run written back falls due, so the scheduler wakes in time for it. */
   onDue?: (at: number) => void;
   /** How long a run taken for an event is held while it moves on. @default 60_000 */
@@ -65,7 +73,9 @@ const ERROR_KEY = '$error';
  * past a wait, into a `waitFor`'s else branch at its deadline, through an action (a retry
  * later, with backoff, when it asks for one; the dead letters when it fails for good or its
  * retries run out of their 24 h), or to its end. A run in the holdout goes through the same
- * steps with every action skipped. Ends early on the exit rule, and is cancelled when its
+ * steps with every action skipped. A send (email, webhook) respects the person and the site
+ * (`sendGate`): skipped for one who said no, put off through quiet hours, skipped past the cap;
+ * one that went out is recorded for the cap and the report. Ends early on the exit rule, and is cancelled when its
  * automation or its person is gone.
  *
  * @example
@@ -95,8 +105,29 @@ export class Runner {
     if (!action) return this.moveTo(run, resume(definition.steps, run.position, 'elapsed', now, holds), now, {});
 
     const key = `${run.id}:${run.position}`;
+    const send = isSend(action);
+    if (send && !run.holdout) {
+      const gate = await this.gate(run.siteId, profile, now);
+      if (gate.kind === 'later') return this.write({ ...run, dueAt: gate.at, updatedAt: now });
+      if (gate.kind === 'skip') {
+        const skipped = [...((run.context.skipped as JsonObject[] | undefined) ?? []), { position: run.position, reason: gate.reason }];
+        return this.moveTo(run, resume(definition.steps, run.position, 'acted', now, holds), now, { skipped });
+      }
+    }
     const result: ActionResult = run.holdout ? { kind: 'done' } : await this.act(action, { run, automation, profile, key, now });
     if (result.kind === 'done') {
+      if (send && !run.holdout) {
+        // Before the run moves on: a crash in between sends again under the same key, and counts once.
+        await automations.recordSend({
+          siteId: run.siteId,
+          runId: run.id,
+          position: run.position,
+          automationId: run.automationId,
+          profileId: run.profileId,
+          kind: 'email' in action ? 'email' : 'webhook',
+          sentAt: now,
+        });
+      }
       return this.moveTo(run, resume(definition.steps, run.position, 'acted', now, holds), now, result.context ?? {});
     }
     const since = retryStart(run) ?? now;
@@ -157,6 +188,13 @@ export class Runner {
         await this.write(run);
       }
     }
+  }
+
+  private gate(siteId: string, profile: ProfileRecord, now: number): Promise<Gate> {
+    const site = this.options.site?.(siteId);
+    if (site) return sendGate(profile, site, this.options.automations, now);
+    const reason = suppressionOf(profile.traits);
+    return Promise.resolve(reason ? { kind: 'skip', reason } : { kind: 'send' });
   }
 
   private async act(action: Action, input: ActionInput): Promise<ActionResult> {

@@ -1,4 +1,5 @@
 import { MAX_AMOUNT, SESSION_TIMEOUT_MS, SLOT_EVENTS, type JsonObject } from '@rapport/protocol';
+import { keepSuppression, mayChangeUntrusted } from './consent.js';
 import { campaignKey } from '../enrich/referral.js';
 import { dayIn, UTC } from '../reports/days.js';
 import type { IngestEvent, Referral } from '../store/types.js';
@@ -135,7 +136,7 @@ export function applyEvent(profile: ProfileRecord, event: IngestEvent, newId: ()
   }
 
   if ((event.type === 'identify' || event.type === 'alias') && event.traits) {
-    setTraits(profile, event.traits, ts);
+    setTraits(profile, event.traits, ts, event.trust !== 'untrusted');
   }
   // Fields replaced rather than grown are measured only when they change.
   for (const key of ['lastPage', 'firstTouch', 'lastTouch', 'session', 'firstOrderTouch'] as const) {
@@ -522,13 +523,16 @@ export function cleanEmail(value: unknown): string | null {
  * Sets traits whose value is newer than what the profile holds (traits: newest wins), within the
  * caps: a value over `MAX_TRAIT_VALUE_BYTES`, a new key past `MAX_TRAITS`, or a change that takes
  * the traits past `MAX_TRAITS_BYTES` is refused and counted in `computed.dropped.traits`; the
- * profile keeps what it had.
+ * profile keeps what it had. A message not vouched for (`trusted` false: an unverified browser
+ * message) cannot take back a person's unsubscribe, opt-out or withdrawn consent (see
+ * `profiles/consent.ts`).
  */
-export function setTraits(profile: ProfileRecord, traits: Record<string, unknown>, at: number): void {
+export function setTraits(profile: ProfileRecord, traits: Record<string, unknown>, at: number, trusted = true): void {
   const ledger = ledgerOf(profile);
   for (const key of Object.keys(traits)) {
     const known = profile.traitTimes[key];
     if (known !== undefined && known > at) continue;
+    if (!trusted && !mayChangeUntrusted(profile.traits, key, traits[key])) continue;
     const added = placeTrait(profile, ledger, key, traits[key], at);
     if (added === null) continue;
     ledger.bytes += added;
@@ -616,6 +620,7 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
     const known = into.traitTimes[key];
     if (known === undefined || at > known) placeTrait(into, ledger, key, from.traits[key], at);
   }
+  keepSuppression(into, from);
   into.email = typeof into.traits.email === 'string' ? cleanEmail(into.traits.email) : (into.email ?? from.email);
   into.userId ??= from.userId;
   enforceBudget(into);

@@ -7,7 +7,7 @@ import { isTimeZone } from '../reports/days.js';
 import { normalizeOrigin } from './origins.js';
 
 const SWITCHES = ['requireUserHash', 'storeFullIp', 'emailMatching', 'exposeSegments'] as const;
-const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone'] as const;
+const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone', 'smtpUrl', 'mailFrom', 'quietHours', 'sendCap'] as const;
 /** Ten years: longer is no retention at all (null). */
 export const MAX_RETENTION_DAYS = 3650;
 
@@ -93,5 +93,52 @@ function settings(body: Record<string, unknown>): Partial<SiteSettings> {
     if (!isTimeZone(body.timeZone)) throw invalidField('timeZone', 'must be an IANA time zone such as "Europe/Berlin" or "UTC"');
     out.timeZone = body.timeZone;
   }
+  Object.assign(out, mailSettings(body));
   return out;
+}
+
+/**
+ * The automation settings of a body (API and console): the SMTP URL and From of emails, quiet
+ * hours, and the cap on sends per person. `null` clears one.
+ */
+export function mailSettings(body: Record<string, unknown>): Partial<SiteSettings> {
+  const out: Partial<SiteSettings> = {};
+  if (body.smtpUrl !== undefined) out.smtpUrl = body.smtpUrl === null || body.smtpUrl === '' ? null : smtpUrlOf(body.smtpUrl);
+  if (body.mailFrom !== undefined) {
+    if (body.mailFrom === null || body.mailFrom === '') out.mailFrom = null;
+    else if (typeof body.mailFrom !== 'string' || body.mailFrom.length > 200 || /[\r\n]/.test(body.mailFrom) || !/@[^\s@>]+\.[^\s@>]+>?\s*$/.test(body.mailFrom.trim())) {
+      throw invalidField('mailFrom', 'must be one address, such as "Shop <shop@example.com>"');
+    } else out.mailFrom = body.mailFrom.trim();
+  }
+  if (body.quietHours !== undefined) {
+    const q = body.quietHours as { from?: unknown; to?: unknown } | null;
+    const hour = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 23;
+    if (q === null) out.quietHours = null;
+    else if (typeof q !== 'object' || Array.isArray(q) || Object.keys(q).some((k) => k !== 'from' && k !== 'to') || !hour(q.from) || !hour(q.to) || q.from === q.to) {
+      throw invalidField('quietHours', 'must be { "from": hour, "to": hour } with two different hours from 0 to 23 (22 to 8: the night), or null');
+    } else out.quietHours = { from: q.from as number, to: q.to as number };
+  }
+  if (body.sendCap !== undefined) {
+    const cap = body.sendCap as { sends?: unknown; days?: unknown } | null;
+    const whole = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max;
+    if (cap === null) out.sendCap = null;
+    else if (typeof cap !== 'object' || Array.isArray(cap) || Object.keys(cap).some((k) => k !== 'sends' && k !== 'days') || !whole(cap.sends, 1000) || !whole(cap.days, 365)) {
+      throw invalidField('sendCap', 'must be { "sends": 1 to 1000, "days": 1 to 365 }, or null for no cap');
+    } else out.sendCap = { sends: cap.sends as number, days: cap.days as number };
+  }
+  return out;
+}
+
+/** An SMTP URL: smtp or smtps, a host, no path; what nodemailer is given, nothing else. */
+function smtpUrlOf(value: unknown): string {
+  const fail = () => invalidField('smtpUrl', 'must be an smtp:// or smtps:// URL with a host, such as "smtp://user:password@mail.example.com:587"');
+  if (typeof value !== 'string' || value.length > 500) throw fail();
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw fail();
+  }
+  if ((url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname || (url.pathname !== '' && url.pathname !== '/') || url.hash) throw fail();
+  return url.href;
 }

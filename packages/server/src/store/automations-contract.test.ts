@@ -142,6 +142,32 @@ describe(`Automation store (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'p
       expect((await store.automations.getRun(site.id, active.id))!.dueAt).toBe(T0);
     });
 
+    it('records sends once, marks opens and clicks, and counts them by automation and by person', async () => {
+      const a = automation();
+      await store.automations.saveAutomation(a);
+      const runs = [run(a.id), run(a.id), run(a.id, { holdout: true }), run(a.id, { position: 'watch', triggerKey: 't:p1' })];
+      await store.automations.startRuns(runs);
+      const send = (r: RunRecord, position: string, at: number) =>
+        store.automations.recordSend({ siteId: site.id, runId: r.id, position, automationId: a.id, profileId: r.profileId, kind: 'email', sentAt: at });
+      await send(runs[0], '0', T0);
+      await send(runs[0], '0', T0 + 5);
+      await send(runs[0], '2', T0 + 10);
+      await send(runs[1], '0', T0 + 20);
+      expect(await store.automations.countSends(site.id, 'p1', T0)).toBe(3);
+      expect(await store.automations.countSends(site.id, 'p1', T0 + 11)).toBe(1);
+      expect(await store.automations.markSend(site.id, runs[0].id, '2', 'clicked', T0 + 30)).toBe(true);
+      expect(await store.automations.markSend(site.id, runs[1].id, '0', 'opened', T0 + 30)).toBe(true);
+      expect(await store.automations.markSend(site.id, runs[1].id, '9', 'opened', T0 + 30)).toBe(false);
+      expect(await store.automations.sendCounts(site.id, a.id)).toEqual({ sent: 2, opened: 2, clicked: 1 });
+      expect(await store.automations.runCounts(site.id, a.id)).toEqual([
+        { holdout: false, status: 'active', runs: 2 },
+        { holdout: true, status: 'active', runs: 1 },
+      ]);
+      const starts = await store.automations.runStarts(site.id, a.id, 10);
+      expect(starts.map((s) => s.holdout).sort()).toEqual([false, false, true]);
+      expect(await store.automations.runStarts(site.id, a.id, 2)).toHaveLength(2);
+    });
+
     it('lists runs newest first by automation or by person, a page at a time', async () => {
       const a = automation();
       const b = automation({ name: 'Win-back' });

@@ -54,6 +54,31 @@ export interface RunRecord {
   updatedAt: number;
 }
 
+/** An email or webhook that went out for a step of a run. */
+export interface SendRecord {
+  siteId: string;
+  runId: string;
+  position: string;
+  automationId: string;
+  profileId: string;
+  kind: 'email' | 'webhook';
+  sentAt: number;
+}
+
+/** How many runs of an automation there are, by holdout and status (watches left out). */
+export interface RunCount {
+  holdout: boolean;
+  status: RunStatus;
+  runs: number;
+}
+
+/** How many distinct runs of an automation sent something, had a send opened, and clicked. */
+export interface SendCounts {
+  sent: number;
+  opened: number;
+  clicked: number;
+}
+
 export interface RunQuery {
   siteId: string;
   automationId?: string;
@@ -131,6 +156,17 @@ export interface AutomationStore {
    * starts it once.
    */
   replayRun(run: RunRecord): Promise<boolean>;
+  /** Records a send; the same step of a run sent again (a retry that got through twice) stays one send. */
+  recordSend(send: SendRecord): Promise<void>;
+  /** Marks a send opened (or clicked, which is an open too) the first time; false for an unknown send. */
+  markSend(siteId: string, runId: string, position: string, what: 'opened' | 'clicked', at: number): Promise<boolean>;
+  /** How many sends went to a person since `since`: what the site's send cap counts. */
+  countSends(siteId: string, profileId: string, since: number): Promise<number>;
+  sendCounts(siteId: string, automationId: string): Promise<SendCounts>;
+  /** Runs of an automation by holdout and status, watches (position `watch`) left out. */
+  runCounts(siteId: string, automationId: string): Promise<RunCount[]>;
+  /** Each run's person, start and bucket, oldest first, for conversions; at most `limit`. */
+  runStarts(siteId: string, automationId: string, limit: number): Promise<Array<{ profileId: string; startedAt: number; holdout: boolean }>>;
   /** Cancels the active runs of a person (an erasure); how many. */
   cancelRuns(siteId: string, profileId: string): Promise<number>;
 }

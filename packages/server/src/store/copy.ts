@@ -213,6 +213,12 @@ const TABLES: TableSpec[] = [
     ],
     perSite: true,
   },
+  {
+    name: 'automation_sends',
+    key: ['site_id', 'run_id', 'position'],
+    columns: [...text('site_id', 'run_id', 'position', 'automation_id', 'profile_id', 'kind'), ...bigint('sent_at', 'opened_at', 'clicked_at')],
+    perSite: true,
+  },
   // Shards add up: a source's rows copy as they are.
   {
     name: 'rollup_days',

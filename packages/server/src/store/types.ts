@@ -37,6 +37,20 @@ export interface SiteSettings {
    * ranges count in it. Changing it rebuilds the site's rollups.
    */
   timeZone: string;
+  /**
+   * Where automation emails go out: `smtp://user:pass@host:587` (STARTTLS when offered) or
+   * `smtps://...:465`; null, and email steps fail with the reason.
+   */
+  smtpUrl: string | null;
+  /** The From of automation emails: `Shop <shop@example.com>`. */
+  mailFrom: string | null;
+  /**
+   * Hours of the site's day in which automations send nothing (`{ from: 22, to: 8 }`: 22:00 to
+   * 08:00); a send that falls due then waits for their end. Null: none.
+   */
+  quietHours: { from: number; to: number } | null;
+  /** At most this many sends (emails and webhooks) to one person within `days`, all automations together; null: no cap. */
+  sendCap: { sends: number; days: number } | null;
 }
 
 /** The settings that are on or off. */
@@ -49,6 +63,10 @@ export const DEFAULT_SITE_SETTINGS: SiteSettings = {
   exposeSegments: false,
   retentionDays: null,
   timeZone: 'UTC',
+  smtpUrl: null,
+  mailFrom: null,
+  quietHours: null,
+  sendCap: { sends: 3, days: 1 },
 };
 
 export interface NewSite {

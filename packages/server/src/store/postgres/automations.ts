@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { AutomationRecord, AutomationStore, RunQuery, RunRecord } from '../automations.js';
+import type { AutomationRecord, AutomationStore, RunCount, RunQuery, RunRecord, SendCounts, SendRecord } from '../automations.js';
 import { decodeCursorParts } from '../cursor.js';
 import { ConflictError } from '../store.js';
 import type { Page } from '../types.js';
@@ -168,6 +168,60 @@ export class PostgresAutomations implements AutomationStore {
       [siteId, profileId, event],
     );
     return rows.map(runFromRow);
+  }
+
+  async recordSend(send: SendRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO automation_sends (site_id, run_id, position, automation_id, profile_id, kind, sent_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [send.siteId, send.runId, send.position, send.automationId, send.profileId, send.kind, send.sentAt],
+    );
+  }
+
+  async markSend(siteId: string, runId: string, position: string, what: 'opened' | 'clicked', at: number): Promise<boolean> {
+    const clicked = what === 'clicked' ? ', clicked_at = coalesce(clicked_at, $4)' : '';
+    const { rowCount } = await this.query(
+      `UPDATE automation_sends SET opened_at = coalesce(opened_at, $4)${clicked} WHERE site_id = $1 AND run_id = $2 AND position = $3`,
+      [siteId, runId, position, at],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async countSends(siteId: string, profileId: string, since: number): Promise<number> {
+    const { rows } = await this.query<{ n: string }>(
+      'SELECT count(*) AS n FROM automation_sends WHERE site_id = $1 AND profile_id = $2 AND sent_at >= $3',
+      [siteId, profileId, since],
+    );
+    return Number(rows[0].n);
+  }
+
+  async sendCounts(siteId: string, automationId: string): Promise<SendCounts> {
+    const { rows } = await this.query<{ sent: string; opened: string; clicked: string }>(
+      `SELECT count(DISTINCT run_id) AS sent,
+         count(DISTINCT run_id) FILTER (WHERE opened_at IS NOT NULL) AS opened,
+         count(DISTINCT run_id) FILTER (WHERE clicked_at IS NOT NULL) AS clicked
+       FROM automation_sends WHERE site_id = $1 AND automation_id = $2`,
+      [siteId, automationId],
+    );
+    return { sent: Number(rows[0].sent), opened: Number(rows[0].opened), clicked: Number(rows[0].clicked) };
+  }
+
+  async runCounts(siteId: string, automationId: string): Promise<RunCount[]> {
+    const { rows } = await this.query<{ holdout: number; status: RunCount['status']; runs: string }>(
+      `SELECT holdout, status, count(*) AS runs FROM automation_runs
+       WHERE site_id = $1 AND automation_id = $2 AND position <> 'watch' GROUP BY holdout, status ORDER BY holdout, status`,
+      [siteId, automationId],
+    );
+    return rows.map((r) => ({ holdout: Number(r.holdout) === 1, status: r.status, runs: Number(r.runs) }));
+  }
+
+  async runStarts(siteId: string, automationId: string, limit: number) {
+    const { rows } = await this.query<{ profile_id: string; started_at: string; holdout: number }>(
+      `SELECT profile_id, started_at, holdout FROM automation_runs
+       WHERE site_id = $1 AND automation_id = $2 AND position <> 'watch' ORDER BY started_at, id LIMIT $3`,
+      [siteId, automationId, limit],
+    );
+    return rows.map((r) => ({ profileId: r.profile_id, startedAt: Number(r.started_at), holdout: Number(r.holdout) === 1 }));
   }
 
   async replayRun(run: RunRecord): Promise<boolean> {

@@ -126,7 +126,8 @@ const MOVE_PROFILE_SQL = `
   WITH moved_events AS (UPDATE events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
     moved_identities AS (UPDATE identities SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
     moved_offer_events AS (UPDATE offer_events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
-    moved_runs AS (UPDATE automation_runs SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3)
+    moved_runs AS (UPDATE automation_runs SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3),
+    moved_sends AS (UPDATE automation_sends SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3)
   UPDATE profiles SET merged_into = $2 WHERE site_id = $1 AND merged_into = $3`;
 
 
@@ -713,6 +714,7 @@ export class PostgresStore implements Store {
              DELETE FROM merges WHERE site_id = $1 AND (into_profile = ANY($2::text[]) OR from_profile = ANY($2::text[])) RETURNING 1),
            gone_offer_events AS (DELETE FROM offer_events WHERE site_id = $1 AND profile_id = ANY($2::text[]) RETURNING 1),
            gone_runs AS (DELETE FROM automation_runs WHERE site_id = $1 AND profile_id = ANY($2::text[]) RETURNING 1),
+           gone_sends AS (DELETE FROM automation_sends WHERE site_id = $1 AND profile_id = ANY($2::text[])),
            gone_profiles AS (DELETE FROM profiles WHERE site_id = $1 AND id = ANY($2::text[]) RETURNING 1)
            SELECT (SELECT count(*) FROM gone_profiles) AS profiles, (SELECT count(*) FROM gone_identities) AS identities,
              (SELECT count(*) FROM gone_events) AS events, (SELECT count(*) FROM gone_merges) AS merges,

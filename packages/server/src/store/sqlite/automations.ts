@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { AutomationRecord, AutomationStore, RunQuery, RunRecord } from '../automations.js';
+import type { AutomationRecord, AutomationStore, RunCount, RunQuery, RunRecord, SendCounts, SendRecord } from '../automations.js';
 import { decodeCursorParts } from '../cursor.js';
 import { ConflictError } from '../store.js';
 import type { Page } from '../types.js';
@@ -67,6 +67,32 @@ export class SqliteAutomations implements AutomationStore {
         `UPDATE automation_runs SET status = @status, position = @position, context = @context, due_at = @due_at,
            waiting_for = @waiting_for, attempts = @attempts, updated_at = @updated_at, lease_holder = NULL, lease_until = NULL
          WHERE site_id = @site_id AND id = @id AND status = 'failed'`,
+      ),
+      recordSend: db.prepare(
+        `INSERT INTO automation_sends (site_id, run_id, position, automation_id, profile_id, kind, sent_at)
+         VALUES (@siteId, @runId, @position, @automationId, @profileId, @kind, @sentAt) ON CONFLICT DO NOTHING`,
+      ),
+      markOpened: db.prepare(
+        'UPDATE automation_sends SET opened_at = coalesce(opened_at, ?) WHERE site_id = ? AND run_id = ? AND position = ?',
+      ),
+      markClicked: db.prepare(
+        `UPDATE automation_sends SET opened_at = coalesce(opened_at, @at), clicked_at = coalesce(clicked_at, @at)
+         WHERE site_id = @site AND run_id = @run AND position = @position`,
+      ),
+      countSends: db.prepare('SELECT COUNT(*) FROM automation_sends WHERE site_id = ? AND profile_id = ? AND sent_at >= ?').pluck(),
+      sendCounts: db.prepare(
+        `SELECT COUNT(DISTINCT run_id) AS sent,
+           COUNT(DISTINCT CASE WHEN opened_at IS NOT NULL THEN run_id END) AS opened,
+           COUNT(DISTINCT CASE WHEN clicked_at IS NOT NULL THEN run_id END) AS clicked
+         FROM automation_sends WHERE site_id = ? AND automation_id = ?`,
+      ),
+      runCounts: db.prepare(
+        `SELECT holdout, status, COUNT(*) AS runs FROM automation_runs
+         WHERE site_id = ? AND automation_id = ? AND position <> 'watch' GROUP BY holdout, status ORDER BY holdout, status`,
+      ),
+      runStarts: db.prepare(
+        `SELECT profile_id, started_at, holdout FROM automation_runs
+         WHERE site_id = ? AND automation_id = ? AND position <> 'watch' ORDER BY started_at, id LIMIT ?`,
       ),
       cancelFor: db.prepare(
         `UPDATE automation_runs SET status = 'cancelled', due_at = NULL, waiting_for = NULL, lease_holder = NULL, lease_until = NULL, updated_at = ?
@@ -156,6 +182,38 @@ export class SqliteAutomations implements AutomationStore {
 
   async runsWaitingFor(siteId: string, profileId: string, event: string): Promise<RunRecord[]> {
     return (this.sql.waiting.all(siteId, profileId, event) as RunRow[]).map(runFromRow);
+  }
+
+  async recordSend(send: SendRecord): Promise<void> {
+    await this.write(() => this.sql.recordSend.run(send));
+  }
+
+  markSend(siteId: string, runId: string, position: string, what: 'opened' | 'clicked', at: number): Promise<boolean> {
+    return this.write(
+      () =>
+        (what === 'opened'
+          ? this.sql.markOpened.run(at, siteId, runId, position)
+          : this.sql.markClicked.run({ at, site: siteId, run: runId, position })
+        ).changes > 0,
+    );
+  }
+
+  async countSends(siteId: string, profileId: string, since: number): Promise<number> {
+    return this.sql.countSends.get(siteId, profileId, since) as number;
+  }
+
+  async sendCounts(siteId: string, automationId: string): Promise<SendCounts> {
+    return this.sql.sendCounts.get(siteId, automationId) as SendCounts;
+  }
+
+  async runCounts(siteId: string, automationId: string): Promise<RunCount[]> {
+    const rows = this.sql.runCounts.all(siteId, automationId) as Array<{ holdout: number; status: RunCount['status']; runs: number }>;
+    return rows.map((r) => ({ holdout: r.holdout === 1, status: r.status, runs: r.runs }));
+  }
+
+  async runStarts(siteId: string, automationId: string, limit: number) {
+    const rows = this.sql.runStarts.all(siteId, automationId, limit) as Array<{ profile_id: string; started_at: number; holdout: number }>;
+    return rows.map((r) => ({ profileId: r.profile_id, startedAt: r.started_at, holdout: r.holdout === 1 }));
   }
 
   replayRun(run: RunRecord): Promise<boolean> {

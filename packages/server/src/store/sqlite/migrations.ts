@@ -296,6 +296,28 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX automation_runs_started ON automation_runs (site_id, automation_id, started_at);
     `,
   },
+  {
+    version: 10,
+    name: 'automation sends',
+    sql: `
+      -- One row per email or webhook that went out (a step of a run, so a retry is the same row):
+      -- what the per-person send cap counts and the automation report reads.
+      CREATE TABLE automation_sends (
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        run_id TEXT NOT NULL,
+        position TEXT NOT NULL,
+        automation_id TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        opened_at INTEGER,
+        clicked_at INTEGER,
+        PRIMARY KEY (site_id, run_id, position)
+      ) WITHOUT ROWID;
+      CREATE INDEX automation_sends_profile ON automation_sends (site_id, profile_id, sent_at);
+      CREATE INDEX automation_sends_automation ON automation_sends (site_id, automation_id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, all in one transaction. */

@@ -275,6 +275,7 @@ export class SqliteStore implements Store {
         sql.moveIdentities.run(merge.into, siteId, merge.from);
         sql.moveOfferEvents.run(merge.into, siteId, merge.from);
         sql.moveRuns.run(merge.into, siteId, merge.from);
+        sql.moveSends.run(merge.into, siteId, merge.from);
         sql.repointTombstones.run(merge.into, siteId, merge.from);
       }
       sql.insertMerge.run(siteId, merge.into, merge.from, merge.rule, JSON.stringify(merge.ids), merge.messageId, merge.at);
@@ -424,6 +425,7 @@ export class SqliteStore implements Store {
         result.merges += sql.deleteMergesInto.run(siteId, pid).changes + sql.deleteMergesFrom.run(siteId, pid).changes;
         result.events += sql.deleteOfferEvents.run(siteId, pid).changes;
         result.runs += sql.deleteRuns.run(siteId, pid).changes;
+        sql.deleteSends.run(siteId, pid);
         result.profiles += sql.deleteProfile.run(siteId, pid).changes;
       }
       return result;
@@ -782,6 +784,8 @@ function prepare(db: Database.Database) {
     deleteOfferEvents: db.prepare('DELETE FROM offer_events WHERE site_id = ? AND profile_id = ?'),
     moveRuns: db.prepare('UPDATE automation_runs SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
     deleteRuns: db.prepare('DELETE FROM automation_runs WHERE site_id = ? AND profile_id = ?'),
+    moveSends: db.prepare('UPDATE automation_sends SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
+    deleteSends: db.prepare('DELETE FROM automation_sends WHERE site_id = ? AND profile_id = ?'),
     moveEvents: db.prepare('UPDATE events SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
     moveIdentities: db.prepare('UPDATE identities SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
     repointTombstones: db.prepare('UPDATE profiles SET merged_into = ? WHERE site_id = ? AND merged_into = ?'),
