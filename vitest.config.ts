@@ -63,6 +63,7 @@ export default defineConfig({
             'packages/server/src/automations/runner.test.ts',
             'packages/server/src/automations/ingest-triggers.test.ts',
             'packages/server/src/automations/send-gate.test.ts',
+            'packages/server/src/automations/mail.test.ts',
             'packages/server/src/automations/routes.test.ts',
             'packages/server/src/store/postgres/**/*.test.ts',
             'packages/server/src/{collect,decisions,events,identity,profiles,sites}/routes.test.ts',

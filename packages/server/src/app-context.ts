@@ -38,6 +38,11 @@ export interface AppOptions {
   rateLimitPerSite?: RateLimit | null;
   /** Folder holding the script-tag build (`sdk.js`, `sdk.js.map`). @default the built @rapport/sdk */
   sdkDir?: string;
+  /**
+   * The address people reach this server at (behind a proxy, the public one): the links in
+   * automation emails point there. @default 'http://localhost:8787'
+   */
+  publicUrl?: string | (() => string);
   /** Automation actions added to or put in place of the built-in ones, and scheduler settings (tests). */
   automations?: Pick<EngineOptions, 'actions' | 'scheduler'>;
   /** Clock, for tests. @default Date.now */
@@ -83,6 +88,7 @@ export function appContext(options: AppOptions): AppContext {
     segments: catalog,
     holder: node,
     now,
+    publicUrl: typeof options.publicUrl === 'function' ? options.publicUrl : () => (options.publicUrl as string | undefined) ?? 'http://localhost:8787',
     ...options.automations,
   });
   return {

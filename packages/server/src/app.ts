@@ -17,6 +17,7 @@ import { funnelRoutes } from './reports/funnel-routes.js';
 import { reportRoutes } from './reports/routes.js';
 import { segmentRoutes } from './segments/routes.js';
 import { automationRoutes } from './automations/routes.js';
+import { mailRoutes } from './automations/mail-routes.js';
 import { siteRoutes } from './sites/routes.js';
 
 export type { AppOptions } from './app-context.js';
@@ -62,6 +63,7 @@ export function createApp(options: AppOptions) {
     );
   });
 
+  app.route('/e', mailRoutes(ctx));
   app.use('/v1/*', collectCors(ctx.sites));
   app.route('/v1', collectRoutes(ctx));
   app.route('/v1', decideRoutes(ctx));

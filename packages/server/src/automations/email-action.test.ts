@@ -1,40 +1,19 @@
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProfileRecord } from '../profiles/types.js';
 import type { AutomationRecord, RunRecord } from '../store/automations.js';
 import { emailAction } from './email-action.js';
 import type { ActionInput } from './runner.js';
+import { startMailCatcher, type MailCatcher } from '../test-support/mail-catcher.js';
 
-const servers: SMTPServer[] = [];
+const catchers: MailCatcher[] = [];
 afterEach(async () => {
-  for (const server of servers.splice(0)) await new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const catcher of catchers.splice(0)) await catcher.close();
 });
 
-/** A real SMTP server on 127.0.0.1 that keeps what it is given, or refuses recipients with `refuse`. */
 async function mailCatcher(refuse?: { code: number; message: string }) {
-  const mails: Array<{ from: string; to: string[]; raw: string }> = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onRcptTo(_address, _session, callback) {
-      if (!refuse) return callback();
-      callback(Object.assign(new Error(refuse.message), { responseCode: refuse.code }));
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        mails.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-        callback();
-      });
-    },
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return { url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`, mails };
+  const catcher = await startMailCatcher(refuse);
+  catchers.push(catcher);
+  return catcher;
 }
 
 function input(traits: Record<string, unknown>, email: string | null = 'ada@example.com'): ActionInput {

@@ -2,6 +2,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { fillTemplate } from '../decisions/placeholders.js';
 import type { Action } from './definition.js';
+import { trackHtml } from './mail-links.js';
 import { COUPON_TRAIT } from './profile-actions.js';
 import type { ActionHandler, ActionInput, ActionResult } from './runner.js';
 
@@ -18,7 +19,12 @@ export interface EmailActionOptions {
    * The one-click unsubscribe link of a person for a site: it goes in `List-Unsubscribe`, with
    * `List-Unsubscribe-Post` (RFC 8058), so that mail clients show an unsubscribe button.
    */
-  unsubscribeUrl: (input: ActionInput) => string;
+  unsubscribeUrl: (input: ActionInput) => string | Promise<string>;
+  /**
+   * Links that count opens and clicks (see `MailLinks`): the HTML part's links go through
+   * `click` and it gets the pixel of `open`. Without them, the HTML goes out as written.
+   */
+  tracking?: { open(input: ActionInput): Promise<string>; click(input: ActionInput, url: string): Promise<string> };
   /** Per attempt, for the connection, the greeting and the whole exchange. @default 10_000 */
   timeoutMs?: number;
 }
@@ -58,14 +64,16 @@ export function emailAction(options: EmailActionOptions): ActionHandler {
     // display name around one, must not turn a follow-up into mail to strangers.
     if (!ONE_ADDRESS.test(to)) return { kind: 'failed', error: 'the email trait is not one email address' };
     const traits = { ...input.profile.traits, ...contextTraits(input) };
-    const unsubscribe = options.unsubscribeUrl(input);
     try {
+      const unsubscribe = await options.unsubscribeUrl(input);
+      const html = action.email.html === undefined ? undefined : await htmlOf(fillTemplate(action.email.html, traits, 'html'), input, unsubscribe, options);
       await transportOf(settings.smtpUrl).sendMail({
         from: settings.from,
         to,
         subject: fillTemplate(action.email.subject, traits, 'text').replace(CR_LF, ' '),
-        text: fillTemplate(action.email.text, traits, 'text'),
-        html: action.email.html === undefined ? undefined : fillTemplate(action.email.html, traits, 'html'),
+        // Besides the header, a link the reader can see: not every mail client shows the button.
+        text: `${fillTemplate(action.email.text, traits, 'text')}\n\n--\nUnsubscribe: ${unsubscribe}\n`,
+        html,
         messageId: `<${input.key.replace(/[^A-Za-z0-9._:/-]/g, '_')}@rapport>`,
         headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
       });
@@ -77,6 +85,13 @@ export function emailAction(options: EmailActionOptions): ActionHandler {
       return { kind: 'retry', error: message, retryAfterMs: null };
     }
   };
+}
+
+/** The HTML part: its links tracked, the pixel added, and a visible unsubscribe link (not tracked) at the end. */
+async function htmlOf(html: string, input: ActionInput, unsubscribe: string, options: EmailActionOptions): Promise<string> {
+  const tracked = options.tracking ? await trackHtml(html, (url) => options.tracking!.click(input, url), await options.tracking.open(input)) : html;
+  const footer = `<p style="font-size:12px;color:#666"><a href="${unsubscribe.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}">Unsubscribe</a></p>`;
+  return /<\/body>/i.test(tracked) ? tracked.replace(/<\/body>/i, `${footer}</body>`) : tracked + footer;
 }
 
 /** A coupon given earlier in the run fills `{{traits.coupon}}` even before the profile is re-read. */

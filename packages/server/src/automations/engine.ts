@@ -7,7 +7,9 @@ import type { RunRecord } from '../store/automations.js';
 import type { Store } from '../store/store.js';
 import { AutomationCatalog } from './catalog.js';
 import { profileActions } from './profile-actions.js';
-import { Runner, type ActionHandler, type ActionKind } from './runner.js';
+import { emailAction } from './email-action.js';
+import { MAIL_LINK_KEY, MailLinks, newMailLinkKey } from './mail-links.js';
+import { Runner, type ActionHandler, type ActionInput, type ActionKind } from './runner.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import { AutomationStarter, WATCH_POSITION } from './starts.js';
 import { webhookAction } from './webhook-action.js';
@@ -22,6 +24,8 @@ export interface EngineOptions {
   holder: string;
   /** Actions added to, or put in place of, the built-in ones (email, which needs the site's mail settings). */
   actions?: Partial<Record<ActionKind, ActionHandler>>;
+  /** The address people reach this server at, for the links in emails (unsubscribe, opens, clicks). */
+  publicUrl: () => string;
   /** Scheduler settings (tests shorten the poll). */
   scheduler?: Pick<SchedulerOptions, 'pollMs' | 'batch' | 'leaseMs'>;
   now?: () => number;
@@ -42,10 +46,26 @@ export class AutomationEngine {
   readonly starter: AutomationStarter;
   readonly runner: Runner;
   readonly scheduler: Scheduler;
+  readonly links: MailLinks;
+  /** The email action over each site's mail settings (also what a test send uses). */
+  readonly email: ActionHandler;
 
   constructor(options: EngineOptions) {
     const { store, now } = options;
     const automations = store.automations;
+    this.links = new MailLinks(() => store.setMetaIfAbsent(MAIL_LINK_KEY, newMailLinkKey()), options.publicUrl);
+    const sendOf = (input: ActionInput) => ({ siteId: input.run.siteId, runId: input.run.id, position: input.run.position });
+    this.email = emailAction({
+      settings: (siteId) => {
+        const settings = options.sites.get(siteId)?.settings;
+        return settings?.smtpUrl && settings.mailFrom ? { smtpUrl: settings.smtpUrl, from: settings.mailFrom } : null;
+      },
+      unsubscribeUrl: (input) => this.links.url('u', sendOf(input)),
+      tracking: {
+        open: (input) => this.links.url('o', sendOf(input)),
+        click: (input, url) => this.links.url('c', { ...sendOf(input), url }),
+      },
+    });
     // A run stays with the person through merges (the store moves it), so a tombstone means the run's person is gone.
     const liveProfile = async (siteId: string, id: string): Promise<ProfileRecord | null> => {
       const profile = await store.getProfile(siteId, id);
@@ -62,6 +82,7 @@ export class AutomationEngine {
       now,
       actions: {
         webhook: webhookAction(),
+        email: this.email,
         ...profileActions({
           ingester: options.ingester,
           site: (id) => options.sites.get(id),

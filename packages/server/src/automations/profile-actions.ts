@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { JsonObject } from '@rapport/protocol';
 import type { Ingester } from '../collect/ingester.js';
+import type { ProfileRecord } from '../profiles/types.js';
 import type { Identity, IngestEvent, Site } from '../store/types.js';
 import type { Action } from './definition.js';
 import type { ActionHandler, ActionInput, ActionResult } from './runner.js';
@@ -50,12 +51,10 @@ export function profileActions(options: ProfileActionOptions): { setTrait: Actio
     const site = options.site(input.run.siteId);
     if (!site) return { kind: 'failed', error: 'the site is gone' };
     const values = typeof traits === 'function' ? traits(site) : traits;
-    let anonymousId: string | null = null;
-    if (!input.profile.userId) {
-      anonymousId = (await options.identities(site.id, input.profile.id)).find((i) => i.kind === 'anonymous')?.value ?? null;
-      if (!anonymousId) return { kind: 'failed', error: 'the person has no id to address the change to' };
+    const meta = { automation: input.automation.id, run: input.run.id, position: input.run.position };
+    if (!(await changeTraits(options, site, input.profile, values, { messageId: `automation:${input.key}`, at: input.now, meta }))) {
+      return { kind: 'failed', error: 'the person has no id to address the change to' };
     }
-    await options.ingester.ingest(site, [changeEvent(input, values, anonymousId)]);
     // What the steps after may use: the coupon just given, in emails and webhooks.
     return { kind: 'done', context: COUPON_TRAIT in values ? { [COUPON_TRAIT]: values[COUPON_TRAIT] } : {} };
   };
@@ -79,21 +78,42 @@ export function profileActions(options: ProfileActionOptions): { setTrait: Actio
 
 const wrongKind = async (): Promise<ActionResult> => ({ kind: 'failed', error: 'not an action of this kind' });
 
-function changeEvent(input: ActionInput, traits: JsonObject, anonymousId: string | null): IngestEvent {
-  return {
-    messageId: `automation:${input.key}`,
+/**
+ * Changes a person's traits as the server: a trusted identify through the ingest pipeline,
+ * addressed to their user id or else one of their anonymous ids, with `messageId` so that the
+ * same change sent twice is stored once. False when the person has no id to address it to.
+ *
+ * @example
+ * await changeTraits(options, site, profile, { unsubscribed: true }, { messageId: `unsubscribe:${run.id}`, at: Date.now(), meta: {} });
+ */
+export async function changeTraits(
+  options: ProfileActionOptions,
+  site: Site,
+  profile: ProfileRecord,
+  traits: JsonObject,
+  change: { messageId: string; at: number; meta: JsonObject },
+): Promise<boolean> {
+  let anonymousId: string | null = null;
+  if (!profile.userId) {
+    anonymousId = (await options.identities(site.id, profile.id)).find((i) => i.kind === 'anonymous')?.value ?? null;
+    if (!anonymousId) return false;
+  }
+  const event: IngestEvent = {
+    messageId: change.messageId,
     type: 'identify',
     name: null,
     anonymousId,
-    userId: input.profile.userId,
+    userId: profile.userId,
     previousId: null,
     // The server itself sends it, about a profile it already resolved: nothing to verify.
     trust: 'trusted',
-    timestamp: input.now,
-    receivedAt: input.now,
+    timestamp: change.at,
+    receivedAt: change.at,
     traits,
     properties: null,
-    message: { automation: input.automation.id, run: input.run.id, position: input.run.position },
+    message: change.meta,
     enrichment: { ip: null, device: null, referral: null, campaign: null, page: null, firstTouch: null },
   };
+  await options.ingester.ingest(site, [event]);
+  return true;
 }

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { AppContext } from '../app-context.js';
-import { cursorParam, invalidField, jsonBody, limitParam } from '../http/input.js';
+import { cursorParam, invalidField, jsonBody, limitParam, requiredString } from '../http/input.js';
 import { siteOf } from '../sites/routes.js';
 import { decodeCursorParts } from '../store/cursor.js';
 import type { RunStatus } from '../store/automations.js';
@@ -15,11 +15,13 @@ import {
   runJson,
   saveAutomation,
 } from './admin.js';
+import { sendTestEmail } from './test-send.js';
 
 const RUN_STATUSES: readonly RunStatus[] = ['active', 'done', 'exited', 'cancelled', 'failed'];
 
 /**
- * `/api/automations`: CRUD, a person's or an automation's runs, and the replay of a dead letter.
+ * `/api/automations`: CRUD, a person's or an automation's runs, the replay of a dead letter, and
+ * a test send of its email.
  *
  * @example
  * POST /api/automations { "site": "site_1", "name": "Cart abandonment", "status": "active",
@@ -80,6 +82,15 @@ export function automationRoutes(ctx: AppContext) {
       cursor = nextCursor;
     }
     return c.json({ runs: runs.map(runJson), nextCursor });
+  });
+
+  // The first email of the steps, now, to one address: what a marketer checks before going live.
+  app.post('/:id/test', async (c) => {
+    const automation = await findAutomation(ctx, c.req.param('id'));
+    const body = await jsonBody(c, ['to']);
+    const to = requiredString(body, 'to', { max: 254, pattern: /^[^\s@,;<>]+@[^\s@,;<>]+$/, patternHint: 'must be one email address' });
+    await sendTestEmail(ctx, siteOf(ctx, automation.siteId), automation, to);
+    return c.json({ sent: true, to });
   });
 
   app.post('/:id/runs/:run/replay', async (c) => {
