@@ -6,7 +6,7 @@ import type { SiteDirectory } from '../sites/directory.js';
 import type { RunRecord } from '../store/automations.js';
 import type { Store } from '../store/store.js';
 import { AutomationCatalog } from './catalog.js';
-import { profileActions } from './profile-actions.js';
+import { offerAction, profileActions, type ProfileActionOptions } from './profile-actions.js';
 import { emailAction } from './email-action.js';
 import { MAIL_LINK_KEY, MailLinks, newMailLinkKey } from './mail-links.js';
 import { Runner, type ActionHandler, type ActionInput, type ActionKind } from './runner.js';
@@ -71,6 +71,11 @@ export class AutomationEngine {
       const profile = await store.getProfile(siteId, id);
       return profile && !profile.mergedInto ? profile : null;
     };
+    const people: ProfileActionOptions = {
+      ingester: options.ingester,
+      site: (id) => options.sites.get(id),
+      identities: (siteId, profileId) => store.profileIdentities(siteId, profileId),
+    };
     this.catalog = new AutomationCatalog(automations, now);
     const wake = (at: number) => this.scheduler.wake(at);
     this.runner = new Runner({
@@ -83,11 +88,8 @@ export class AutomationEngine {
       actions: {
         webhook: webhookAction(),
         email: this.email,
-        ...profileActions({
-          ingester: options.ingester,
-          site: (id) => options.sites.get(id),
-          identities: (siteId, profileId) => store.profileIdentities(siteId, profileId),
-        }),
+        ...profileActions(people),
+        offer: offerAction(people),
         ...options.actions,
       },
     });

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { JsonObject } from '@rapport/protocol';
 import type { Ingester } from '../collect/ingester.js';
+import { OFFER_GRANTED } from '../profiles/computed.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import type { Identity, IngestEvent, Site } from '../store/types.js';
 import type { Action } from './definition.js';
@@ -86,12 +87,24 @@ const wrongKind = async (): Promise<ActionResult> => ({ kind: 'failed', error: '
  * @example
  * await changeTraits(options, site, profile, { unsubscribed: true }, { messageId: `unsubscribe:${run.id}`, at: Date.now(), meta: {} });
  */
-export async function changeTraits(
+export function changeTraits(options: ProfileActionOptions, site: Site, profile: ProfileRecord, traits: JsonObject, change: ServerChange): Promise<boolean> {
+  return sendAsServer(options, site, profile, { type: 'identify', name: null, traits, properties: null }, change);
+}
+
+export interface ServerChange {
+  messageId: string;
+  at: number;
+  /** Kept with the message: what made it (automation, run, ...). */
+  meta: JsonObject;
+}
+
+/** A trusted message about a resolved person through the ingest pipeline (see `changeTraits`). */
+async function sendAsServer(
   options: ProfileActionOptions,
   site: Site,
   profile: ProfileRecord,
-  traits: JsonObject,
-  change: { messageId: string; at: number; meta: JsonObject },
+  what: Pick<IngestEvent, 'type' | 'name' | 'traits' | 'properties'>,
+  change: ServerChange,
 ): Promise<boolean> {
   let anonymousId: string | null = null;
   if (!profile.userId) {
@@ -100,8 +113,7 @@ export async function changeTraits(
   }
   const event: IngestEvent = {
     messageId: change.messageId,
-    type: 'identify',
-    name: null,
+    ...what,
     anonymousId,
     userId: profile.userId,
     previousId: null,
@@ -109,11 +121,36 @@ export async function changeTraits(
     trust: 'trusted',
     timestamp: change.at,
     receivedAt: change.at,
-    traits,
-    properties: null,
     message: change.meta,
     enrichment: { ip: null, device: null, referral: null, campaign: null, page: null, firstTouch: null },
   };
   await options.ingester.ingest(site, [event]);
   return true;
+}
+
+/**
+ * The offer action: the person's slot shows the offer for `days` days from the step, before any
+ * other and whatever the offer's segment (a trusted `Offer Granted` event that only the server
+ * can send, so no visitor can give themselves an offer). The offer must exist and be live when
+ * they come; a deleted one is simply not shown.
+ *
+ * @example
+ * new Runner({ ..., actions: { offer: offerAction(options) } });
+ */
+export function offerAction(options: ProfileActionOptions): ActionHandler {
+  return async (action: Action, input: ActionInput) => {
+    if (!('offer' in action)) return wrongKind();
+    const site = options.site(input.run.siteId);
+    if (!site) return { kind: 'failed', error: 'the site is gone' };
+    const until = input.now + action.offer.days * 86_400_000;
+    const sent = await sendAsServer(
+      options,
+      site,
+      input.profile,
+      { type: 'track', name: OFFER_GRANTED, traits: null, properties: { offer_id: action.offer.id, until } },
+      { messageId: `automation:${input.key}`, at: input.now, meta: { automation: input.automation.id, run: input.run.id, position: input.run.position } },
+    );
+    if (!sent) return { kind: 'failed', error: 'the person has no id to address the offer to' };
+    return { kind: 'done', context: { offer: { id: action.offer.id, until } } };
+  };
 }

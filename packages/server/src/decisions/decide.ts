@@ -28,7 +28,8 @@ export interface DecideInput {
 /**
  * Answers every slot of a page: for each, the highest-priority active offer in its schedule
  * whose segment matches and whose frequency cap is not reached; a visitor in the offer's
- * control group keeps the default. Pure: everything it needs is in `input`.
+ * control group keeps the default. An offer an automation gave the person until a time that has
+ * not come wins their slot first. Pure: everything it needs is in `input`.
  */
 export function decide(input: DecideInput): DecideResponse {
   const { profile, catalog, now } = input;
@@ -52,10 +53,20 @@ export function decide(input: DecideInput): DecideResponse {
     return hit;
   };
 
+  const grants = subject.computed.grants ?? {};
+  const granted = (offer: Offer) => (grants[offer.id] ?? 0) > now;
   const slots: Record<string, SlotDecision | null> = {};
   for (const slot of input.slots) {
     slots[slot] = null;
-    for (const offer of catalog.offersBySlot.get(slot) ?? []) {
+    const offers = catalog.offersBySlot.get(slot) ?? [];
+    // An offer an automation gave the person comes first, for them, whatever its segment; the
+    // automation's own holdout measures it, so it has no control group here.
+    const given = offers.find((offer) => granted(offer) && isLive(offer, now));
+    if (given) {
+      slots[slot] = { offerId: given.id, variant: 'offer', content: fillContent(given.content, subject.traits), reason: 'given by an automation' };
+      continue;
+    }
+    for (const offer of offers) {
       if (!isLive(offer, now)) continue;
       if (offer.segmentId && !inSegment(offer.segmentId)) continue;
       if (offer.cap && sumWithin(subject.computed.offerViews[offer.id], offer.cap.days, now) >= offer.cap.count) continue;

@@ -391,3 +391,29 @@ describe('amounts', () => {
     expect(into.computed.revenue).toBe(MAX_TOTAL);
   });
 });
+
+describe('offers given by automations', () => {
+  const grant = (p: ProfileRecord, offer_id: string, until: number, trust: 'trusted' | 'untrusted' = 'trusted') =>
+    applyEvent(p, ingestEvent({ name: 'Offer Granted', properties: { offer_id, until }, trust, timestamp: T0 }), () => 's');
+
+  it('keep the latest end of each, only from trusted events, and the soonest-ending go past the cap', () => {
+    const p = fresh();
+    grant(p, 'o1', T0 + 5);
+    grant(p, 'o1', T0 + 3);
+    grant(p, 'o2', T0 + 9, 'untrusted');
+    expect(p.computed.grants).toEqual({ o1: T0 + 5 });
+    for (let i = 0; i < 25; i++) grant(p, `x${i}`, T0 + 100 + i);
+    expect(Object.keys(p.computed.grants!)).toHaveLength(20);
+    expect(p.computed.grants!.o1).toBeUndefined();
+  });
+
+  it('merge to the later end of each', () => {
+    const a = fresh();
+    const b = { ...fresh(), id: 'q' };
+    grant(a, 'o1', T0 + 5);
+    grant(b, 'o1', T0 + 8);
+    grant(b, 'o2', T0 + 2);
+    mergeProfiles(a, b);
+    expect(a.computed.grants).toEqual({ o1: T0 + 8, o2: T0 + 2 });
+  });
+});

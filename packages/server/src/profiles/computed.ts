@@ -68,6 +68,10 @@ export const MAX_TOTAL = MAX_AMOUNT * 1000;
 
 /** Events of the Segment e-commerce spec that move orders and revenue (amounts: see `orderAmount`). */
 export const ORDER_COMPLETED = 'Order Completed';
+/** The server's own event of an automation's offer step: `{ offer_id, until }`, heeded only when trusted. */
+export const OFFER_GRANTED = 'Offer Granted';
+/** Grants a profile keeps at once; past it, the ones that end first go. */
+export const MAX_GRANTS = 20;
 export const ORDER_REFUNDED = 'Order Refunded';
 /** Properties that hold an order's amount, in the order they are read; collect bounds them by `MAX_AMOUNT`. */
 export const ORDER_AMOUNT_FIELDS = ['revenue', 'total'] as const;
@@ -120,6 +124,7 @@ export function applyEvent(profile: ProfileRecord, event: IngestEvent, newId: ()
     grown += countEvent(c, ledger, event.name, ts);
     const offerId = offerIdOf(event);
     if (event.name === SLOT_EVENTS.impression && offerId) grown += countOfferView(c, ledger, offerId, ts);
+    if (event.name === OFFER_GRANTED && event.trust === 'trusted') grantOffer(c, event.properties, ts);
     if (event.name === ORDER_COMPLETED) {
       c.orders++;
       c.revenue = addAmount(c.revenue, orderAmount(event.properties));
@@ -519,6 +524,25 @@ export function cleanEmail(value: unknown): string | null {
   return email.includes('@') && email.length <= 320 ? email : null;
 }
 
+/** An offer given until a time; a later grant of the same offer extends it, never shortens it. */
+function grantOffer(c: Computed, properties: Record<string, unknown> | null, ts: number) {
+  const offerId = properties?.offer_id;
+  const until = properties?.until;
+  if (typeof offerId !== 'string' || offerId.length > 100 || typeof until !== 'number' || !Number.isFinite(until)) return;
+  const grants = (c.grants ??= {});
+  grants[offerId] = Math.max(until, grants[offerId] ?? 0);
+  pruneGrants(grants, ts);
+}
+
+/** Drops the grants over by `now`, then the ones that end first past `MAX_GRANTS`. */
+function pruneGrants(grants: Record<string, number>, now: number) {
+  for (const [id, until] of Object.entries(grants)) if (until <= now) delete grants[id];
+  const ids = Object.keys(grants);
+  if (ids.length <= MAX_GRANTS) return;
+  ids.sort((x, y) => grants[x] - grants[y]);
+  for (const id of ids.slice(0, ids.length - MAX_GRANTS)) delete grants[id];
+}
+
 /**
  * Sets traits whose value is newer than what the profile holds (traits: newest wins), within the
  * caps: a value over `MAX_TRAIT_VALUE_BYTES`, a new key past `MAX_TRAITS`, or a change that takes
@@ -574,6 +598,11 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
   const a = into.computed;
   const b = from.computed;
   const merged: Computed = emptyComputed();
+  if (a.grants || b.grants) {
+    merged.grants = { ...a.grants };
+    for (const [id, until] of Object.entries(b.grants ?? {})) merged.grants[id] = Math.max(until, merged.grants[id] ?? 0);
+    pruneGrants(merged.grants, 0);
+  }
   for (const key of ['events', 'days', 'traits', 'offerViews'] as const) merged.dropped[key] = a.dropped[key] + b.dropped[key];
   merged.firstSeen = minOf(a.firstSeen, b.firstSeen);
   merged.lastSeen = maxOf(a.lastSeen, b.lastSeen);

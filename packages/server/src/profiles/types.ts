@@ -60,6 +60,12 @@ export interface Computed {
    * `MAX_OFFER_VIEWS` most recently viewed offers.
    */
   offerViews: Record<string, Record<string, number>>;
+  /**
+   * Offers an automation gave the person (offer id → until, ms): their slot shows them before
+   * any other until then, whatever the offer's segment. Set only by the server's own trusted
+   * `Offer Granted` events; absent on profiles that never had one.
+   */
+  grants?: Record<string, number>;
   /** What the per-profile caps left out, since the profile began (see `Dropped`). */
   dropped: Dropped;
   /** The id the profile was first known by: control-group buckets hash it, so they stay stable. */
