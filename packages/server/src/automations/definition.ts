@@ -62,7 +62,17 @@ export interface AutomationDefinition {
   /** The share of entrants kept out of every send, for the report's comparison. */
   holdoutPercent: number;
   cap: RunCap | null;
+  /** What counts as converted in the report: the event within `withinDays` of a run's start. */
+  goal: Goal;
 }
+
+export interface Goal {
+  event: string;
+  withinDays: number;
+}
+
+/** The goal of an automation that names none: an order within a week. */
+export const DEFAULT_GOAL: Goal = { event: 'Order Completed', withinDays: 7 };
 
 export interface DefinitionError {
   /** Where in the definition, e.g. `steps[1].then[0].webhook.url`. */
@@ -72,7 +82,7 @@ export interface DefinitionError {
 
 export type DefinitionValidation = { ok: true; definition: AutomationDefinition } | { ok: false; errors: DefinitionError[] };
 
-export const DEFINITION_FIELDS = ['trigger', 'conditions', 'steps', 'exit', 'holdoutPercent', 'cap'] as const;
+export const DEFINITION_FIELDS = ['trigger', 'conditions', 'steps', 'exit', 'holdoutPercent', 'cap', 'goal'] as const;
 
 /** Steps in a definition, counted through every branch: the work per run stays bounded. */
 export const MAX_STEPS = 100;
@@ -186,6 +196,15 @@ export function validateDefinition(input: Record<string, unknown>): DefinitionVa
       if (!isWhole(cap.days, 1, 3650)) fail('cap.days', 'must be a whole number of days from 1 to 3650');
     }
   }
+  if (input.goal !== undefined && input.goal !== null) {
+    const goal = input.goal;
+    if (!isPlainObject(goal)) fail('goal', 'must be { event, withinDays }');
+    else {
+      onlyKeys(goal, ['event', 'withinDays'], 'goal', fail);
+      checkEventName(goal.event, 'goal.event', fail);
+      if (!isWhole(goal.withinDays, 1, 365)) fail('goal.withinDays', 'must be a whole number of days from 1 to 365');
+    }
+  }
   if (errors.length) return { ok: false, errors };
   return {
     ok: true,
@@ -196,6 +215,7 @@ export function validateDefinition(input: Record<string, unknown>): DefinitionVa
       exit: (input.exit as ExitRule | undefined) ?? null,
       holdoutPercent: holdout as number,
       cap: (input.cap as RunCap | undefined) ?? null,
+      goal: (input.goal as Goal | undefined) ?? DEFAULT_GOAL,
     },
   };
 }

@@ -9,6 +9,7 @@ let receiver: Receiver;
 let answer = 400;
 
 beforeEach(async () => {
+  answer = 400;
   t = await startTestApp(T0);
   receiver = await startReceiver((_req, res) => res.writeHead(answer).end());
 });
@@ -59,6 +60,40 @@ describe('/api/automations', () => {
     expect(res.body.details.map((d: any) => d.field)).toEqual(['trigger.segmentEntered', 'steps[0].offer.id']);
     expect((await t.api('POST', '/api/automations', cart())).status).toBe(201);
     expect((await t.api('POST', '/api/automations', cart())).status).toBe(409);
+  });
+
+  it('reports entered, sent, delivered and converted against the holdout, with the uplift tested', async () => {
+    answer = 204;
+    const { body: a } = await t.api('POST', '/api/automations', {
+      ...cart(),
+      holdoutPercent: 50,
+      goal: { event: 'Order Completed', withinDays: 2 },
+      steps: [{ webhook: { url: receiver.url, secret: newWebhookSecret() } }],
+    });
+    const batch = Array.from({ length: 60 }, (_, i) => ({ type: 'track', event: 'Product Added', anonymousId: `v${i}`, messageId: `m${i}` }));
+    await t.send('/v1/batch', { batch });
+    while ((await t.app.automations.scheduler.round()) > 0);
+    const runs = (await t.api('GET', `/api/automations/${a.id}/runs?limit=100`)).body.runs as Array<{ profile: string; holdout: boolean }>;
+    const held = runs.filter((r) => r.holdout).length;
+    expect(held).toBeGreaterThan(10);
+    expect(held).toBeLessThan(50);
+    // Everyone the automation wrote to orders the next day; of the holdout, no one; one order comes too late.
+    t.clock.now = T0 + 86_400_000;
+    const profileIds = new Map<string, string>();
+    for (let i = 0; i < 60; i++) profileIds.set((await t.store.findProfileId(t.site.id, 'anonymous', `v${i}`))!, `v${i}`);
+    const buyers = runs.filter((r) => !r.holdout).map((r) => profileIds.get(r.profile)!);
+    await t.send('/v1/batch', { batch: buyers.map((v, i) => ({ type: 'track', event: 'Order Completed', anonymousId: v, messageId: `o${i}`, properties: { revenue: 10 } })) });
+    const late = runs.find((r) => r.holdout)!;
+    t.clock.now = T0 + 3 * 86_400_000;
+    await t.send('/v1/track', { type: 'track', event: 'Order Completed', anonymousId: profileIds.get(late.profile), messageId: 'late' });
+
+    const report = (await t.api('GET', `/api/automations/${a.id}/report`)).body;
+    expect(report.runs).toMatchObject({ entered: 60 - held, sent: 60 - held, delivered: 60 - held, converted: 60 - held, conversionRate: 1 });
+    expect(report.holdout).toMatchObject({ entered: held, converted: 0, conversionRate: 0 });
+    expect(report.uplift.absolute).toBe(1);
+    expect(report.significance).toMatchObject({ test: 'two-proportion z-test', significant: true });
+    expect(report.conversionsFrom).toBe(60);
+    expect(receiver.received).toHaveLength(60 - held);
   });
 
   it("lists a person's runs and the dead letters, and replays one once", async () => {

@@ -15,13 +15,14 @@ import {
   runJson,
   saveAutomation,
 } from './admin.js';
+import { automationReport } from './report.js';
 import { sendTestEmail } from './test-send.js';
 
 const RUN_STATUSES: readonly RunStatus[] = ['active', 'done', 'exited', 'cancelled', 'failed'];
 
 /**
- * `/api/automations`: CRUD, a person's or an automation's runs, the replay of a dead letter, and
- * a test send of its email.
+ * `/api/automations`: CRUD, the report against the holdout, a person's or an automation's runs,
+ * the replay of a dead letter, and a test send of its email.
  *
  * @example
  * POST /api/automations { "site": "site_1", "name": "Cart abandonment", "status": "active",
@@ -82,6 +83,11 @@ export function automationRoutes(ctx: AppContext) {
       cursor = nextCursor;
     }
     return c.json({ runs: runs.map(runJson), nextCursor });
+  });
+
+  app.get('/:id/report', async (c) => {
+    const automation = await findAutomation(ctx, c.req.param('id'));
+    return c.json(await automationReport(ctx.store, automation, ctx.now()));
   });
 
   // The first email of the steps, now, to one address: what a marketer checks before going live.
