@@ -18,7 +18,7 @@ async function mailCatcher(refuse?: { code: number; message: string }) {
 
 function input(traits: Record<string, unknown>, email: string | null = 'ada@example.com'): ActionInput {
   const run = { id: 'run_1', siteId: 'site_1', position: '0/else/1', context: { coupon: 'CART-7QK2M9XH4D' } } as unknown as RunRecord;
-  const profile = { id: 'p1', email, traits } as unknown as ProfileRecord;
+  const profile = { id: 'p1', email, traits, computed: { vouchedEmail: email } } as unknown as ProfileRecord;
   return { run, automation: { id: 'aut_1', name: 'Cart' } as AutomationRecord, profile, key: 'run_1:0/else/1', now: Date.now() };
 }
 
@@ -64,6 +64,10 @@ describe('the email action', () => {
     for (const list of ['ada@example.com, eve@example.com', 'Ada <eve@example.com>', 'ada@example.com;eve@example.com']) {
       expect(await via(busy.url)(step, input({}, list))).toEqual({ kind: 'failed', error: 'the email trait is not one email address' });
     }
+    // An address a visitor typed in, not one a trusted or verified message set.
+    const typed = input({});
+    typed.profile.computed.vouchedEmail = undefined;
+    expect(await via(busy.url)(step, typed)).toMatchObject({ kind: 'failed', error: expect.stringMatching(/^the email address was not set by a trusted or verified message/) });
     expect(busy.mails).toHaveLength(0);
     const none = emailAction({ settings: () => null, unsubscribeUrl: () => '' });
     expect(await none(step, input({}))).toEqual({ kind: 'failed', error: 'the site has no SMTP server set' });

@@ -61,8 +61,12 @@ export function emailAction(options: EmailActionOptions): ActionHandler {
     const to = input.profile.email;
     if (!to) return { kind: 'failed', error: 'the person has no email address' };
     // A visitor sets their own email trait with the public write key: a list of addresses, or a
-    // display name around one, must not turn a follow-up into mail to strangers.
+    // display name around one, must not turn a follow-up into mail to strangers; nor may an
+    // address no one vouched for, or anyone could have the shop write to anyone.
     if (!ONE_ADDRESS.test(to)) return { kind: 'failed', error: 'the email trait is not one email address' };
+    if (input.profile.computed?.vouchedEmail !== to) {
+      return { kind: 'failed', error: 'the email address was not set by a trusted or verified message (the site secret, or a userHash)' };
+    }
     const traits = { ...input.profile.traits, ...contextTraits(input) };
     try {
       const unsubscribe = await options.unsubscribeUrl(input);

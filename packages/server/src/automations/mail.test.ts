@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../test-support/app.js';
+import { userHashOf } from '../identity/verify.js';
 import { decodedMail, startMailCatcher, type MailCatcher } from '../test-support/mail-catcher.js';
 
 // Automation email through the whole server, on every store: the site's SMTP settings, a real
@@ -50,7 +51,10 @@ async function cartAutomation() {
 }
 
 async function customerAddsToCart(anonymousId: string) {
-  await t.send('/v1/identify', { anonymousId, userId: `u-${anonymousId}`, traits: { email: `${anonymousId}@example.com`, firstName: 'Ada' }, messageId: `m${++n}` });
+  // Logged in with a verified user id: an address the shop vouches for.
+  const userId = `u-${anonymousId}`;
+  const userHash = userHashOf(t.site.secret, userId);
+  await t.send('/v1/identify', { anonymousId, userId, traits: { email: `${anonymousId}@example.com`, firstName: 'Ada' }, context: { userHash }, messageId: `m${++n}` });
   await t.send('/v1/track', { anonymousId, event: 'Product Added', messageId: `m${++n}` });
   await runDue();
 }
@@ -127,6 +131,17 @@ describe('automation email', () => {
     expect(decodedMail(catcher.mails[0].raw)).toMatch(/Subject: Your cart, friend/);
     expect(await t.store.automations.sendCounts(t.site.id, id)).toEqual({ sent: 0, opened: 0, clicked: 0 });
     expect((await t.api('POST', `/api/automations/${id}/test`, { to: 'a@b.c, d@e.f' })).body.details[0].field).toBe('to');
+  });
+
+  it('writes only to an address that a trusted or verified message set', async () => {
+    const id = await cartAutomation();
+    // A visitor types someone else's address into their own profile.
+    await t.send('/v1/identify', { anonymousId: 'mallory', traits: { email: 'victim@example.com' }, messageId: `m${++n}` });
+    await t.send('/v1/track', { anonymousId: 'mallory', event: 'Product Added', messageId: `m${++n}` });
+    await runDue();
+    expect(catcher.mails).toHaveLength(0);
+    const [run] = (await t.api('GET', `/api/automations/${id}/runs?status=failed`)).body.runs;
+    expect(run.error.message).toMatch(/^the email address was not set by a trusted or verified message/);
   });
 
   it('fails the step into the dead letters when the site has no SMTP server', async () => {

@@ -35,10 +35,11 @@ export async function sendTestEmail(ctx: AppContext, site: Site, automation: Aut
     id: 'test-send',
     siteId: site.id,
     userId: null,
-    email: address,
+    email: address.toLowerCase(),
     traits: { email: address },
     traitTimes: {},
-    computed: emptyComputed(),
+    // The marketer typed it in: theirs to vouch for.
+    computed: { ...emptyComputed(), vouchedEmail: address.toLowerCase() },
     mergedInto: null,
     createdAt: now,
     updatedAt: now,

@@ -417,3 +417,19 @@ describe('offers given by automations', () => {
     expect(a.computed.grants).toEqual({ o1: T0 + 8, o2: T0 + 2 });
   });
 });
+
+describe('the vouched email', () => {
+  const identify = (p: ProfileRecord, email: string | null, trust: 'trusted' | 'verified' | 'untrusted', at: number) =>
+    applyEvent(p, ingestEvent({ type: 'identify', name: null, traits: { email }, trust, timestamp: at }), () => 's');
+
+  it('is the address a trusted or verified message set last, whatever a browser typed after', () => {
+    const p = fresh();
+    identify(p, 'Ada@Example.com', 'untrusted', T0);
+    expect(p.computed.vouchedEmail).toBeUndefined();
+    identify(p, 'ada@example.com', 'verified', T0 + 1);
+    identify(p, 'eve@example.com', 'untrusted', T0 + 2);
+    expect([p.email, p.computed.vouchedEmail]).toEqual(['eve@example.com', 'ada@example.com']);
+    identify(p, null, 'trusted', T0 + 3);
+    expect(p.computed.vouchedEmail).toBeUndefined();
+  });
+});

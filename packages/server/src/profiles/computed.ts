@@ -560,7 +560,13 @@ export function setTraits(profile: ProfileRecord, traits: Record<string, unknown
     const added = placeTrait(profile, ledger, key, traits[key], at);
     if (added === null) continue;
     ledger.bytes += added;
-    if (key === 'email') profile.email = cleanEmail(traits[key]);
+    if (key === 'email') {
+      profile.email = cleanEmail(traits[key]);
+      if (trusted) {
+        if (profile.email) profile.computed.vouchedEmail = profile.email;
+        else delete profile.computed.vouchedEmail;
+      }
+    }
   }
 }
 
@@ -598,6 +604,8 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
   const a = into.computed;
   const b = from.computed;
   const merged: Computed = emptyComputed();
+  const vouched = a.vouchedEmail ?? b.vouchedEmail;
+  if (vouched) merged.vouchedEmail = vouched;
   if (a.grants || b.grants) {
     merged.grants = { ...a.grants };
     for (const [id, until] of Object.entries(b.grants ?? {})) merged.grants[id] = Math.max(until, merged.grants[id] ?? 0);

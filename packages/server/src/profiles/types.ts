@@ -66,6 +66,12 @@ export interface Computed {
    * `Offer Granted` events; absent on profiles that never had one.
    */
   grants?: Record<string, number>;
+  /**
+   * The email address as last set by a message that was vouched for (the site secret, or a
+   * verified user id): automations write only to it, so that no visitor can make the shop mail
+   * an address they typed in. Absent until such a message sets one.
+   */
+  vouchedEmail?: string;
   /** What the per-profile caps left out, since the profile began (see `Dropped`). */
   dropped: Dropped;
   /** The id the profile was first known by: control-group buckets hash it, so they stay stable. */
