@@ -3,7 +3,7 @@ import type { AppContext } from '../app-context.js';
 import { HttpError } from '../http/errors.js';
 import { invalidField, type Body } from '../http/input.js';
 import { newId } from '../ids.js';
-import type { AutomationRecord, AutomationStatus, RunRecord } from '../store/automations.js';
+import type { AutomationRecord, AutomationStatus, RunRecord, RunStatus } from '../store/automations.js';
 import { ConflictError } from '../store/store.js';
 import type { Site } from '../store/types.js';
 import { isTimed } from './catalog.js';
@@ -57,6 +57,26 @@ export function runJson(r: RunRecord) {
 
 /** Watches are the index of a time-set trigger, not runs a person went through. */
 export const isRun = (r: RunRecord) => r.position !== WATCH_POSITION;
+
+export const RUN_STATUSES: readonly RunStatus[] = ['active', 'done', 'exited', 'cancelled', 'failed'];
+
+/**
+ * One page of an automation's runs, newest first (API and console): watches left out, and a
+ * filter on status read on until the page is full, at most 20 store pages at a time.
+ */
+export async function runsPage(ctx: AppContext, automation: AutomationRecord, query: { status?: RunStatus; profileId?: string; limit: number; cursor?: string }) {
+  const runs: RunRecord[] = [];
+  let cursor = query.cursor;
+  let nextCursor: string | null = null;
+  for (let pages = 0; pages < 20; pages++) {
+    const page = await ctx.store.automations.listRuns({ siteId: automation.siteId, automationId: automation.id, profileId: query.profileId, limit: query.limit - runs.length, cursor });
+    runs.push(...page.items.filter((r) => isRun(r) && (!query.status || r.status === query.status)));
+    nextCursor = page.nextCursor;
+    if (!nextCursor || runs.length >= query.limit) break;
+    cursor = nextCursor;
+  }
+  return { runs, nextCursor };
+}
 
 /**
  * An automation from a request body: a new one, or `current` with the fields the body gives

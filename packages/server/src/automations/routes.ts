@@ -10,15 +10,14 @@ import {
   automationJson,
   deleteAutomation,
   findAutomation,
-  isRun,
   replayRun,
+  RUN_STATUSES,
+  runsPage,
   runJson,
   saveAutomation,
 } from './admin.js';
 import { automationReport } from './report.js';
 import { sendTestEmail } from './test-send.js';
-
-const RUN_STATUSES: readonly RunStatus[] = ['active', 'done', 'exited', 'cancelled', 'failed'];
 
 /**
  * `/api/automations`: CRUD, the report against the holdout, a person's or an automation's runs,
@@ -69,19 +68,12 @@ export function automationRoutes(ctx: AppContext) {
     const automation = await findAutomation(ctx, c.req.param('id'));
     const status = c.req.query('status');
     if (status !== undefined && !RUN_STATUSES.includes(status as RunStatus)) throw invalidField('status', `must be one of ${RUN_STATUSES.join(', ')}`);
-    const limit = limitParam(c.req.query('limit'));
-    let cursor = cursorParam(c.req.query('cursor'), decodeCursorParts);
-    const profileId = c.req.query('profile') || undefined;
-    // A filter on status reads on until the page is full, a bounded number of pages at a time.
-    const runs = [];
-    let nextCursor: string | null = null;
-    for (let pages = 0; pages < 20; pages++) {
-      const page = await ctx.store.automations.listRuns({ siteId: automation.siteId, automationId: automation.id, profileId, limit: limit - runs.length, cursor });
-      runs.push(...page.items.filter((r) => isRun(r) && (!status || r.status === status)));
-      nextCursor = page.nextCursor;
-      if (!nextCursor || runs.length >= limit) break;
-      cursor = nextCursor;
-    }
+    const { runs, nextCursor } = await runsPage(ctx, automation, {
+      status: status as RunStatus | undefined,
+      profileId: c.req.query('profile') || undefined,
+      limit: limitParam(c.req.query('limit')),
+      cursor: cursorParam(c.req.query('cursor'), decodeCursorParts),
+    });
     return c.json({ runs: runs.map(runJson), nextCursor });
   });
 

@@ -7,6 +7,7 @@ import { loginRoutes, logoutRoute, requireSession } from './access/login.js';
 import { LoginThrottle } from './access/login-throttle.js';
 import { securityHeaders } from './access/security.js';
 import { ConsoleSessions } from './access/sessions.js';
+import { automationPages } from './automations/routes.js';
 import { customerRoutes } from './customers/routes.js';
 import type { ConsoleEnv } from './env.js';
 import { offerRoutes } from './offers/routes.js';
@@ -49,6 +50,7 @@ export function consoleRoutes(ctx: AppContext) {
   app.route('/customers', customerRoutes(ctx));
   app.route('/', segmentRoutes(ctx));
   app.route('/', offerRoutes(ctx));
+  app.route('/', automationPages(ctx));
   app.route('/reports', attributionPages(ctx));
   app.route('/reports', funnelPages(ctx));
   app.route('/reports', retentionPages(ctx));
@@ -83,4 +85,4 @@ async function errorPage(ctx: AppContext, error: Error, c: Context<ConsoleEnv>) 
 }
 
 const sectionOf = (path: string) =>
-  (['customers', 'segments', 'offers', 'sites'] as const).find((s) => path.startsWith(`/console/${s}`)) ?? 'overview';
+  (['customers', 'segments', 'offers', 'automations', 'sites'] as const).find((s) => path.startsWith(`/console/${s}`)) ?? 'overview';

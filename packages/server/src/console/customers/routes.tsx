@@ -8,6 +8,8 @@ import { computedView, countsWithin, mergeView, profileSummary } from '../../pro
 import { membersPage, segmentsOfProfile } from '../../segments/membership.js';
 import { decodeCursorParts, encodeCursor } from '../../store/cursor.js';
 import type { MergeRecord } from '../../store/types.js';
+import { namesOf } from '../automations/builder.js';
+import { PersonRuns } from '../automations/runs.js';
 import type { ConsoleEnv } from '../env.js';
 import { Badge, Card, Confirm, Empty, Facts, Pager, Stat, Time, VisitorUrl } from '../ui/components.js';
 import { date, dateTime, money, num, personName, plural, valueText } from '../ui/format.js';
@@ -18,6 +20,8 @@ import { ReferralLine, Timeline } from './timeline.js';
 
 const PAGE_SIZE = 25;
 const TIMELINE_SIZE = 30;
+/** The person's newest runs of automations shown on their page. */
+const RUNS_SIZE = 20;
 
 const ABC_TONES = { A: 'green', B: 'blue', C: 'gray' } as const;
 
@@ -108,12 +112,15 @@ export function customerRoutes(ctx: AppContext) {
     if (profile instanceof Response) return profile;
     const here = hereOf(c, ctx, profile.siteId);
     const cursor = cursorParam(c.req.query('events'), decodeCursorParts);
-    const [identities, merges, rankings, segments, events] = await Promise.all([
+    const [identities, merges, rankings, segments, events, runs, automations, names] = await Promise.all([
       ctx.store.profileIdentities(profile.siteId, profile.id),
       ctx.store.profileMerges(profile.siteId, profile.id),
       ctx.rankings.get(profile.siteId),
       segmentsOfProfile(ctx, profile),
       ctx.store.profileEvents(profile.siteId, profile.id, TIMELINE_SIZE, cursor),
+      ctx.store.automations.listRuns({ siteId: profile.siteId, profileId: profile.id, limit: RUNS_SIZE }),
+      ctx.store.automations.listAutomations(profile.siteId),
+      namesOf(ctx, profile.siteId),
     ]);
     const computed = computedView(profile.computed, profile.id, here.now, rankings);
     const self = `/console/customers/${profile.id}`;
@@ -242,6 +249,9 @@ export function customerRoutes(ctx: AppContext) {
               <Merges merges={merges} self={profile.id} now={here.now} />
             </Card>
           </div>
+          <Card title="Automations" id="automations" actions={<span class="muted small">newest first</span>}>
+            <PersonRuns here={here} runs={runs.items} automations={automations} names={names.names} />
+          </Card>
           <Card title="Timeline" id="timeline" actions={<span class="muted small">newest first</span>}>
             {events.items.length ? <Timeline events={events.items} now={here.now} /> : <p class="muted">No events.</p>}
             <Pager
