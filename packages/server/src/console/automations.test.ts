@@ -365,3 +365,24 @@ describe('runs', () => {
     expect(textOf(await html(b, `/console/customers/${(await t.store.findProfileId(t.site.id, 'anonymous', 'evil'))!}`))).toContain('In no automation yet.');
   });
 });
+
+describe('the report', () => {
+  it('shows runs against the holdout and the verdict in words', async () => {
+    const { t, b } = await setup();
+    const automation = await saveThroughBuilder(t, b, { holdoutPercent: '0' });
+    const runs = [
+      run(t, automation, 'p1', { status: 'done' }),
+      run(t, automation, 'p2', { status: 'failed', context: { $error: { position: '0/else/0', message: 'no', attempts: 1 } } }),
+      run(t, automation, 'p3', { holdout: true, status: 'done' }),
+    ];
+    await t.store.automations.startRuns(runs);
+    await t.store.automations.recordSend({ siteId: t.site.id, runId: runs[0].id, position: '0/else/0', automationId: automation.id, profileId: 'p1', kind: 'email', sentAt: t.clock.now });
+    const page = textOf(await html(b, `/console/automations/${automation.id}/report`));
+    expect(page).toContain('Entered 2 1');
+    expect(page).toContain('Sent 2 —');
+    expect(page).toContain('Delivered 1 —');
+    expect(page).toContain('Not enough conversions to compare yet.');
+    expect(page).toContain('Order Completed within 3 days');
+    expect(await html(b, '/console/automations/aut_nope/report', 404)).toContain('no automation aut_nope');
+  });
+});

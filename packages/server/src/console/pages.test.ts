@@ -563,6 +563,27 @@ describe('sites', () => {
     expect(t.sites.get(t.site.id)!.settings.retentionDays).toBeNull();
   });
 
+  it('set how automations send: the SMTP server (its password never shown), From, quiet hours and the cap', async () => {
+    const { t, b } = await setup();
+    const form = { smtpUrl: 'smtp://shop:s3cret@mail.example.com:587', mailFrom: 'Shop <shop@example.com>', quietFrom: '22', quietTo: '8', capSends: '2', capDays: '1' };
+    expect((await b.post(`/console/sites/${t.site.id}/mail`, form)).status).toBe(303);
+    expect(t.sites.get(t.site.id)!.settings).toMatchObject({
+      smtpUrl: 'smtp://shop:s3cret@mail.example.com:587',
+      mailFrom: 'Shop <shop@example.com>',
+      quietHours: { from: 22, to: 8 },
+      sendCap: { sends: 2, days: 1 },
+    });
+    const shown = await html(b, `/console/sites/${t.site.id}`);
+    expect(shown).not.toContain('s3cret');
+    expect(shown).toContain('value="smtp://shop:********@mail.example.com:587"');
+    // Sent back as shown: the password stays; the cap cleared.
+    await b.post(`/console/sites/${t.site.id}/mail`, { ...form, smtpUrl: 'smtp://shop:********@mail.example.com:587', capSends: '', capDays: '' });
+    expect(t.sites.get(t.site.id)!.settings).toMatchObject({ smtpUrl: 'smtp://shop:s3cret@mail.example.com:587', sendCap: null });
+    const bad = await b.post(`/console/sites/${t.site.id}/mail`, { ...form, quietTo: '22' });
+    expect(bad.status).toBe(400);
+    expect(textOf(await bad.text())).toContain('quietHours: must be');
+  });
+
   it('are added with a name and origins', async () => {
     const { t, b } = await setup();
     const res = await b.post('/console/sites', { name: 'Blog', origins: 'https://blog.example' });

@@ -148,6 +148,9 @@ export async function builderPage(c: Context<ConsoleEnv>, ctx: AppContext, here:
       notice: state.notice,
       actions: self ? (
         <>
+          <a class="button" href={`${self}/report`}>
+            Report
+          </a>
           <a class="button" href={`${self}/runs`}>
             Runs
           </a>

@@ -2,7 +2,9 @@ import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { automationFrom, deleteAutomation, findAutomation, isRun, replayRun, RUN_STATUSES, runsPage, saveAutomation } from '../../automations/admin.js';
 import type { AutomationDefinition } from '../../automations/definition.js';
+import { automationReport } from '../../automations/report.js';
 import { sendTestEmail } from '../../automations/test-send.js';
+import { AutomationReportView } from './report.js';
 import { HttpError } from '../../http/errors.js';
 import { cursorParam, invalidField, requiredString } from '../../http/input.js';
 import type { ProfileRecord } from '../../profiles/types.js';
@@ -113,6 +115,9 @@ export function automationPages(ctx: AppContext) {
                         <td class="row-actions">
                           <a class="button button-small" href={self}>
                             Edit
+                          </a>
+                          <a class="button button-small" href={`${self}/report`}>
+                            Report
                           </a>
                           <a class="button button-small" href={`${self}/runs`}>
                             Runs
@@ -231,6 +236,19 @@ export function automationPages(ctx: AppContext) {
   });
 
   // Newest first, paged with the API's cursor; `status=failed` is the dead letters.
+  app.get('/automations/:id/report', async (c) => {
+    const automation = await findAutomation(ctx, c.req.param('id'));
+    const here = hereOf(c, ctx, automation.siteId);
+    const report = await automationReport(ctx.store, automation, here.now);
+    return page(c, {
+      here,
+      title: `Report: ${automation.name}`,
+      section: 'automations',
+      back: { href: `/console/automations/${automation.id}`, label: 'Back to the automation' },
+      children: <AutomationReportView report={report} />,
+    });
+  });
+
   app.get('/automations/:id/runs', async (c) => {
     const automation = await findAutomation(ctx, c.req.param('id'));
     const here = hereOf(c, ctx, automation.siteId);

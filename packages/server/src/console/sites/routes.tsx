@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { requiredString } from '../../http/input.js';
-import { found, MAX_RETENTION_DAYS, origins } from '../../sites/routes.js';
+import { found, mailSettings, MAX_RETENTION_DAYS, origins } from '../../sites/routes.js';
 import type { Site, SiteSettings, SiteSwitch } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
 import { Badge, Card, Confirm, CsrfField, Empty, Facts, PostButton, problemOf, Problems, type Problem } from '../ui/components.js';
@@ -31,7 +31,17 @@ const DONE: Record<string, string> = {
   created: 'The site is ready. Put its script tag on your pages.',
   origins: 'Allowed origins saved.',
   settings: 'Settings saved.',
+  mail: 'Email and sending settings saved.',
 };
+
+/** How the SMTP URL is shown: its password never goes back into a page. */
+const HIDDEN_PASSWORD = '********';
+function shownSmtpUrl(url: string | null) {
+  if (!url) return '';
+  const u = new URL(url);
+  if (u.password) u.password = HIDDEN_PASSWORD;
+  return u.href;
+}
 
 const lines = (text: unknown) =>
   String(text ?? '')
@@ -126,6 +136,31 @@ export function siteRoutes(ctx: AppContext) {
     return c.redirect(sitePath(current.id, 'settings'), 303);
   });
 
+  // The settings automations send by; validated as the API validates them.
+  app.post('/:id/mail', async (c) => {
+    const current = found(ctx, c.req.param('id'));
+    const form = await c.req.parseBody();
+    const text = (key: string) => String(form[key] ?? '').trim();
+    const whole = (key: string) => (text(key) === '' ? null : /^\d+$/.test(text(key)) ? Number(text(key)) : NaN);
+    let smtpUrl: string | null = text('smtpUrl') || null;
+    // The password was shown hidden: kept as stored unless a new one was typed.
+    if (smtpUrl && current.settings.smtpUrl && smtpUrl === shownSmtpUrl(current.settings.smtpUrl)) smtpUrl = current.settings.smtpUrl;
+    const quiet = [whole('quietFrom'), whole('quietTo')];
+    const cap = [whole('capSends'), whole('capDays')];
+    try {
+      const settings = mailSettings({
+        smtpUrl,
+        mailFrom: text('mailFrom') || null,
+        quietHours: quiet[0] === null && quiet[1] === null ? null : { from: quiet[0], to: quiet[1] },
+        sendCap: cap[0] === null && cap[1] === null ? null : { sends: cap[0], days: cap[1] },
+      });
+      await ctx.sites.update(current.id, { settings });
+      return c.redirect(sitePath(current.id, 'mail'), 303);
+    } catch (error) {
+      return sitePage(c, hereOf(c, ctx, current), current, { mailProblem: problemOf(error) }, 400);
+    }
+  });
+
   return app;
 }
 
@@ -212,6 +247,8 @@ interface SiteView {
   problem?: Problem;
   /** A bad value in the settings form, shown above it. */
   settingsProblem?: Problem;
+  /** A bad value in the email and sending form. */
+  mailProblem?: Problem;
   originsText?: string;
 }
 
@@ -333,6 +370,50 @@ function sitePage(c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView
               <div class="actions-row">
                 <button type="submit" class="button">
                   Save settings
+                </button>
+              </div>
+            </form>
+          </Card>
+          <Card title="Automations: email and sending">
+            <form method="post" action={`/console/sites/${site.id}/mail`} class="stack">
+              <CsrfField here={here} />
+              <Problems problem={view.mailProblem} />
+              <label class="setting-number">
+                <strong>SMTP server</strong>
+                <input type="text" name="smtpUrl" value={shownSmtpUrl(site.settings.smtpUrl)} placeholder="smtp://user:password@mail.example.com:587" maxlength={500} autocomplete="off" />
+                <span class="hint">Where automation emails go out: smtp:// (STARTTLS when offered) or smtps://. The password is not shown again; leave it hidden to keep it.</span>
+              </label>
+              <label class="setting-number">
+                <strong>From</strong>
+                <input type="text" name="mailFrom" value={site.settings.mailFrom ?? ''} placeholder="Shop <shop@example.com>" maxlength={200} />
+              </label>
+              <fieldset class="setting-number">
+                <legend>
+                  <strong>Quiet hours</strong>
+                </legend>
+                <label>
+                  from <input type="number" name="quietFrom" min="0" max="23" value={site.settings.quietHours?.from ?? ''} />
+                </label>
+                <label>
+                  to <input type="number" name="quietTo" min="0" max="23" value={site.settings.quietHours?.to ?? ''} />
+                </label>
+                <span class="hint">Hours of the site's day (its time zone) in which nothing is sent: 22 to 8 is the night. Empty: none.</span>
+              </fieldset>
+              <fieldset class="setting-number">
+                <legend>
+                  <strong>Sends per person</strong>
+                </legend>
+                <label>
+                  at most <input type="number" name="capSends" min="1" max="1000" value={site.settings.sendCap?.sends ?? ''} />
+                </label>
+                <label>
+                  in <input type="number" name="capDays" min="1" max="365" value={site.settings.sendCap?.days ?? ''} /> days
+                </label>
+                <span class="hint">Emails and webhooks of all automations together; the sends past it are skipped. Empty: no cap.</span>
+              </fieldset>
+              <div class="actions-row">
+                <button type="submit" class="button">
+                  Save email and sending
                 </button>
               </div>
             </form>
