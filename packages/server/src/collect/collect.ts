@@ -51,6 +51,7 @@ export async function collect(ingester: Ingester, input: CollectInput, starter?:
   messages.forEach((raw, index) => {
     const validation = validateMessage(raw, index, {
       type: input.endpoint === 'batch' ? undefined : input.endpoint,
+      blockedIds: input.site.settings.blockedIds,
       shared,
       remainingBytes: storable,
     });

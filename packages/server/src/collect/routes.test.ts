@@ -556,3 +556,24 @@ describe('rate limits', () => {
     }
   });
 });
+
+describe('blocked identifier values', () => {
+  it('keep visitors who send userId "undefined" apart, with a warning, and follow the site list', async () => {
+    const send = (anonymousId: string, userId: string) => t.send('/v1/identify', { anonymousId, userId, messageId: mid(), traits: { plan: anonymousId } });
+    const res = await send('blocked-a', 'undefined');
+    expect(await res.json()).toMatchObject({ success: true, warnings: [{ index: 0, code: 'blocked_id', field: 'userId' }] });
+    await send('blocked-b', 'undefined');
+    const a = await t.api('GET', `/api/profiles?site=${t.site.id}&anonymousId=blocked-a`);
+    const b = await t.api('GET', `/api/profiles?site=${t.site.id}&anonymousId=blocked-b`);
+    expect(a.body.profiles).toHaveLength(1);
+    expect(b.body.profiles).toHaveLength(1);
+    expect(a.body.profiles[0].id).not.toBe(b.body.profiles[0].id);
+    expect(a.body.profiles[0].userId).toBeNull();
+
+    const patched = await t.api('PATCH', `/api/sites/${t.site.id}`, { blockedIds: ['undefined', 'CHANGEME'] });
+    expect(patched.body.blockedIds).toEqual(['undefined', 'CHANGEME']);
+    expect(await (await send('blocked-c', 'changeme')).json()).toMatchObject({ warnings: [{ code: 'blocked_id' }] });
+    expect((await t.api('PATCH', `/api/sites/${t.site.id}`, { blockedIds: ['ok', ''] })).body.details[0].field).toBe('blockedIds[1]');
+    expect((await t.api('PATCH', `/api/sites/${t.site.id}`, { blockedIds: null })).body.blockedIds).toContain('[object object]');
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_AMOUNT, MAX_DEPTH, MAX_ID_LENGTH, MAX_MESSAGE_BYTES } from '@rapport/protocol';
+import { DEFAULT_BLOCKED_IDS } from '../identity/blocked.js';
 import { messageIdOf } from './normalize.js';
 import { prepareSharedContext, validateMessage, type SharedContext } from './validate.js';
 
@@ -118,8 +119,8 @@ describe('validateMessage', () => {
 });
 
 describe('empty ids', () => {
-  const accepted = (input: Record<string, unknown>) => {
-    const result = validateMessage(input, 2);
+  const accepted = (input: Record<string, unknown>, options = {}) => {
+    const result = validateMessage(input, 2, options);
     if (!result.ok) throw new Error(`expected acceptance: ${result.issue.message}`);
     return result;
   };
@@ -142,6 +143,23 @@ describe('empty ids', () => {
     const issue = rejected({ type: 'track', event: 'x', anonymousId: '', userId: '' });
     expect(issue).toMatchObject({ field: 'anonymousId', message: 'a message needs an anonymousId or a userId' });
     expect(rejected({ type: 'alias', anonymousId: 'a', userId: '', previousId: 'u0' }).field).toBe('userId');
+  });
+
+  it('treats a blocked user or anonymous id as absent, and refuses a blocked previousId', () => {
+    const blockedIds = DEFAULT_BLOCKED_IDS;
+    const result = accepted({ type: 'identify', anonymousId: 'a1', userId: ' NULL ' }, { blockedIds });
+    expect(result.message.userId).toBeNull();
+    expect(result.message.raw).not.toHaveProperty('userId');
+    expect(result.warnings).toEqual([
+      { index: 2, code: 'blocked_id', field: 'userId', message: 'userId " NULL " is a blocked identifier value and was treated as absent' },
+    ]);
+    expect(accepted({ type: 'track', event: 'x', anonymousId: '[object Object]', userId: 'u1' }, { blockedIds }).message.anonymousId).toBeNull();
+    expect(rejected({ type: 'track', event: 'x', anonymousId: 'guest', userId: 'undefined' }, { blockedIds })).toMatchObject({ field: 'anonymousId' });
+    expect(rejected({ type: 'alias', userId: 'u1', previousId: 'anonymous' }, { blockedIds })).toMatchObject({ code: 'blocked_id', field: 'previousId' });
+    // A site's own list replaces the defaults; whitespace-only is blocked whatever the list.
+    expect(accepted({ type: 'identify', anonymousId: 'a1', userId: 'guest' }, { blockedIds: ['tbd'] }).message.userId).toBe('guest');
+    expect(accepted({ type: 'identify', anonymousId: 'a1', userId: 'TBD' }, { blockedIds: ['tbd'] }).message.userId).toBeNull();
+    expect(accepted({ type: 'identify', anonymousId: 'a1', userId: '   ' }).message.userId).toBeNull();
   });
 
   it('still rejects an empty previousId, groupId or messageId', () => {

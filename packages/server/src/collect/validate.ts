@@ -1,3 +1,4 @@
+import { isBlockedId } from '../identity/blocked.js';
 import {
   MAX_AMOUNT,
   MAX_DEPTH,
@@ -72,6 +73,8 @@ export interface ValidateOptions {
    * as `too_large`. Without it only the per-message limit applies.
    */
   remainingBytes?: number;
+  /** The site's blocked identifier values (see `identity/blocked.ts`). @default none but the empty */
+  blockedIds?: readonly string[];
 }
 
 /**
@@ -93,7 +96,7 @@ export function validateMessage(input: unknown, index: number, options: Validate
     for (const path of removed) {
       warnings.push({ index, code: 'field_dropped', field: path, message: `key ${path} is not allowed and was dropped` });
     }
-    const message = shape(input, options.type, index, warnings);
+    const message = shape(input, options.type, index, warnings, options.blockedIds ?? []);
     checkContext(message.context, index, warnings);
     if (message.properties) checkAmounts(message.properties);
     const bytes = storedBytes(input, message, options);
@@ -114,7 +117,7 @@ export function validateMessage(input: unknown, index: number, options: Validate
   }
 }
 
-function shape(m: JsonObject, pathType: MessageType | undefined, index: number, warnings: MessageIssue[]): ValidMessage {
+function shape(m: JsonObject, pathType: MessageType | undefined, index: number, warnings: MessageIssue[], blocked: readonly string[]): ValidMessage {
   let type = m.type;
   if (type === undefined && pathType) type = pathType;
   if (typeof type !== 'string' || !MESSAGE_TYPE_SET.has(type)) {
@@ -125,8 +128,8 @@ function shape(m: JsonObject, pathType: MessageType | undefined, index: number, 
   }
   const messageType = type as MessageType;
   m.type = messageType;
-  const anonymousId = senderId(m, 'anonymousId', index, warnings);
-  const userId = senderId(m, 'userId', index, warnings);
+  const anonymousId = senderId(m, 'anonymousId', index, warnings, blocked);
+  const userId = senderId(m, 'userId', index, warnings, blocked);
   const messageId = id(m, 'messageId');
   let previousId: string | null = null;
   let groupId: string | null = null;
@@ -143,6 +146,7 @@ function shape(m: JsonObject, pathType: MessageType | undefined, index: number, 
     case 'alias':
       previousId = id(m, 'previousId');
       if (!previousId) throw new Invalid('previousId', 'alias needs a previousId');
+      if (isBlockedId(previousId, blocked)) throw new Invalid('previousId', `previousId "${previousId}" is a blocked identifier value: it names no one`, 'blocked_id');
       if (!userId) throw new Invalid('userId', 'alias needs a userId');
       break;
     case 'group':
@@ -179,11 +183,18 @@ function shape(m: JsonObject, pathType: MessageType | undefined, index: number, 
 
 /**
  * The sender's ids, where `""` means absent: RudderStack's browser SDK sends `userId: ""` on every
- * anonymous event. The empty field is removed from the stored message, so nothing downstream can
- * take it for an id; the message then needs the other id.
+ * anonymous event. So does a blocked value (`"null"`, `"guest"`: see `identity/blocked.ts`), with
+ * a warning. The field is removed from the stored message, so nothing downstream can take it for
+ * an id; the message then needs the other id.
  */
-function senderId(m: JsonObject, field: 'anonymousId' | 'userId', index: number, warnings: MessageIssue[]): string | null {
-  if (m[field] !== '') return id(m, field);
+function senderId(m: JsonObject, field: 'anonymousId' | 'userId', index: number, warnings: MessageIssue[], blocked: readonly string[]): string | null {
+  if (m[field] !== '') {
+    const value = id(m, field);
+    if (value === null || !isBlockedId(value, blocked)) return value;
+    delete m[field];
+    warnings.push({ index, code: 'blocked_id', field, message: `${field} "${value}" is a blocked identifier value and was treated as absent` });
+    return null;
+  }
   delete m[field];
   warnings.push({
     index,

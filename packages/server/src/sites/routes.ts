@@ -5,9 +5,10 @@ import { invalidField, jsonBody, optionalBoolean, optionalNumber, optionalString
 import type { Site, SiteSettings } from '../store/types.js';
 import { isTimeZone } from '../reports/days.js';
 import { normalizeOrigin } from './origins.js';
+import { DEFAULT_BLOCKED_IDS, MAX_BLOCKED_ID_LENGTH, MAX_BLOCKED_IDS } from '../identity/blocked.js';
 
 const SWITCHES = ['requireUserHash', 'storeFullIp', 'emailMatching', 'exposeSegments'] as const;
-const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone', 'smtpUrl', 'mailFrom', 'quietHours', 'sendCap'] as const;
+const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone', 'smtpUrl', 'mailFrom', 'quietHours', 'sendCap', 'blockedIds'] as const;
 /** Ten years: longer is no retention at all (null). */
 export const MAX_RETENTION_DAYS = 3650;
 
@@ -94,7 +95,22 @@ function settings(body: Record<string, unknown>): Partial<SiteSettings> {
     out.timeZone = body.timeZone;
   }
   Object.assign(out, mailSettings(body));
+  if (body.blockedIds !== undefined) out.blockedIds = blockedIdsOf(body.blockedIds);
   return out;
+}
+
+/** A site's blocked identifier values (API and console): trimmed, without repeats; `null` restores the defaults. */
+export function blockedIdsOf(value: unknown): string[] {
+  if (value === null) return [...DEFAULT_BLOCKED_IDS];
+  if (!Array.isArray(value) || value.length > MAX_BLOCKED_IDS) throw invalidField('blockedIds', `must be a list of at most ${MAX_BLOCKED_IDS} values, or null for the defaults`);
+  const out = new Set<string>();
+  value.forEach((v, i) => {
+    if (typeof v !== 'string' || v.trim() === '' || v.length > MAX_BLOCKED_ID_LENGTH) {
+      throw invalidField(`blockedIds[${i}]`, `must be a non-empty string of at most ${MAX_BLOCKED_ID_LENGTH} characters`);
+    }
+    out.add(v.trim());
+  });
+  return [...out];
 }
 
 /**

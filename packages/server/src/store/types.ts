@@ -1,4 +1,5 @@
 import type { JsonObject, MessageType } from '@rapport/protocol';
+import { DEFAULT_BLOCKED_IDS } from '../identity/blocked.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import type { RollupWrites } from '../reports/rollups.js';
 
@@ -51,6 +52,11 @@ export interface SiteSettings {
   quietHours: { from: number; to: number } | null;
   /** At most this many sends (emails and webhooks) to one person within `days`, all automations together; null: no cap. */
   sendCap: { sends: number; days: number } | null;
+  /**
+   * Identifier values that name no one (`null`, `guest`, ...): a message's user or anonymous id
+   * that is one of them counts as absent, with a warning. See `identity/blocked.ts`.
+   */
+  blockedIds: string[];
 }
 
 /** The settings that are on or off. */
@@ -67,6 +73,7 @@ export const DEFAULT_SITE_SETTINGS: SiteSettings = {
   mailFrom: null,
   quietHours: null,
   sendCap: { sends: 3, days: 1 },
+  blockedIds: [...DEFAULT_BLOCKED_IDS],
 };
 
 export interface NewSite {
