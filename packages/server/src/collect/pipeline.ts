@@ -57,7 +57,7 @@ export function ingest(store: Store, site: Site, events: IngestEvent[], options:
  */
 export function* ingestProgram(site: Site, events: IngestEvent[], now: number, want: IngestOptions = {}): IngestProgram<IngestResult> {
   const options = { emailMatching: site.settings.emailMatching };
-  const ws = new WorkingSet(site.id, newId, now);
+  const ws = new WorkingSet(site.id, newId, now, { maxAnonymousIds: site.settings.maxAnonymousIds, maxMerges: site.settings.maxMerges });
 
   const keys = new Map<string, Identity>();
   for (const event of events) {

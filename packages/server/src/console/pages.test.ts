@@ -226,6 +226,19 @@ describe('what visitors typed', () => {
 });
 
 describe('customers', () => {
+  it('are flagged when they merge unusually fast', async () => {
+    const { t, b } = await setup();
+    const anonymous = Array.from({ length: 10 }, (_, i) => ({ type: 'track', event: 'Browsed', anonymousId: `fast-${i}`, messageId: `fast-t${i}` }));
+    await t.collect([{ type: 'identify', anonymousId: 'fast-home', userId: 'u-fast', messageId: 'fast-0' }, ...anonymous]);
+    await t.collect(anonymous.map((_, i) => ({ type: 'identify', anonymousId: `fast-${i}`, userId: 'u-fast', messageId: `fast-i${i}` })));
+    const id = (await t.store.findProfileId(t.site.id, 'user', 'u-fast'))!;
+    expect(textOf(await html(b, `/console/customers/${id}`))).toContain('Merging fast: 10 merges in 24 h');
+    const home = (await t.store.findProfileId(t.site.id, 'anonymous', 'fast-home'))!;
+    await t.collect([{ type: 'identify', anonymousId: 'calm', userId: 'u-calm', messageId: 'calm-0' }]);
+    expect(textOf(await html(b, `/console/customers/${(await t.store.findProfileId(t.site.id, 'user', 'u-calm'))!}`))).not.toContain('Merging fast');
+    expect(home).toBe(id);
+  });
+
   it('export everything stored about a person as a JSON download', async () => {
     const { t, b } = await setup();
     const { ann } = await populate(t, b);

@@ -23,6 +23,9 @@ export interface ResolveOptions {
  *   different users; only messages whose ids are vouched for (`verified` or `trusted`) link by
  *   email, since anyone can type a customer's address.
  *
+ * A profile takes at most the site's number of anonymous ids and of merges (`IdentityCaps`): a
+ * link past them is refused, recorded, and reported to the sender.
+ *
  * Every merge, and every move of an anonymous id, is recorded in the working set.
  */
 export function resolveProfile(ws: WorkingSet, event: IngestEvent, options: ResolveOptions): string {
@@ -53,7 +56,7 @@ function resolveIds(ws: WorkingSet, event: IngestEvent, rule: 'identify' | 'alia
     return created.id;
   }
   if (pu && !pa) {
-    if (a) ws.attach('anonymous', a, pu);
+    if (a) attachAnonymous(ws, a, pu, event);
     return pu;
   }
   if (!pu && pa) {
@@ -75,12 +78,30 @@ function resolveIds(ws: WorkingSet, event: IngestEvent, rule: 'identify' | 'alia
   }
   if (pu === pa) return pu!;
   if (!ws.profile(pa!).userId) {
+    // Refused past the cap: the anonymous profile stays as it is, the message goes to the user's.
     ws.merge(pa!, pu!, { ...base, rule });
-  } else {
-    ws.attach('anonymous', a!, pu!);
+  } else if (attachAnonymous(ws, a!, pu!, event)) {
     ws.note({ ...base, rule: 'anonymous-moved', into: pu!, from: pa });
   }
   return pu!;
+}
+
+/**
+ * Gives a profile one more anonymous id, unless it has as many as the site allows: then the id
+ * stays where it was (or unknown), the sender is told, and false is returned.
+ */
+function attachAnonymous(ws: WorkingSet, anonymousId: string, profileId: string, event: IngestEvent): boolean {
+  if (!ws.takesAnonymousId(profileId)) {
+    ws.refuse({
+      messageId: event.messageId,
+      code: 'anonymous_ids_capped',
+      field: 'anonymousId',
+      message: 'the anonymousId was not linked to the user: their profile has as many anonymous ids as the site allows',
+    });
+    return false;
+  }
+  ws.attach('anonymous', anonymousId, profileId);
+  return true;
 }
 
 /**
@@ -145,9 +166,8 @@ function resolveAlias(ws: WorkingSet, event: IngestEvent): string {
     return pp;
   }
   if (pu === pp) return pu!;
-  const previous = ws.profile(pp!);
-  if (previous.userId) retireUserId(ws, previous.userId, pu!);
-  ws.merge(pp!, pu!, { ...base, rule: 'alias' });
+  const previousUser = ws.profile(pp!).userId;
+  if (ws.merge(pp!, pu!, { ...base, rule: 'alias' }) && previousUser) retireUserId(ws, previousUser, pu!);
   return pu!;
 }
 
@@ -169,13 +189,13 @@ function linkEmail(ws: WorkingSet, target: string, email: string, event: IngestE
   if (other.userId && current.userId && other.userId !== current.userId) return target;
   // Into the known customer when one of the two is known, else into the email's first profile.
   const [from, into] = current.userId && !other.userId ? [pe, target] : [target, pe];
-  ws.merge(from, into, {
+  const merged = ws.merge(from, into, {
     rule: 'email',
     ids: { email, anonymousId: event.anonymousId, userId: event.userId },
     messageId: event.messageId,
     at: event.receivedAt,
   });
-  return into;
+  return merged ? into : target;
 }
 
 const emailOf = (event: IngestEvent) => cleanEmail(event.traits?.email);

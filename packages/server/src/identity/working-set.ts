@@ -1,4 +1,4 @@
-import { mergeProfiles } from '../profiles/computed.js';
+import { MERGE_TIMES_KEPT, mergeProfiles } from '../profiles/computed.js';
 import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
 import type { IdentityKind, IdentityNote, MergeRecord } from '../store/types.js';
 
@@ -10,6 +10,14 @@ export interface IdentityChange {
 }
 
 const key = (kind: IdentityKind, value: string) => `${kind}\u0000${value}`;
+
+/** How far one profile may grow by identity links (site settings `maxAnonymousIds`, `maxMerges`). */
+export interface IdentityCaps {
+  maxAnonymousIds: number;
+  maxMerges: number;
+}
+
+export const DEFAULT_IDENTITY_CAPS: IdentityCaps = { maxAnonymousIds: 100, maxMerges: 100 };
 
 /**
  * The identities and profiles that one ingest call touches, loaded from the store inside its
@@ -31,6 +39,7 @@ export class WorkingSet {
     readonly siteId: string,
     private readonly newId: () => string,
     readonly now: number,
+    private readonly caps: IdentityCaps = DEFAULT_IDENTITY_CAPS,
   ) {}
 
   /** Loading: what the store found for an identity (null: not known). */
@@ -95,8 +104,31 @@ export class WorkingSet {
 
   attach(kind: IdentityKind, value: string, profileId: string) {
     const k = key(kind, value);
+    if (kind === 'anonymous') {
+      const before = this.identities.get(k);
+      const owner = before ? this.final(before) : null;
+      if (owner !== this.final(profileId)) {
+        this.count(profileId, 'anonymousIds', 1);
+        if (owner) this.count(owner, 'anonymousIds', -1);
+      }
+    }
     this.identities.set(k, profileId);
     this.identityChanges.set(k, { kind, value, profileId });
+  }
+
+  /**
+   * Whether one more anonymous id may come to a profile: past the cap, a browser that keeps
+   * clearing its cookies, or a script, would pile ids onto one customer.
+   */
+  takesAnonymousId(profileId: string): boolean {
+    return (this.profile(profileId).computed.anonymousIds ?? 0) < this.caps.maxAnonymousIds;
+  }
+
+  private count(profileId: string, counter: 'anonymousIds', by: number) {
+    const profile = this.profiles.get(this.final(profileId));
+    if (!profile) return;
+    profile.computed[counter] = Math.max(0, (profile.computed[counter] ?? 0) + by);
+    this.dirty.add(profile.id);
   }
 
   detach(kind: IdentityKind, value: string) {
@@ -105,12 +137,30 @@ export class WorkingSet {
     this.identityChanges.set(k, { kind, value, profileId: null });
   }
 
-  /** Folds profile `fromId` into `intoId`; the store moves its events and identities. */
-  merge(fromId: string, intoId: string, record: Omit<MergeRecord, 'from' | 'into'>) {
+  /**
+   * Folds profile `fromId` into `intoId`; the store moves its events and identities. A merge
+   * that takes the profile past the site's cap on merges is refused: recorded as `refused`,
+   * reported to the sender, and false returned, both profiles left as they were.
+   */
+  merge(fromId: string, intoId: string, record: Omit<MergeRecord, 'from' | 'into'>): boolean {
     const from = this.profile(fromId);
     const into = this.profile(intoId);
-    if (from.id === into.id) return;
+    if (from.id === into.id) return true;
+    if ((into.computed.merges ?? 0) + (from.computed.merges ?? 0) + 1 > this.caps.maxMerges) {
+      this.merges.push({ ...record, rule: 'refused', from: from.id, into: into.id });
+      if (record.messageId) {
+        this.refuse({
+          messageId: record.messageId,
+          code: 'merge_refused',
+          field: 'userId',
+          message: `the profiles were not merged: one has merged ${this.caps.maxMerges} times, the most this site allows`,
+        });
+      }
+      return false;
+    }
     mergeProfiles(into, from);
+    into.computed.merges = (into.computed.merges ?? 0) + 1;
+    into.computed.mergeTimes = [...(into.computed.mergeTimes ?? []), record.at].slice(-MERGE_TIMES_KEPT);
     from.mergedInto = into.id;
     from.userId = null;
     from.email = null;
@@ -123,6 +173,7 @@ export class WorkingSet {
     this.dirty.add(from.id);
     this.dirty.add(into.id);
     this.merges.push({ ...record, from: from.id, into: into.id });
+    return true;
   }
 
   note(record: MergeRecord) {

@@ -70,6 +70,8 @@ export const MAX_TOTAL = MAX_AMOUNT * 1000;
 export const ORDER_COMPLETED = 'Order Completed';
 /** The server's own event of an automation's offer step: `{ offer_id, until }`, heeded only when trusted. */
 export const OFFER_GRANTED = 'Offer Granted';
+/** The latest merges whose times a profile keeps, to tell one that merges unusually fast. */
+export const MERGE_TIMES_KEPT = 20;
 /** Grants a profile keeps at once; past it, the ones that end first go. */
 export const MAX_GRANTS = 20;
 export const ORDER_REFUNDED = 'Order Refunded';
@@ -606,6 +608,9 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
   const merged: Computed = emptyComputed();
   const vouched = a.vouchedEmail ?? b.vouchedEmail;
   if (vouched) merged.vouchedEmail = vouched;
+  if (a.anonymousIds || b.anonymousIds) merged.anonymousIds = (a.anonymousIds ?? 0) + (b.anonymousIds ?? 0);
+  if (a.merges || b.merges) merged.merges = (a.merges ?? 0) + (b.merges ?? 0);
+  if (a.mergeTimes || b.mergeTimes) merged.mergeTimes = [...(a.mergeTimes ?? []), ...(b.mergeTimes ?? [])].sort((x, y) => x - y).slice(-MERGE_TIMES_KEPT);
   if (a.grants || b.grants) {
     merged.grants = { ...a.grants };
     for (const [id, until] of Object.entries(b.grants ?? {})) merged.grants[id] = Math.max(until, merged.grants[id] ?? 0);

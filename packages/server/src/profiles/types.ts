@@ -72,6 +72,14 @@ export interface Computed {
    * an address they typed in. Absent until such a message sets one.
    */
   vouchedEmail?: string;
+  /**
+   * The identity guardrails' counters (see `identity/working-set.ts`): anonymous ids that came to
+   * the profile, merges into it, and the times of its latest merges. Absent on profiles made
+   * before they were kept, which count from 0.
+   */
+  anonymousIds?: number;
+  merges?: number;
+  mergeTimes?: number[];
   /** What the per-profile caps left out, since the profile began (see `Dropped`). */
   dropped: Dropped;
   /** The id the profile was first known by: control-group buckets hash it, so they stay stable. */

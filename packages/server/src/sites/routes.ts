@@ -8,7 +8,7 @@ import { normalizeOrigin } from './origins.js';
 import { DEFAULT_BLOCKED_IDS, MAX_BLOCKED_ID_LENGTH, MAX_BLOCKED_IDS } from '../identity/blocked.js';
 
 const SWITCHES = ['requireUserHash', 'storeFullIp', 'emailMatching', 'exposeSegments'] as const;
-const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone', 'smtpUrl', 'mailFrom', 'quietHours', 'sendCap', 'blockedIds'] as const;
+const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone', 'smtpUrl', 'mailFrom', 'quietHours', 'sendCap', 'blockedIds', 'maxAnonymousIds', 'maxMerges'] as const;
 /** Ten years: longer is no retention at all (null). */
 export const MAX_RETENTION_DAYS = 3650;
 
@@ -96,6 +96,10 @@ function settings(body: Record<string, unknown>): Partial<SiteSettings> {
   }
   Object.assign(out, mailSettings(body));
   if (body.blockedIds !== undefined) out.blockedIds = blockedIdsOf(body.blockedIds);
+  for (const field of ['maxAnonymousIds', 'maxMerges'] as const) {
+    const cap = optionalNumber(body, field, { integer: true, min: 1, max: 100_000 });
+    if (cap !== undefined) out[field] = cap;
+  }
   return out;
 }
 

@@ -57,6 +57,10 @@ export interface SiteSettings {
    * that is one of them counts as absent, with a warning. See `identity/blocked.ts`.
    */
   blockedIds: string[];
+  /** The most anonymous ids one profile takes; a link past it is refused, with a warning. */
+  maxAnonymousIds: number;
+  /** The most merges into one profile; a merge past it is refused, recorded and reported. */
+  maxMerges: number;
 }
 
 /** The settings that are on or off. */
@@ -74,6 +78,8 @@ export const DEFAULT_SITE_SETTINGS: SiteSettings = {
   quietHours: null,
   sendCap: { sends: 3, days: 1 },
   blockedIds: [...DEFAULT_BLOCKED_IDS],
+  maxAnonymousIds: 100,
+  maxMerges: 100,
 };
 
 export interface NewSite {
@@ -311,7 +317,10 @@ export interface Identity {
   value: string;
 }
 
-export type MergeRule = 'identify' | 'alias' | 'email' | 'anonymous-moved';
+export type MergeRule = 'identify' | 'alias' | 'email' | 'anonymous-moved' | 'refused';
+
+/** Whether a recorded merge moved one profile's rows into another (a move of an anonymous id, or a refused merge, moves none). */
+export const movesRows = (m: MergeRecord) => m.from !== null && (m.rule === 'identify' || m.rule === 'alias' || m.rule === 'email');
 
 /** One entry of a profile's history: a merge, or an anonymous id that moved to another user. */
 export interface MergeRecord {

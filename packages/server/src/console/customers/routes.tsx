@@ -8,6 +8,7 @@ import { computedView, countsWithin, mergeView, profileSummary } from '../../pro
 import { membersPage, segmentsOfProfile } from '../../segments/membership.js';
 import { decodeCursorParts, encodeCursor } from '../../store/cursor.js';
 import type { MergeRecord } from '../../store/types.js';
+import { mergingFast } from '../../identity/guardrails.js';
 import { namesOf } from '../automations/builder.js';
 import { PersonRuns } from '../automations/runs.js';
 import type { ConsoleEnv } from '../env.js';
@@ -123,6 +124,7 @@ export function customerRoutes(ctx: AppContext) {
       namesOf(ctx, profile.siteId),
     ]);
     const computed = computedView(profile.computed, profile.id, here.now, rankings);
+    const fast = mergingFast(profile.computed, here.now);
     const self = `/console/customers/${profile.id}`;
     return page(c, {
       here,
@@ -147,6 +149,9 @@ export function customerRoutes(ctx: AppContext) {
               <Badge tone={ABC_TONES[computed.abc]} title="ABC class by revenue">{`Class ${computed.abc}`}</Badge>
             ) : null}
             {computed.rfm ? <Badge tone="violet" title="Recency, frequency, monetary value: 1 to 5 each, 5 best">{`RFM ${computed.rfm}`}</Badge> : null}
+            {fast !== null ? (
+              <Badge tone="red" title="Many profiles joined this one within a day: an identify with a shared id in a template, or a script. Check its merges.">{`Merging fast: ${fast} merges in 24 h`}</Badge>
+            ) : null}
             <span class="muted small">{`Last seen ${dateTime(computed.lastSeen, here.site?.settings.timeZone)}`}</span>
           </div>
           <div class="stats">
@@ -424,6 +429,7 @@ const RULES: Record<MergeRecord['rule'], string> = {
   alias: 'Alias: an earlier id joined the customer',
   email: 'Same email: two profiles joined',
   'anonymous-moved': 'A shared device: the anonymous id moved to another customer',
+  refused: 'Refused: the profile had merged as often as the site allows',
 };
 
 function Merges(props: { merges: MergeRecord[]; self: string; now: number }) {

@@ -23,6 +23,7 @@ import { FunnelTally, tallySegment } from '../report-tally.js';
 import { cohortStatement, funnelParams, funnelPeopleSql, funnelSql, PROFILES_BY_ID_SQL } from './report-queries.js';
 import {
   DEFAULT_SITE_SETTINGS,
+  movesRows,
   type ErasureResult,
   type EventQuery,
   type Identity,
@@ -1042,7 +1043,7 @@ class IngestTx {
   async write(siteId: string, writes: IngestWrites): Promise<void> {
     await this.begin();
     for (const merge of writes.merges) {
-      if (!merge.from || merge.rule === 'anonymous-moved') continue;
+      if (!movesRows(merge)) continue;
       await this.client.query(prepared(MOVE_PROFILE_SQL, [siteId, merge.into, merge.from]));
     }
 

@@ -17,6 +17,7 @@ import { FunnelTally, tallySegment } from '../report-tally.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import {
   DEFAULT_SITE_SETTINGS,
+  movesRows,
   type ErasureResult,
   type EventQuery,
   type Identity,
@@ -270,7 +271,7 @@ export class SqliteStore implements Store {
     const sql = this.sql;
     const now = Date.now();
     for (const merge of writes.merges) {
-      if (merge.from && merge.rule !== 'anonymous-moved') {
+      if (movesRows(merge)) {
         sql.moveEvents.run(merge.into, siteId, merge.from);
         sql.moveIdentities.run(merge.into, siteId, merge.from);
         sql.moveOfferEvents.run(merge.into, siteId, merge.from);
