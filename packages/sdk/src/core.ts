@@ -36,7 +36,7 @@ export function createCore(given: RapportOptions, modules: Module[] = []): Core 
 
   const store = createStore(options.cookieDomain);
   const nav = navigator as Navigator & { globalPrivacyControl?: boolean };
-  const signals = !!options.honorPrivacySignals && (nav.globalPrivacyControl === true || nav.doNotTrack == '1');
+  const signals = options.honorPrivacySignals !== false && (nav.globalPrivacyControl === true || nav.doNotTrack == '1');
   let granted = !options.requireConsent || store.get('consent') == '1';
   // Opted out or signalled: nothing is even queued. Waiting for consent: queued in memory.
   const blocked = () => signals || store.get('out') == '1';

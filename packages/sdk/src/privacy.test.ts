@@ -146,10 +146,10 @@ describe('consent mode', () => {
 });
 
 describe('privacy signals', () => {
-  it('Global Privacy Control stops storing and sending when the site honours signals', async () => {
+  it('Global Privacy Control stops storing and sending, by default', async () => {
     navigatorSays({ globalPrivacyControl: true });
     const fetch = mockFetch();
-    const rapport = start({ honorPrivacySignals: true });
+    const rapport = start();
     rapport.track('A');
     rapport.consent(true);
     await settle(10 * FLUSH_INTERVAL_MS);
@@ -161,16 +161,16 @@ describe('privacy signals', () => {
   it('Do Not Track does the same', async () => {
     navigatorSays({ doNotTrack: '1' });
     const fetch = mockFetch();
-    start({ honorPrivacySignals: true }).track('A');
+    start().track('A');
     await settle(10 * FLUSH_INTERVAL_MS);
     expect(fetch).not.toHaveBeenCalled();
     expect(storedKeys()).toEqual([]);
   });
 
-  it('are ignored unless the site turns them on', async () => {
+  it('are ignored when the site turns them off', async () => {
     navigatorSays({ globalPrivacyControl: true, doNotTrack: '1' });
     const fetch = mockFetch();
-    start().track('A');
+    start({ honorPrivacySignals: false }).track('A');
     await settle(FLUSH_INTERVAL_MS);
     expect(sentOf(fetch).length).toBeGreaterThan(0);
   });

@@ -40,8 +40,10 @@ export interface RapportOptions {
   requireConsent?: boolean;
   /**
    * Treat Global Privacy Control (`navigator.globalPrivacyControl`) and Do Not Track as an
-   * opt-out: nothing is stored or sent for such visitors.
-   * @default false
+   * opt-out: nothing is stored or sent for such visitors, and slots keep their defaults. GPC is
+   * binding in California and Colorado; `false` (`data-honor-privacy-signals="false"`) ignores
+   * both, for a site that records consent otherwise.
+   * @default true
    */
   honorPrivacySignals?: boolean;
   /**
