@@ -2,76 +2,16 @@
 // launcher examples/shop/start.mjs (from the sources, on free ports, over a fresh database)
 // starts Rapport and the shop and seeds the stories. The browser plays the visitors; the admin
 // API (as the console would) checks what Rapport made of them.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inControlGroup } from '../packages/server/src/decisions/bucket';
 import { launchChromium } from './support/browser';
+import { launchDemo as launch, stopDemo as stop, type Demo } from './support/demo';
 import { eventually } from './support/eventually';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-interface Demo {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-  shop: string;
-  rapport: string;
-  adminToken: string;
-  writeKey: string;
-  siteId: string;
-}
-
-/** Starts the launcher exactly as `npm start` does, but from the sources and on free ports. */
-function launch(db: string): Promise<Demo> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=source', '--import', 'tsx', 'examples/shop/start.mjs', '--port', '0', '--shop-port', '0', '--db', db],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!output.includes('Press Ctrl+C to stop.')) return;
-      clearTimeout(timer);
-      const grab = (re: RegExp) => re.exec(output)?.[1] ?? '';
-      resolve({
-        child,
-        output: () => output,
-        exited,
-        shop: grab(/Shop:\s+(\S+)/).replace(/\/$/, ''),
-        rapport: grab(/Rapport:\s+(\S+)/),
-        adminToken: grab(/Admin token:\s+(\S+)/),
-        writeKey: grab(/Write key:\s+(\S+)/),
-        siteId: grab(/Write key:.*\(site "[^"]*", (\S+)\)/),
-      });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the demo exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-/** SIGTERM, as Ctrl+C or a process manager would; resolves with the exit code. */
-async function stop(demo: Demo): Promise<number | null> {
-  if (demo.child.exitCode !== null) return demo.child.exitCode;
-  demo.child.kill('SIGTERM');
-  const timeout = setTimeout(() => demo.child.kill('SIGKILL'), 10_000);
-  const code = await demo.exited;
-  clearTimeout(timeout);
-  return code;
-}
 
 interface Offer {
   id: string;
@@ -271,12 +211,22 @@ describe('the demo shop that `npm start` runs', () => {
     expect(out).toContain(`Console:      ${demo.rapport}/console`);
     expect(demo.adminToken.length).toBeGreaterThan(20);
     expect(demo.writeKey).toMatch(/^wk_/);
-    expect(out).toContain('Seeded:       7 segments and 7 offers');
-    for (const link of [GRADUATE, PARENT, '/stories#returning', '/stories#second-browser']) expect(out).toContain(demo.shop + link);
+    expect(out).toContain('Seeded:       7 segments, 7 offers and 1 automation');
+    for (const link of [GRADUATE, PARENT, '/stories#returning', '/stories#second-browser', '/stories#cart']) expect(out).toContain(demo.shop + link);
+    expect(out).toContain('4. Leave a cart: an email with a coupon arrives at /outbox about a minute later');
+    expect(demo.mailCatcher).toMatch(/^smtp:\/\/127\.0\.0\.1:\d+$/);
+    expect(out).toContain(`read them at ${demo.shop}/outbox`);
 
     // The demo site: the shop's origin may send, and user ids must be signed.
     const site = await api('GET', `/api/sites/${demo.siteId}`);
-    expect(site).toMatchObject({ name: 'Demo shop', writeKey: demo.writeKey, requireUserHash: true });
+    expect(site).toMatchObject({
+      name: 'Demo shop',
+      writeKey: demo.writeKey,
+      requireUserHash: true,
+      // Its emails go to the demo's mail catcher.
+      smtpUrl: demo.mailCatcher,
+      mailFrom: 'Far & Wide <hello@farandwide.example>',
+    });
     expect(site.origins).toContain(demo.shop);
     // The script tag, filled in by the shop's server.
     const home = await (await fetch(`${demo.shop}/`)).text();
@@ -557,7 +507,7 @@ describe('the demo shop that `npm start` runs', () => {
 
   it('stops on SIGTERM and, started again on the same database, seeds nothing twice', async () => {
     expect(await stop(demo)).toBe(0);
-    expect(demo.output()).toContain('SIGTERM: closing the shop and Rapport');
+    expect(demo.output()).toContain('SIGTERM: closing the shop, Rapport and the mail catcher');
     const before = demo;
     demo = await launch(path.join(dir, 'rapport.db'));
     expect(demo.output()).toContain('Seeded:       nothing new');
@@ -566,6 +516,13 @@ describe('the demo shop that `npm start` runs', () => {
     expect(demo.shop).not.toBe(before.shop);
     expect((await api('GET', `/api/offers?site=${demo.siteId}`)).offers).toHaveLength(7);
     expect((await api('GET', `/api/segments?site=${demo.siteId}`)).segments).toHaveLength(7);
+    // The automation is kept, its email's cart link moved to the new shop; the new catcher takes the mail.
+    expect(demo.output()).toContain(`"Cart abandonment" updated: waits 1m, links to ${demo.shop}/cart`);
+    const { automations } = await api('GET', `/api/automations?site=${demo.siteId}`);
+    expect(automations.map((a: { name: string }) => a.name)).toEqual(['Cart abandonment']);
+    expect(automations[0].steps[0].else[0].then[1].email.html).toContain(`<a href="${demo.shop}/cart">`);
+    expect(JSON.stringify(automations[0].steps)).not.toContain(before.shop);
+    expect((await api('GET', `/api/sites/${demo.siteId}`)).smtpUrl).toBe(demo.mailCatcher);
     // The restarted shop's new origin is allowed as well: its pages get offers.
     const v = await visitor();
     expect((await visit(v, GRADUATE)).slots['home-hero']).toMatchObject({ variant: 'offer' });

@@ -1,13 +1,17 @@
-// The demo shop's segments and offers, and a script that creates them through Rapport's admin
-// JSON API, the way a shop owner's script would. Idempotent by name: what exists (perhaps edited
-// in the console since) is left alone, what is missing is created.
+// The demo shop's segments, offers and automation, and a script that creates them through
+// Rapport's admin JSON API, the way a shop owner's script would. Idempotent by name: what exists
+// (perhaps edited in the console since) is left alone, what is missing is created. One exception:
+// the cart-abandonment automation's steps follow the launcher's wait (`--cart-wait`) and the
+// shop's address (its cart link), so they are replaced when either has changed.
 //
-//   node examples/shop/seed.mjs --rapport-url http://127.0.0.1:8787 --admin-token TOKEN --site SITE_ID
+//   node examples/shop/seed.mjs --rapport-url http://127.0.0.1:8787 --admin-token TOKEN --site SITE_ID \
+//     [--shop-url http://127.0.0.1:8788] [--cart-wait 1m]
 //
 // `npm start` runs it on every start (examples/shop/start.mjs), so a new database gets the stories.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CART_COUPON } from './server.mjs';
 
 /**
  * A search for any of `words`: the keyword of this page's referral (a first page view, before
@@ -213,6 +217,108 @@ export const OFFERS = [
   },
 ];
 
+/** The demo's wait before a cart counts as abandoned: a minute, so that the story is short to play. */
+export const DEFAULT_CART_WAIT = '1m';
+const DURATION = /^(\d{1,6})(s|m|h|d)$/;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_WORDS = { s: 'second', m: 'minute', h: 'hour', d: 'day' };
+
+/**
+ * A duration of Rapport's automation language (`10s`, `1m`, `2h`, `7d`: a whole number and a
+ * unit) in milliseconds, or null when it is not one, or is outside what a wait may be (1 s to 365 d).
+ *
+ * @example
+ * durationMs('90s'); // 90_000
+ * durationMs('1.5m'); // null
+ */
+export function durationMs(text) {
+  const match = DURATION.exec(String(text).trim());
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2]] : null;
+  return ms !== null && ms >= 1_000 && ms <= 365 * UNIT_MS.d ? ms : null;
+}
+
+/**
+ * A duration in words, for the banner and the stories page.
+ *
+ * @example
+ * durationInWords('1m'); // 'a minute'
+ * durationInWords('3s'); // '3 seconds'
+ */
+export function durationInWords(text) {
+  const [, n, unit] = DURATION.exec(String(text).trim()) ?? [];
+  if (!unit) return String(text);
+  return Number(n) === 1 ? `${unit === 'h' ? 'an' : 'a'} ${UNIT_WORDS[unit]}` : `${Number(n)} ${UNIT_WORDS[unit]}s`;
+}
+
+export const CART_ABANDONMENT = 'Cart abandonment';
+
+const escapeAttribute = (text) => String(text).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * The cart-abandonment automation (DESIGN.md, "Automations"): a person adds a product to the
+ * cart; if no order follows within `wait`, they get a coupon code (the trait `coupon`) and an
+ * email with it and a link back to the cart. An order ends the run at any point. Nobody is held
+ * out (the demo must always send) and a person gets at most one such email a day.
+ *
+ * The email goes to the person's `email` trait, and only when a trusted message set it: here the
+ * login, whose identify carries the shop's signed user hash (public/shop.js, server.mjs). A
+ * visitor who never logged in has no address: the `if` lets their run end without a code or a
+ * dead letter.
+ *
+ * @param shopUrl the shop's origin, for the cart link (Rapport tracks its clicks)
+ * @example
+ * cartAbandonment({ shopUrl: 'http://127.0.0.1:8788', wait: '1m' }).steps[0].waitFor; // { event: 'Order Completed', within: '1m' }
+ */
+export function cartAbandonment({ shopUrl, wait = DEFAULT_CART_WAIT }) {
+  const cart = `${shopUrl.replace(/\/+$/, '')}/cart`;
+  return {
+    name: CART_ABANDONMENT,
+    status: 'active',
+    trigger: { event: 'Product Added' },
+    steps: [
+      {
+        waitFor: { event: 'Order Completed', within: wait },
+        then: [],
+        else: [
+          {
+            // Only someone the shop can write to gets a code: a visitor who never logged in has no address.
+            if: { field: 'traits.email', op: 'exists' },
+            then: [
+              { coupon: { prefix: CART_COUPON.prefix } },
+              {
+                email: {
+                  subject: `Your trip is still waiting, {{traits.firstName|traveller}}: ${CART_COUPON.percentOff}% off with {{traits.coupon}}`,
+                  text: [
+                    'Hi {{traits.firstName|traveller}},',
+                    '',
+                    `You left something in your cart at Far & Wide, and we kept it for you. To help you decide, the code {{traits.coupon}} takes ${CART_COUPON.percentOff}% off your order at checkout.`,
+                    '',
+                    `Back to your cart: ${cart}`,
+                    '',
+                    'Happy travels,',
+                    'Far & Wide',
+                  ].join('\n'),
+                  html: [
+                    '<p>Hi {{traits.firstName|traveller}},</p>',
+                    '<p>You left something in your cart at Far &amp; Wide, and we kept it for you. To help you decide,',
+                    `the code <strong>{{traits.coupon}}</strong> takes ${CART_COUPON.percentOff}% off your order at checkout.</p>`,
+                    `<p><a href="${escapeAttribute(cart)}">Back to your cart</a></p>`,
+                    '<p>Happy travels,<br>Far &amp; Wide</p>',
+                  ].join('\n'),
+                },
+              },
+            ],
+            else: [],
+          },
+        ],
+      },
+    ],
+    exit: { event: 'Order Completed' },
+    holdoutPercent: 0,
+    cap: { runs: 1, days: 1 },
+  };
+}
+
 /** A caller of Rapport's admin JSON API (Bearer admin token); a 4xx or 5xx throws with its message. */
 export function adminApi(rapportUrl, adminToken) {
   return async (method, pathname, body) => {
@@ -228,16 +334,20 @@ export function adminApi(rapportUrl, adminToken) {
 }
 
 /**
- * Creates the segments and offers that are missing (by name) in the site.
+ * Creates the segments, offers and automation that are missing (by name) in the site; the
+ * cart-abandonment automation's steps are replaced when their wait or their cart link (the
+ * shop's address) are not `cartWait` and `shopUrl` any more.
  *
- * @returns the names of what was created: `{ segments: [...], offers: [...] }`
+ * @returns the names of what was created, and of the automations whose steps were updated:
+ *   `{ segments: [...], offers: [...], automations: [...], updated: [...] }`
  * @example
- * await seed({ rapportUrl: 'http://127.0.0.1:8787', adminToken, siteId });
+ * await seed({ rapportUrl: 'http://127.0.0.1:8787', adminToken, siteId, shopUrl: 'http://127.0.0.1:8788', cartWait: '1m' });
  */
-export async function seed({ rapportUrl, adminToken, siteId }) {
+export async function seed({ rapportUrl, adminToken, siteId, shopUrl = 'http://127.0.0.1:8788', cartWait = DEFAULT_CART_WAIT }) {
+  if (durationMs(cartWait) === null) throw new Error(`cartWait: "${cartWait}" is not a duration from 1s to 365d such as 10s, 1m or 2h`);
   const api = adminApi(rapportUrl, adminToken);
   const site = encodeURIComponent(siteId);
-  const created = { segments: [], offers: [] };
+  const created = { segments: [], offers: [], automations: [], updated: [] };
 
   const segments = new Map((await api('GET', `/api/segments?site=${site}`)).segments.map((s) => [s.name, s]));
   for (const segment of SEGMENTS) {
@@ -254,17 +364,44 @@ export async function seed({ rapportUrl, adminToken, siteId }) {
     await api('POST', '/api/offers', { site: siteId, ...offer, segment: segmentId, status: 'active' });
     created.offers.push(offer.name);
   }
+
+  const wanted = cartAbandonment({ shopUrl, wait: cartWait });
+  const existing = (await api('GET', `/api/automations?site=${site}`)).automations.find((a) => a.name === wanted.name);
+  if (!existing) {
+    await api('POST', '/api/automations', { site: siteId, ...wanted });
+    created.automations.push(wanted.name);
+  } else if (!followsLauncher(existing.steps, wanted)) {
+    // Only the steps: a status or a cap changed in the console stays.
+    await api('PUT', `/api/automations/${encodeURIComponent(existing.id)}`, { steps: wanted.steps });
+    created.updated.push(wanted.name);
+  }
   return created;
+}
+
+/** Whether stored steps still wait what the launcher says and link to this shop's cart. */
+function followsLauncher(steps, wanted) {
+  const within = (list) => (Array.isArray(list) ? list.find((s) => s && s.waitFor)?.waitFor.within : undefined);
+  const links = (list) => JSON.stringify(list).match(/https?:\/\/[^/"\s]+\/cart/g) ?? [];
+  const cartLink = links(wanted.steps)[0];
+  return within(steps) === within(wanted.steps) && links(steps).length > 0 && links(steps).every((l) => l === cartLink);
 }
 
 // Run directly: seed any Rapport server's site.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const USAGE = 'Usage: node examples/shop/seed.mjs --rapport-url <url> --admin-token <token> --site <site id>\n' +
-    '       (or RAPPORT_URL, RAPPORT_ADMIN_TOKEN, RAPPORT_SITE)';
+    '         [--shop-url <url, for the cart link of the email; default http://127.0.0.1:8788>] [--cart-wait <10s, 1m...; default 1m>]\n' +
+    '       (or RAPPORT_URL, RAPPORT_ADMIN_TOKEN, RAPPORT_SITE, SHOP_URL, CART_WAIT)';
   let values;
   try {
     ({ values } = parseArgs({
-      options: { 'rapport-url': { type: 'string' }, 'admin-token': { type: 'string' }, site: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'rapport-url': { type: 'string' },
+        'admin-token': { type: 'string' },
+        site: { type: 'string' },
+        'shop-url': { type: 'string' },
+        'cart-wait': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (error) {
     console.error(`${error.message}\n${USAGE}`);
@@ -277,6 +414,15 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.log(USAGE);
     process.exit(values.help ? 0 : 2);
   }
-  const created = await seed({ rapportUrl, adminToken, siteId });
-  console.log(`Created ${created.segments.length} segments and ${created.offers.length} offers.`);
+  const shopUrl = values['shop-url'] ?? process.env.SHOP_URL ?? 'http://127.0.0.1:8788';
+  const cartWait = values['cart-wait'] ?? process.env.CART_WAIT ?? DEFAULT_CART_WAIT;
+  if (durationMs(cartWait) === null) {
+    console.error(`--cart-wait: "${cartWait}" is not a duration from 1s to 365d such as 10s, 1m or 2h\n${USAGE}`);
+    process.exit(2);
+  }
+  const created = await seed({ rapportUrl, adminToken, siteId, shopUrl, cartWait });
+  console.log(
+    `Created ${created.segments.length} segments, ${created.offers.length} offers and ${created.automations.length} automations` +
+      (created.updated.length ? `; updated the steps of ${created.updated.join(', ')}.` : '.'),
+  );
 }

@@ -19,8 +19,14 @@ const PUBLIC_DIR = path.join(here, 'public');
 const PARTIALS_DIR = path.join(here, 'partials');
 const MAX_BODY_BYTES = 16 * 1024;
 
-/** The coupon of the first-order offer; any other code is refused. */
+/** The coupon of the first-order offer. */
 export const FIRST_ORDER_COUPON = { code: 'FIRSTTRIP', percentOff: 10 };
+/**
+ * The codes of the cart-abandonment email: Rapport's coupon action gives each person one, the
+ * prefix and 10 characters (seed.mjs). The shop takes any code of that form; a real shop would
+ * check it against the customer's `coupon` trait, or keep its own list. Any other code is refused.
+ */
+export const CART_COUPON = { prefix: 'CART-', pattern: /^CART-[0-9A-HJKMNP-TV-Z]{10}$/, percentOff: 5 };
 
 /** The pages at a fixed path; categories and products have theirs from the catalogue. */
 const PAGES = new Map([
@@ -31,6 +37,8 @@ const PAGES = new Map([
   ['/login', 'login.html'],
   ['/stories', 'stories.html'],
 ]);
+/** The demo's mailbox: not a page of the shop but of the world outside it, rendered on request. */
+const OUTBOX_PAGE = 'outbox.html';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -59,12 +67,14 @@ export function loadData(dir = path.join(here, 'data')) {
 
 /**
  * The shop as a request handler. `rapportUrl` and `writeKey` go into every page's script tag;
- * `siteSecret` signs user ids at login and never leaves this process.
+ * `siteSecret` signs user ids at login and never leaves this process. `outbox`, when given,
+ * returns the mails of the demo's mail catcher, newest first (mail-catcher.mjs), for `/outbox`;
+ * `cartWait` says in words how long the cart-abandonment email takes (the stories page).
  *
  * @example
- * const server = createServer(createShop({ rapportUrl, writeKey, siteSecret }));
+ * const server = createServer(createShop({ rapportUrl, writeKey, siteSecret, outbox: () => catcher.mails() }));
  */
-export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData() }) {
+export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData(), outbox, cartWait = 'a minute' }) {
   if (!rapportUrl || !writeKey || !siteSecret) throw new Error('createShop needs rapportUrl, writeKey and siteSecret');
   const byId = new Map(data.products.map((p) => [p.id, p]));
   const categoryByPath = new Map(data.categories.map((c) => [c.path, c]));
@@ -83,8 +93,15 @@ export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData()
       template = body.replace('{{HEADER}}', header.trim()).replace('{{FOOTER}}', footer.trim());
       pages.set(file, template);
     }
-    const values = { RAPPORT_URL: rapportUrl, WRITE_KEY: writeKey, TITLE: title ?? '' };
-    return template.replace(/\{\{(RAPPORT_URL|WRITE_KEY|TITLE)\}\}/g, (_, key) => escapeHtml(values[key]));
+    const values = { RAPPORT_URL: rapportUrl, WRITE_KEY: writeKey, TITLE: title ?? '', CART_WAIT: cartWait };
+    return template.replace(/\{\{(RAPPORT_URL|WRITE_KEY|TITLE|CART_WAIT)\}\}/g, (_, key) => escapeHtml(values[key]));
+  };
+
+  /** The outbox page: the caught mails rendered here, every value escaped (after the placeholders, so a mail's text is never read as one). */
+  const outboxPage = async () => {
+    const template = await page(OUTBOX_PAGE);
+    const mails = outbox ? await outbox() : null;
+    return template.replace('{{OUTBOX}}', () => renderOutbox(mails, cartWait));
   };
 
   const api = {
@@ -121,8 +138,9 @@ export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData()
     }
     const subtotal = round2(lines.reduce((sum, l) => sum + l.product.price * l.quantity, 0));
     const code = typeof body.coupon === 'string' ? body.coupon.trim().toUpperCase().slice(0, 40) : '';
-    const coupon = code === FIRST_ORDER_COUPON.code ? code : null;
-    const discount = coupon ? round2((subtotal * FIRST_ORDER_COUPON.percentOff) / 100) : 0;
+    const percentOff = code === FIRST_ORDER_COUPON.code ? FIRST_ORDER_COUPON.percentOff : CART_COUPON.pattern.test(code) ? CART_COUPON.percentOff : 0;
+    const coupon = percentOff ? code : null;
+    const discount = coupon ? round2((subtotal * percentOff) / 100) : 0;
     const total = round2(subtotal - discount);
     return json(201, {
       order_id: `FW-${Date.now().toString(36).toUpperCase()}-${randomBytes(3).toString('hex').toUpperCase()}`,
@@ -153,6 +171,7 @@ export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData()
   /** Pages by path: the fixed ones, a list per category, a page per product, and the rest. */
   const route = async (pathname) => {
     if (PAGES.has(pathname)) return html(200, await page(PAGES.get(pathname)));
+    if (pathname === '/outbox') return html(200, await outboxPage());
     const [, first, second, extra] = pathname.split('/');
     const category = categoryByPath.get(first);
     if (category && second === undefined) return html(200, await page('category.html', category.name));
@@ -213,6 +232,47 @@ export async function startShop({ port = 8788, host = '127.0.0.1', ...options })
       }),
   };
 }
+
+/**
+ * The caught mails as HTML, newest first: who they went to, when, the subject, the text part, and
+ * the HTML part in a sandboxed frame (no scripts, an origin of its own: the mail never runs in the
+ * shop's page), its links opening in a new tab, as a mail client's would.
+ */
+function renderOutbox(mails, cartWait) {
+  if (mails === null) {
+    return '<p class="panel muted" data-outbox-off>This shop runs without the demo\'s mail catcher (<code>npm start</code> starts one), so there is no mail to show.</p>';
+  }
+  if (mails.length === 0) {
+    return `<p class="panel muted" data-outbox-empty>No mail yet. Log in, put a trip in your cart and leave it: an email with a coupon arrives here ${escapeHtml(cartWait)} later (<a href="/stories#cart">story 4</a>).</p>`;
+  }
+  return mails
+    .map((mail) => {
+      const to = mail.envelope?.to?.length ? mail.envelope.to.join(', ') : mail.to;
+      const at = new Date(mail.receivedAt);
+      const frame = mail.html
+        ? `<iframe class="mail-html" title="The email as a mail client shows it" sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc="${escapeHtml(mailDocument(mail.html))}"></iframe>`
+        : '<p class="muted">No HTML part.</p>';
+      return `<article class="panel mail" data-mail="${escapeHtml(mail.id)}">
+  <h2 class="mail-subject" data-mail-subject>${escapeHtml(mail.subject || '(no subject)')}</h2>
+  <dl class="mail-meta">
+    <dt>To</dt><dd data-mail-to>${escapeHtml(to)}</dd>
+    <dt>From</dt><dd>${escapeHtml(mail.from)}</dd>
+    <dt>Received</dt><dd><time datetime="${escapeHtml(mail.receivedAt)}">${escapeHtml(at.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' }))}</time></dd>
+  </dl>
+  <div class="mail-parts">
+    <section><h3>HTML</h3>${frame}</section>
+    <section><h3>Text</h3><pre class="mail-text" data-mail-text>${escapeHtml(mail.text)}</pre></section>
+  </div>
+</article>`;
+    })
+    .join('\n');
+}
+
+/** The HTML part as the frame's document: the shop's font, and links that open a tab of their own. */
+const mailDocument = (html) =>
+  '<!doctype html><meta charset="utf-8"><base target="_blank">' +
+  '<style>body{font:15px/1.5 system-ui,sans-serif;color:#1d2430;margin:14px}a{color:#0f6e66}</style>' +
+  html;
 
 /** Files of public/ that are not pages: styles, script, images. */
 async function asset(pathname) {

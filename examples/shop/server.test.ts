@@ -69,6 +69,15 @@ describe('the shop server', () => {
     expect(denied).toMatchObject({ discount: 0, coupon: null, couponDenied: 'FREE', total: 35 });
   });
 
+  it('takes 5% off with a code of the cart-abandonment email, and refuses codes not of its form', async () => {
+    const cart = await (await post('/api/orders', { items: [{ id: 'headlamp', quantity: 2 }], coupon: 'cart-7qk2m9xh4d' })).json();
+    expect(cart).toMatchObject({ subtotal: 70, discount: 3.5, coupon: 'CART-7QK2M9XH4D', couponDenied: null, total: 66.5 });
+    // 9 characters, and an I (not in the codes' alphabet): refused.
+    for (const code of ['CART-7QK2M9XH4', 'CART-7QK2M9XH4I', 'CART-7QK2M9XH4DD']) {
+      expect(await (await post('/api/orders', { items: [{ id: 'headlamp', quantity: 1 }], coupon: code })).json(), code).toMatchObject({ discount: 0, couponDenied: code });
+    }
+  });
+
   it('refuses bad orders and bodies with a JSON error', async () => {
     for (const body of [{}, { items: [] }, { items: [{ id: 'nope', quantity: 1 }] }, { items: [{ id: 'headlamp', quantity: 0 }] }, { items: [{ id: 'headlamp', quantity: 1.5 }] }]) {
       const res = await post('/api/orders', body);
@@ -82,5 +91,53 @@ describe('the shop server', () => {
     expect((await fetch(`${shop.url}/api/nope`)).status).toBe(404);
     // A broken percent-encoding is an unknown product, not a server error.
     expect((await fetch(`${shop.url}/api/products/%E0%A4%A`)).status).toBe(404);
+  });
+});
+
+describe('the outbox page', () => {
+  const mail = {
+    id: 7,
+    receivedAt: '2026-05-04T10:11:12.000Z',
+    envelope: { from: 'hello@farandwide.example', to: ['tom@example.com'] },
+    from: '"Far & Wide" <hello@farandwide.example>',
+    to: 'tom@example.com',
+    subject: 'Hi "Tom" <b>{{TITLE}}</b>',
+    text: 'Code CART-7QK2M9XH4D </pre><script>alert(1)</script>',
+    html: '<p onclick="x()">Hi</p><script>parent.document.body.remove()</script><a href="http://r.test/e/c/abc?a=1&amp;b=2">Cart</a>',
+  };
+  let withMail: { url: string; close(): Promise<void> };
+  let mails: unknown[] = [];
+  beforeAll(async () => {
+    withMail = await startShop({ port: 0, rapportUrl: 'http://rapport.test:8787', writeKey: 'wk_x', siteSecret: secret, outbox: () => mails, cartWait: '3 seconds' });
+  });
+  afterAll(() => withMail.close());
+
+  it('says how to get a mail while there is none, and that there is no catcher when the shop runs alone', async () => {
+    mails = [];
+    const empty = await (await fetch(`${withMail.url}/outbox`)).text();
+    expect(empty).toContain('data-outbox-empty');
+    expect(empty).toContain('arrives here 3 seconds later');
+    expect(empty).not.toContain('<script');
+    expect(await (await fetch(`${shop.url}/outbox`)).text()).toContain('data-outbox-off');
+    expect(await (await fetch(`${shop.url}/stories`)).text()).toContain('About a minute later');
+    expect(await (await fetch(`${withMail.url}/stories`)).text()).toContain('About 3 seconds later');
+  });
+
+  it('shows each mail escaped, its HTML part only inside a sandboxed frame', async () => {
+    mails = [mail];
+    const res = await fetch(`${withMail.url}/outbox`);
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(page).toContain('<dd data-mail-to>tom@example.com</dd>');
+    expect(page).toContain('<h2 class="mail-subject" data-mail-subject>Hi &quot;Tom&quot; &lt;b&gt;{{TITLE}}&lt;/b&gt;</h2>');
+    expect(page).toContain('Code CART-7QK2M9XH4D &lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;</pre>');
+    expect(page).toContain('<time datetime="2026-05-04T10:11:12.000Z">');
+    // No tag of the mail is a tag of the page: all of it sits escaped in the frame's srcdoc.
+    expect(page).not.toMatch(/<script|<p onclick|<a href="http:\/\/r\.test/);
+    const frame = /<iframe [^>]*sandbox="([^"]*)" srcdoc="([^"]*)"><\/iframe>/.exec(page);
+    expect(frame?.[1]).toBe('allow-popups allow-popups-to-escape-sandbox');
+    expect(frame?.[2]).toContain('&lt;script&gt;parent.document.body.remove()&lt;/script&gt;');
+    expect(frame?.[2]).toContain('href=&quot;http://r.test/e/c/abc?a=1&amp;amp;b=2&quot;');
+    expect(frame?.[2]).toContain('&lt;base target=&quot;_blank&quot;&gt;');
   });
 });

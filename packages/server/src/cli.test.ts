@@ -40,6 +40,8 @@ describe('rapport serve options', () => {
     expect(serveConfig(parseArgs(['--pool-size', '20'], SPEC), { RAPPORT_POOL_SIZE: '4' }).poolSize).toBe(20);
     expect(serveConfig(parseArgs(['--writer-thread', 'off'], SPEC), {}).writerThread).toBe(false);
     expect(serveConfig(parseArgs(['--db', 'postgres://db.internal/rapport'], SPEC), {}).db).toBe('postgres://db.internal/rapport');
+    expect(serveConfig(parseArgs(['--public-url', 'https://rapport.example.com/'], SPEC), {}).publicUrl).toBe('https://rapport.example.com');
+    expect(serveConfig(parseArgs([], SPEC), { RAPPORT_PUBLIC_URL: 'https://r.example.com/base' }).publicUrl).toBe('https://r.example.com/base');
   });
 
   it.each([
@@ -48,6 +50,8 @@ describe('rapport serve options', () => {
     [['--port='], /--port must be a whole number/],
     [['--rate-limit-ip', '1e3'], /--rate-limit-ip must be a whole number/],
     [['--synchronous', 'off'], /--synchronous must be full or normal/],
+    [['--public-url', 'ftp://x.example'], /--public-url must be an http\(s\) URL/],
+    [['--public-url', 'https://u:p@x.example'], /--public-url must be an http\(s\) URL without/],
     [['--writer-thread', 'yes'], /--writer-thread must be on or off/],
     [['--colour'], /unknown option --colour/],
     [['--db'], /--db needs a value/],

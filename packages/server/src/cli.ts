@@ -26,6 +26,16 @@ Commands:
 
 Run \`rapport <command> --help\` (serve, sites, migrate, copy, rollups) for their options.`;
 
+/**
+ * The automation scheduler's lease. Its floor is above the longest a step may take (a webhook
+ * attempt or an SMTP stage times out after 10 s): a lease that ran out mid-step would let a
+ * second claim send the step again while the first attempt is still out.
+ */
+export const DEFAULT_AUTOMATION_LEASE_MS = 60_000;
+export const MIN_AUTOMATION_LEASE_MS = 15_000;
+export const MAX_AUTOMATION_LEASE_MS = 3_600_000;
+const fmtMs = (ms: number) => ms.toLocaleString('en-US');
+
 const SERVE_HELP = `Usage: rapport serve [options]
        rapport start [options]    (the same, and the demo site is created on first start)
 
@@ -55,6 +65,14 @@ Options:
                          Default ${DEFAULT_RATE_LIMIT_PER_IP.rate} (bursts of ${DEFAULT_RATE_LIMIT_PER_IP.burst}).
   --rate-limit-site <n>  Requests per second per site on /v1, 0 for no limit.
                          Default ${DEFAULT_RATE_LIMIT_PER_SITE.rate} (bursts of ${DEFAULT_RATE_LIMIT_PER_SITE.burst}).
+  --automation-lease-ms <ms>
+                         How long a node holds an automation step it claimed: a step whose
+                         node died is sent again (under the same webhook-id) once this runs
+                         out. Longer than a step can take (an attempt times out after 10 s):
+                         ${fmtMs(MIN_AUTOMATION_LEASE_MS)} to ${fmtMs(MAX_AUTOMATION_LEASE_MS)} ms. Env RAPPORT_AUTOMATION_LEASE_MS. Default ${fmtMs(DEFAULT_AUTOMATION_LEASE_MS)}.
+  --public-url <url>     The address people reach Rapport at, when a proxy is in front: the links
+                         in automation emails (unsubscribe, clicks) point there. Env
+                         RAPPORT_PUBLIC_URL. Default the address it listens on.
   -h, --help             Show this help.`;
 
 const SITES_HELP = `Usage: rapport sites create --name <name> [--origin <url>]... [options]
@@ -76,7 +94,7 @@ Options:
 export const SERVE_SPEC = {
   flags: ['help', 'trust-proxy'],
   optional: ['trust-proxy'],
-  values: ['port', 'host', 'db', 'pool-size', 'admin-token', 'synchronous', 'writer-thread', 'rate-limit-ip', 'rate-limit-site'],
+  values: ['port', 'host', 'db', 'pool-size', 'admin-token', 'synchronous', 'writer-thread', 'rate-limit-ip', 'rate-limit-site', 'automation-lease-ms', 'public-url'],
 };
 export const MIGRATE_SPEC = { flags: ['help'], values: ['db'] };
 
@@ -183,7 +201,34 @@ export function serveConfig(args: ParsedArgs, env: NodeJS.ProcessEnv): ServerCon
     writerThread: writerThread === 'on',
     rateLimitPerIp: rateLimit(last(args, 'rate-limit-ip'), '--rate-limit-ip', DEFAULT_RATE_LIMIT_PER_IP),
     rateLimitPerSite: rateLimit(last(args, 'rate-limit-site'), '--rate-limit-site', DEFAULT_RATE_LIMIT_PER_SITE),
+    automationLeaseMs: automationLeaseOf(args, env),
+    publicUrl: publicUrlOf(args, env),
   };
+}
+
+function publicUrlOf(args: ParsedArgs, env: NodeJS.ProcessEnv): string | undefined {
+  const flag = last(args, 'public-url');
+  const value = flag ?? (env.RAPPORT_PUBLIC_URL || undefined);
+  if (value === undefined) return undefined;
+  const name = flag === undefined ? 'RAPPORT_PUBLIC_URL' : '--public-url';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`${name} must be an http(s) URL such as https://rapport.example.com, not "${value}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
+    throw new UsageError(`${name} must be an http(s) URL without query, fragment or credentials, not "${value}"`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function automationLeaseOf(args: ParsedArgs, env: NodeJS.ProcessEnv): number | undefined {
+  const flag = last(args, 'automation-lease-ms');
+  const value = flag ?? (env.RAPPORT_AUTOMATION_LEASE_MS || undefined);
+  if (value === undefined) return undefined;
+  const name = flag === undefined ? 'RAPPORT_AUTOMATION_LEASE_MS' : '--automation-lease-ms';
+  return integer(value, name, MIN_AUTOMATION_LEASE_MS, MAX_AUTOMATION_LEASE_MS);
 }
 
 function rateLimit(value: string | undefined, name: string, fallback: RateLimit): RateLimit | null {

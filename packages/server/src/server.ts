@@ -31,6 +31,17 @@ export interface ServerConfig {
   writerThread?: boolean;
   rateLimitPerIp?: RateLimit | null;
   rateLimitPerSite?: RateLimit | null;
+  /**
+   * How long this node holds an automation step it claimed (ms): a step whose node died is
+   * claimed again, and sent under the same idempotency key, once its lease runs out.
+   * @default 60_000 (the scheduler's)
+   */
+  automationLeaseMs?: number;
+  /**
+   * The address people reach this server at, when it differs from where it listens (a proxy in
+   * front): the links in automation emails point there. @default the listening address
+   */
+  publicUrl?: string;
   /** Create the demo site on first start. */
   demo?: boolean;
   sdkDir?: string;
@@ -73,7 +84,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       createdAdminToken = adminToken === made;
     }
     const sites = await SiteDirectory.load(store);
+    // Known once listening (port 0 picks one), and asked for only when an email goes out.
+    let listening = '';
     const app = createApp({
+      publicUrl: () => config.publicUrl ?? listening,
       store,
       ingester,
       sites,
@@ -82,6 +96,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       rateLimitPerIp: config.rateLimitPerIp,
       rateLimitPerSite: config.rateLimitPerSite,
       sdkDir: config.sdkDir,
+      automations: config.automationLeaseMs === undefined ? undefined : { scheduler: { leaseMs: config.automationLeaseMs } },
     });
     const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server;
     // Keep-alive connections of a load balancer outlive Node's 5 s default; close them later.
@@ -93,6 +108,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const port = (server.address() as AddressInfo).port;
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
+    listening = url;
     const demoSite = config.demo ? await ensureDemoSite(sites, [url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]) : null;
     const stopRetention = scheduleRetention(store, () => sites.list(), app.node);
     app.automations.scheduler.start();
