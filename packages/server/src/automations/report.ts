@@ -1,4 +1,4 @@
-import { SIGNIFICANCE_LEVEL } from '../decisions/report.js';
+import { significanceOf } from '../decisions/report.js';
 import { twoProportionTest } from '../decisions/statistics.js';
 import type { AutomationRecord, RunStatus } from '../store/automations.js';
 import type { Store } from '../store/store.js';
@@ -89,13 +89,7 @@ export async function automationReport(store: Store, automation: AutomationRecor
       absolute: a.rate !== null && b.rate !== null ? a.rate - b.rate : null,
       relative: a.rate !== null && b.rate ? (a.rate - b.rate) / b.rate : null,
     },
-    significance: {
-      test: 'two-proportion z-test',
-      z: test.z,
-      pValue: test.pValue,
-      level: SIGNIFICANCE_LEVEL,
-      significant: test.pValue !== null && test.pValue < SIGNIFICANCE_LEVEL,
-    },
+    significance: significanceOf(test),
   };
 }
 

@@ -7,6 +7,17 @@ const DAY_MS = 86_400_000;
 /** Below this p-value, the difference between offer and control is called significant. */
 export const SIGNIFICANCE_LEVEL = 0.05;
 
+/** A test's outcome as the reports show it: the test, its figures, and whether it passes `SIGNIFICANCE_LEVEL`. */
+export function significanceOf(test: { z: number | null; pValue: number | null }) {
+  return {
+    test: 'two-proportion z-test',
+    z: test.z,
+    pValue: test.pValue,
+    level: SIGNIFICANCE_LEVEL,
+    significant: test.pValue !== null && test.pValue < SIGNIFICANCE_LEVEL,
+  };
+}
+
 interface Exposed {
   firstAt: number;
   convertedAt: number | null;
@@ -105,13 +116,7 @@ export async function offerReport(store: Store, offer: Offer, now: number, timeZ
       absolute: offerRate !== null && controlRate !== null && offer.goal ? offerRate - controlRate : null,
       relative: offerRate !== null && controlRate ? (offerRate - controlRate) / controlRate : null,
     },
-    significance: {
-      test: 'two-proportion z-test',
-      z: test.z,
-      pValue: test.pValue,
-      level: SIGNIFICANCE_LEVEL,
-      significant: test.pValue !== null && test.pValue < SIGNIFICANCE_LEVEL,
-    },
+    significance: significanceOf(test),
     daily: [...days.values()].sort((a, b) => (a.date < b.date ? -1 : 1)),
   };
 }

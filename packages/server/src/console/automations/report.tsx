@@ -1,6 +1,7 @@
 import type { AutomationReport } from '../../automations/report.js';
 import { Card, Facts, type Tone } from '../ui/components.js';
 import { num, pct } from '../ui/format.js';
+import { ComparisonTable, Figure, points } from '../ui/comparison.js';
 
 /** The report's conclusion in plain words, for someone who does not read p-values. */
 function verdict(r: AutomationReport): { tone: Tone; text: string } {
@@ -23,19 +24,6 @@ function verdict(r: AutomationReport): { tone: Tone; text: string } {
   return { tone: 'amber', text: `Not significant yet: the difference could be chance (p = ${p.toFixed(2)}). Let it run to reach more people.` };
 }
 
-const points = (n: number | null) => (n === null ? '—' : `${n >= 0 ? '+' : '−'}${Math.abs(n * 100).toFixed(1)} percentage points`);
-
-function Figure(props: { label: string; runs: string; holdout?: string; strong?: boolean }) {
-  const cell = props.strong ? 'num strong' : 'num';
-  return (
-    <tr>
-      <th scope="row">{props.label}</th>
-      <td class={cell}>{props.runs}</td>
-      {props.holdout === undefined ? <td class="num muted">—</td> : <td class={cell}>{props.holdout}</td>}
-    </tr>
-  );
-}
-
 /** Runs against the holdout: the funnel of sends, conversions, the uplift and its significance in words. */
 export function AutomationReportView(props: { report: AutomationReport }) {
   const r = props.report;
@@ -47,31 +35,16 @@ export function AutomationReportView(props: { report: AutomationReport }) {
       </div>
       <div class="grid-2">
         <Card title="Runs and holdout">
-          <table class="table report">
-            <thead>
-              <tr>
-                <th scope="col">
-                  <span class="sr-only">Figure</span>
-                </th>
-                <th scope="col" class="num">
-                  Runs
-                </th>
-                <th scope="col" class="num">
-                  Holdout
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              <Figure label="Entered" runs={num(r.runs.entered)} holdout={num(r.holdout.entered)} />
-              {/* The holdout goes through the same steps with nothing sent: no sends to count. */}
-              <Figure label="Sent" runs={num(r.runs.sent)} />
-              <Figure label="Delivered" runs={num(r.runs.delivered)} />
-              <Figure label="Opened" runs={`${num(r.runs.opened)} (${pct(r.runs.openRate)})`} />
-              <Figure label="Clicked" runs={`${num(r.runs.clicked)} (${pct(r.runs.clickRate)})`} />
-              <Figure label="Converted" runs={num(r.runs.converted)} holdout={num(r.holdout.converted)} />
-              <Figure label="Conversion rate" runs={pct(r.runs.conversionRate)} holdout={pct(r.holdout.conversionRate)} strong />
-            </tbody>
-          </table>
+          <ComparisonTable columns={['Runs', 'Holdout']}>
+          <Figure label="Entered" first={num(r.runs.entered)} second={num(r.holdout.entered)} />
+          {/* The holdout goes through the same steps with nothing sent: no sends to count. */}
+          <Figure label="Sent" first={num(r.runs.sent)} />
+          <Figure label="Delivered" first={num(r.runs.delivered)} />
+          <Figure label="Opened" first={`${num(r.runs.opened)} (${pct(r.runs.openRate)})`} />
+          <Figure label="Clicked" first={`${num(r.runs.clicked)} (${pct(r.runs.clickRate)})`} />
+          <Figure label="Converted" first={num(r.runs.converted)} second={num(r.holdout.converted)} />
+          <Figure label="Conversion rate" first={pct(r.runs.conversionRate)} second={pct(r.holdout.conversionRate)} strong />
+          </ComparisonTable>
         </Card>
         <Card title="Uplift">
           <Facts

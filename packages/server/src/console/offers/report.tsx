@@ -3,6 +3,7 @@ import type { Offer, Segment } from '../../decisions/types.js';
 import { DailyChart } from '../ui/charts.js';
 import { Card, Empty, Facts, type Tone } from '../ui/components.js';
 import { num, pct } from '../ui/format.js';
+import { ComparisonTable, Figure, points } from '../ui/comparison.js';
 
 const DAY_MS = 86_400_000;
 
@@ -28,7 +29,6 @@ function verdict(offer: Offer, r: OfferReport): { tone: Tone; text: string } {
   return { tone: 'amber', text: `Not significant yet: the difference could be chance (p = ${p.toFixed(2)}). Let it run to reach more visitors.` };
 }
 
-const points = (n: number | null) => (n === null ? '—' : `${n >= 0 ? '+' : '−'}${Math.abs(n * 100).toFixed(1)} percentage points`);
 const relative = (n: number | null) => (n === null ? '—' : `${n >= 0 ? '+' : '−'}${Math.abs(n * 100).toFixed(0)}%`);
 
 /** Every day from the first to the last of the report, so that the chart's days are evenly spaced. */
@@ -49,18 +49,6 @@ function days(r: OfferReport) {
   return out;
 }
 
-/** One row of the figures table: the offer group's number beside the control group's, if it has one. */
-function Figure(props: { label: string; offer: string; control?: string; strong?: boolean }) {
-  const cell = props.strong ? 'num strong' : 'num';
-  return (
-    <tr>
-      <th scope="row">{props.label}</th>
-      <td class={cell}>{props.offer}</td>
-      {props.control === undefined ? <td class="num muted">—</td> : <td class={cell}>{props.control}</td>}
-    </tr>
-  );
-}
-
 /** Offer group against control group: figures, uplift, significance in words, and the days. */
 export function ReportPage(props: { offer: Offer; report: OfferReport; segment?: Segment }) {
   const { offer, report: r } = props;
@@ -74,30 +62,15 @@ export function ReportPage(props: { offer: Offer; report: OfferReport; segment?:
       </div>
       <div class="grid-2">
         <Card title="Offer and control group">
-          <table class="table report">
-            <thead>
-              <tr>
-                <th scope="col">
-                  <span class="sr-only">Figure</span>
-                </th>
-                <th scope="col" class="num">
-                  Offer group
-                </th>
-                <th scope="col" class="num">
-                  Control group
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              <Figure label="Visitors exposed" offer={num(r.offer.exposures)} control={num(r.control.exposures)} />
-              <Figure label="Impressions" offer={num(r.offer.impressions)} control={num(r.control.impressions)} />
-              {/* The control group sees the default content: there is nothing of the offer for it to click. */}
-              <Figure label="Clicks" offer={num(r.offer.clicks)} />
-              <Figure label="Click rate" offer={pct(r.offer.clickRate)} />
-              <Figure label="Conversions" offer={num(r.offer.conversions)} control={num(r.control.conversions)} />
-              <Figure label="Conversion rate" offer={pct(r.offer.conversionRate)} control={pct(r.control.conversionRate)} strong />
-            </tbody>
-          </table>
+          <ComparisonTable columns={['Offer group', 'Control group']}>
+          <Figure label="Visitors exposed" first={num(r.offer.exposures)} second={num(r.control.exposures)} />
+          <Figure label="Impressions" first={num(r.offer.impressions)} second={num(r.control.impressions)} />
+          {/* The control group sees the default content: there is nothing of the offer for it to click. */}
+          <Figure label="Clicks" first={num(r.offer.clicks)} />
+          <Figure label="Click rate" first={pct(r.offer.clickRate)} />
+          <Figure label="Conversions" first={num(r.offer.conversions)} second={num(r.control.conversions)} />
+          <Figure label="Conversion rate" first={pct(r.offer.conversionRate)} second={pct(r.control.conversionRate)} strong />
+          </ComparisonTable>
         </Card>
         <Card title="Uplift">
           <Facts
