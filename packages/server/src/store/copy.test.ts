@@ -437,7 +437,7 @@ describePostgres('rapport copy (SQLite to PostgreSQL)', () => {
     expect(io.err()).toMatch(/not-rapport.db is not a Rapport SQLite database/);
     expect(process.exitCode).toBe(1);
     await main(['copy', '--from', old, '--to', url]);
-    expect(io.err()).toMatch(/version-1.db is at schema version 1 and lacks segments, offers, offer_events, automations, automation_runs, rollup_days, rollup_touches: bring it up to date first \(rapport migrate --db \S+version-1.db\)/);
+    expect(io.err()).toMatch(/version-1.db is at schema version 1 and lacks segments, offers, offer_events, automations, automation_runs, automation_sends, rollup_days, rollup_touches: bring it up to date first \(rapport migrate --db \S+version-1.db\)/);
     expect(io.err()).not.toMatch(/run the same command again/);
   });
 });
