@@ -193,7 +193,7 @@ export class Runner {
   private gate(siteId: string, profile: ProfileRecord, now: number): Promise<Gate> {
     const site = this.options.site?.(siteId);
     if (site) return sendGate(profile, site, this.options.automations, now);
-    const reason = suppressionOf(profile.traits);
+    const reason = suppressionOf(profile.traits, profile.computed.consent);
     return Promise.resolve(reason ? { kind: 'skip', reason } : { kind: 'send' });
   }
 

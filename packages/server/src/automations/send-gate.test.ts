@@ -60,11 +60,12 @@ describe('sends respect the person and the site', () => {
     await t.send('/v1/identify', { anonymousId: 'a', userId: 'u-a', traits: { unsubscribed: true } });
     await t.send('/v1/identify', { anonymousId: 'b', userId: 'u-b', traits: { consent: { marketing: false } } });
     await t.send('/v1/identify', { anonymousId: 'c', userId: 'u-c', traits: { optedOut: false } });
-    for (const who of ['a', 'b', 'c']) await send(who, 'Product Added');
+    await t.send('/v1/track', { anonymousId: 'd', event: 'Consent Updated', properties: { purposes: { marketing: false, analytics: true } } });
+    for (const who of ['a', 'b', 'c', 'd']) await send(who, 'Product Added');
     await runDue();
     expect(receiver.received).toHaveLength(1);
     const reasons = (await runsOf(id)).map((r) => r.context.skipped?.[0]?.reason ?? 'sent').sort();
-    expect(reasons).toEqual(['consent withdrawn', 'sent', 'unsubscribed']);
+    expect(reasons).toEqual(['consent withdrawn', 'consent withdrawn', 'sent', 'unsubscribed']);
   });
 
   it('wait through quiet hours in the site time zone', async () => {

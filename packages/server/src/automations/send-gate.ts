@@ -25,7 +25,7 @@ export const isSend = (action: Action): action is Extract<Action, { email: unkno
  * const gate = await sendGate(profile, site, store.automations, Date.now()); // { kind: 'later', at: ... }
  */
 export async function sendGate(profile: ProfileRecord, site: Site, automations: AutomationStore, now: number): Promise<Gate> {
-  const suppressed = suppressionOf(profile.traits);
+  const suppressed = suppressionOf(profile.traits, profile.computed.consent);
   if (suppressed) return { kind: 'skip', reason: suppressed };
   const { quietHours, sendCap, timeZone } = site.settings;
   const until = quietHours && quietUntil(now, quietHours, timeZone);

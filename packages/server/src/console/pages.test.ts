@@ -239,6 +239,14 @@ describe('customers', () => {
     expect(home).toBe(id);
   });
 
+  it('show the consent a person gave or withdrew, per purpose', async () => {
+    const { t, b } = await setup();
+    await t.collect([{ type: 'track', event: 'Consent Updated', anonymousId: 'consent-1', messageId: 'c1', properties: { purposes: { marketing: false, analytics: true } } }]);
+    const id = (await t.store.findProfileId(t.site.id, 'anonymous', 'consent-1'))!;
+    const page = textOf(await html(b, `/console/customers/${id}`));
+    expect(page).toMatch(/Consent Purpose Consent Since Said by analytics Given .+ the browser marketing Withdrawn/);
+  });
+
   it('export everything stored about a person as a JSON download', async () => {
     const { t, b } = await setup();
     const { ann } = await populate(t, b);

@@ -1,5 +1,5 @@
 import { MAX_AMOUNT, SESSION_TIMEOUT_MS, SLOT_EVENTS, type JsonObject } from '@rapport/protocol';
-import { keepSuppression, mayChangeUntrusted } from './consent.js';
+import { CONSENT_UPDATED, keepSuppression, mayChangeUntrusted, mergeConsent, recordConsent } from './consent.js';
 import { campaignKey } from '../enrich/referral.js';
 import { dayIn, UTC } from '../reports/days.js';
 import type { IngestEvent, Referral } from '../store/types.js';
@@ -127,6 +127,7 @@ export function applyEvent(profile: ProfileRecord, event: IngestEvent, newId: ()
     const offerId = offerIdOf(event);
     if (event.name === SLOT_EVENTS.impression && offerId) grown += countOfferView(c, ledger, offerId, ts);
     if (event.name === OFFER_GRANTED && event.trust === 'trusted') grantOffer(c, event.properties, ts);
+    if (event.name === CONSENT_UPDATED) recordConsent(c, event.properties, ts, event.trust);
     if (event.name === ORDER_COMPLETED) {
       c.orders++;
       c.revenue = addAmount(c.revenue, orderAmount(event.properties));
@@ -606,6 +607,8 @@ export function mergeProfiles(into: ProfileRecord, from: ProfileRecord): void {
   const a = into.computed;
   const b = from.computed;
   const merged: Computed = emptyComputed();
+  const consent = mergeConsent(a, b);
+  if (consent) merged.consent = consent;
   const vouched = a.vouchedEmail ?? b.vouchedEmail;
   if (vouched) merged.vouchedEmail = vouched;
   if (a.anonymousIds || b.anonymousIds) merged.anonymousIds = (a.anonymousIds ?? 0) + (b.anonymousIds ?? 0);

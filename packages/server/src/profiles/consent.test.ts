@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ingestEvent } from '../test-support/events.js';
 import { applyEvent, mergeProfiles } from './computed.js';
-import { suppressionOf } from './consent.js';
+import { CONSENT_UPDATED, recordConsent, suppressionOf } from './consent.js';
 import { emptyComputed, type ProfileRecord } from './types.js';
 
 const profile = (id: string): ProfileRecord => ({
@@ -51,5 +51,34 @@ describe('suppression traits', () => {
     identify(newer, { unsubscribed: false }, 'trusted');
     mergeProfiles(newer, old);
     expect(newer.traits.unsubscribed).toBe(true);
+  });
+});
+
+describe('consent events', () => {
+  const consented = (p: ProfileRecord, properties: Record<string, unknown>, trust: 'trusted' | 'untrusted', timestamp: number) =>
+    applyEvent(p, ingestEvent({ name: CONSENT_UPDATED, properties, trust, timestamp }), () => 'x');
+
+  it('record each purpose with its time and sender, the newest winning, malformed ones left out', () => {
+    const p = profile('p1');
+    consented(p, { purposes: { marketing: true, analytics: true, 'bad purpose!': true, ads: 'yes' } }, 'untrusted', 2000);
+    consented(p, { purpose: 'marketing', granted: false }, 'trusted', 3000);
+    consented(p, { purpose: 'analytics', granted: false }, 'untrusted', 1000);
+    expect(p.computed.consent).toEqual({
+      marketing: { granted: false, at: 3000, trust: 'trusted' },
+      analytics: { granted: true, at: 2000, trust: 'untrusted' },
+    });
+    expect(suppressionOf(p.traits, p.computed.consent)).toBe('consent withdrawn');
+    const c = { ...p.computed };
+    for (let i = 0; i < 30; i++) recordConsent(c, { purpose: `p${i}`, granted: true }, 5000, 'trusted');
+    expect(Object.keys(c.consent!)).toHaveLength(20);
+  });
+
+  it('merge to the latest record of each purpose', () => {
+    const a = profile('a');
+    const b = profile('b');
+    consented(a, { purposes: { marketing: false } }, 'trusted', 1000);
+    consented(b, { purposes: { marketing: true, analytics: false } }, 'trusted', 2000);
+    mergeProfiles(a, b);
+    expect(a.computed.consent).toMatchObject({ marketing: { granted: true, at: 2000 }, analytics: { granted: false } });
   });
 });

@@ -1,4 +1,15 @@
-import type { ProfileRecord } from './types.js';
+import type { Computed, ConsentRecord, ProfileRecord } from './types.js';
+
+/**
+ * The event that records a person's consent: `{ purposes: { marketing: true, analytics: false } }`,
+ * or one purpose as `{ purpose: 'marketing', granted: false }`. A consent manager sends it (from
+ * the browser, or better from the server with the site secret) whenever the person decides.
+ */
+export const CONSENT_UPDATED = 'Consent Updated';
+/** The purpose whose withdrawal stops automations' sends. */
+export const MARKETING = 'marketing';
+const MAX_PURPOSES = 20;
+const PURPOSE = /^[A-Za-z0-9_.-]{1,50}$/;
 
 /**
  * The traits by which a person says "send me nothing": `unsubscribed: true` (the one-click link
@@ -11,10 +22,14 @@ import type { ProfileRecord } from './types.js';
  */
 export const SUPPRESSION_TRAITS = ['unsubscribed', 'optedOut', 'consent'] as const;
 
-/** Why nothing may be sent to this person, or null. */
-export function suppressionOf(traits: Record<string, unknown>): 'unsubscribed' | 'opted out' | 'consent withdrawn' | null {
+/** Why nothing may be sent to this person, or null: their traits, or a withdrawn marketing consent. */
+export function suppressionOf(
+  traits: Record<string, unknown>,
+  recorded?: Record<string, ConsentRecord>,
+): 'unsubscribed' | 'opted out' | 'consent withdrawn' | null {
   if (traits.unsubscribed === true) return 'unsubscribed';
   if (traits.optedOut === true) return 'opted out';
+  if (recorded?.[MARKETING]?.granted === false) return 'consent withdrawn';
   const consent = traits.consent;
   if (consent === false) return 'consent withdrawn';
   if (consent !== null && typeof consent === 'object' && (consent as Record<string, unknown>).marketing === false) return 'consent withdrawn';
@@ -36,4 +51,38 @@ export function keepSuppression(into: ProfileRecord, from: ProfileRecord): void 
       into.traitTimes[key] = Math.max(into.traitTimes[key] ?? 0, from.traitTimes[key] ?? 0);
     }
   }
+}
+
+/**
+ * Records a `Consent Updated` event's purposes on the profile, each newer than what it holds;
+ * malformed purposes are left out, and a profile keeps at most 20.
+ *
+ * @example
+ * recordConsent(profile.computed, { purposes: { marketing: false } }, Date.now(), 'verified');
+ */
+export function recordConsent(c: Computed, properties: Record<string, unknown> | null, at: number, trust: ConsentRecord['trust']): void {
+  const given: Array<[string, unknown]> =
+    properties && typeof properties.purposes === 'object' && properties.purposes !== null && !Array.isArray(properties.purposes)
+      ? Object.entries(properties.purposes as Record<string, unknown>)
+      : typeof properties?.purpose === 'string'
+        ? [[properties.purpose, properties.granted]]
+        : [];
+  for (const [purpose, granted] of given) {
+    if (typeof granted !== 'boolean' || !PURPOSE.test(purpose)) continue;
+    const consent = (c.consent ??= {});
+    const known = consent[purpose];
+    if (known && known.at > at) continue;
+    if (!known && Object.keys(consent).length >= MAX_PURPOSES) continue;
+    consent[purpose] = { granted, at, trust };
+  }
+}
+
+/** After a merge: each purpose as its latest record says. */
+export function mergeConsent(a: Computed, b: Computed): Record<string, ConsentRecord> | undefined {
+  if (!a.consent && !b.consent) return undefined;
+  const merged: Record<string, ConsentRecord> = { ...a.consent };
+  for (const [purpose, record] of Object.entries(b.consent ?? {})) {
+    if (!merged[purpose] || merged[purpose].at < record.at) merged[purpose] = record;
+  }
+  return merged;
 }

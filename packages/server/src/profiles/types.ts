@@ -18,6 +18,12 @@ export interface SessionState {
  * profile row. Derived figures (average order value, lifetime values, days since first and last
  * seen) are computed when read: see `describeComputed`.
  */
+export interface ConsentRecord {
+  granted: boolean;
+  at: number;
+  trust: 'trusted' | 'verified' | 'untrusted';
+}
+
 export interface Computed {
   firstSeen: number | null;
   lastSeen: number | null;
@@ -77,6 +83,12 @@ export interface Computed {
    * the profile, merges into it, and the times of its latest merges. Absent on profiles made
    * before they were kept, which count from 0.
    */
+  /**
+   * The person's consent per purpose (`marketing`, `analytics`, ...), as their latest `Consent
+   * Updated` event for it said, with its time and how far its sender was vouched for. Absent until
+   * one comes.
+   */
+  consent?: Record<string, ConsentRecord>;
   anonymousIds?: number;
   merges?: number;
   mergeTimes?: number[];

@@ -47,6 +47,8 @@ export function computedView(c: Computed, profileId: string, now: number, rankin
     abc: abcOf(rankings, profileId, c.revenue),
     rfm: rfm?.score ?? null,
     rfmScores: rfm ? { r: rfm.r, f: rfm.f, m: rfm.m } : null,
+    // Per purpose, as the person's latest `Consent Updated` said.
+    consent: Object.fromEntries(Object.entries(c.consent ?? {}).map(([purpose, r]) => [purpose, { granted: r.granted, at: iso(r.at), trust: r.trust }])),
   };
 }
 

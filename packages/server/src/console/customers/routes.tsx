@@ -9,6 +9,7 @@ import { membersPage, segmentsOfProfile } from '../../segments/membership.js';
 import { decodeCursorParts, encodeCursor } from '../../store/cursor.js';
 import type { MergeRecord } from '../../store/types.js';
 import { mergingFast } from '../../identity/guardrails.js';
+import type { ConsentRecord } from '../../profiles/types.js';
 import { namesOf } from '../automations/builder.js';
 import { PersonRuns } from '../automations/runs.js';
 import type { ConsoleEnv } from '../env.js';
@@ -254,6 +255,9 @@ export function customerRoutes(ctx: AppContext) {
               <Merges merges={merges} self={profile.id} now={here.now} />
             </Card>
           </div>
+          <Card title="Consent" id="consent">
+            <ConsentList consent={profile.computed.consent ?? {}} timeZone={here.site?.settings.timeZone} />
+          </Card>
           <Card title="Automations" id="automations" actions={<span class="muted small">newest first</span>}>
             <PersonRuns here={here} runs={runs.items} automations={automations} names={names.names} />
           </Card>
@@ -417,6 +421,34 @@ function EventCounts(props: { all: Record<string, number>; recent: Record<string
             <td>{name}</td>
             <td class="num">{num(props.all[name])}</td>
             <td class="num">{num(props.recent[name] ?? 0)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The person's consent per purpose: what they said, when, and whether the sender was vouched for. */
+function ConsentList(props: { consent: Record<string, ConsentRecord>; timeZone?: string }) {
+  const purposes = Object.entries(props.consent).sort(([a], [b]) => a.localeCompare(b));
+  if (!purposes.length) return <p class="muted">No consent recorded: no “Consent Updated” event has come for this person.</p>;
+  return (
+    <table class="table compact">
+      <thead>
+        <tr>
+          <th scope="col">Purpose</th>
+          <th scope="col">Consent</th>
+          <th scope="col">Since</th>
+          <th scope="col">Said by</th>
+        </tr>
+      </thead>
+      <tbody>
+        {purposes.map(([purpose, r]) => (
+          <tr>
+            <td>{purpose}</td>
+            <td>{r.granted ? <Badge tone="green">Given</Badge> : <Badge tone="red">Withdrawn</Badge>}</td>
+            <td>{dateTime(r.at, props.timeZone)}</td>
+            <td class="muted">{r.trust === 'untrusted' ? 'the browser' : r.trust === 'verified' ? 'a verified login' : 'the site’s server'}</td>
           </tr>
         ))}
       </tbody>
