@@ -101,8 +101,17 @@ export class Runner {
     const holds = (rule: Rule) => compileRule(rule)(subjectOf(profile, now, null));
     if (definition.exit?.rule && holds(definition.exit.rule)) return this.end(run, 'exited', now);
 
-    const action = actionAt(definition.steps, run.position);
-    if (!action) return this.moveTo(run, resume(definition.steps, run.position, 'elapsed', now, holds), now, {});
+    let action = actionAt(definition.steps, run.position);
+    if (!action) {
+      const stop = resume(definition.steps, run.position, 'elapsed', now, holds);
+      const next = stop.done || stop.dueAt > now ? null : actionAt(definition.steps, stop.position);
+      if (!next || stop.done) return this.moveTo(run, stop, now, {});
+      // A wait that ends on an action due now: the action is carried out under this same claim
+      // rather than written back and claimed again. Nothing was sent since the claim, so a crash
+      // here brings the run back to its wait, which leads to the same step with the same key.
+      run = { ...run, position: stop.position, dueAt: stop.dueAt, waitingFor: null, attempts: 0, context: publicContext(run.context) };
+      action = next;
+    }
 
     const key = `${run.id}:${run.position}`;
     const send = isSend(action);
