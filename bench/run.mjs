@@ -4,7 +4,8 @@
 // Steps: machine, sdk, ingest, datasets (10k, 100k, 1M visitors, one generating pass),
 // decide (100k), identity (100k), growth (10k, 100k, 1M), worst-case (the security issue's
 // worst-case inputs end to end, beside the recorded figures of the old code), postgres (ingest and
-// decide on PostgreSQL beside SQLite, 1 and 2 nodes). Each is its own
+// decide on PostgreSQL beside SQLite, 1 and 2 nodes), automations (100,000 runs waiting at once,
+// then their webhooks: lateness, sends/s). Each is its own
 // script and can be run alone (node bench/ingest.mjs, ...), with the flags documented at the top
 // of each file.
 
@@ -27,13 +28,17 @@ const USAGE = `Usage: node bench/run.mjs [options]
   --render             only rewrite BENCHMARKS.md from bench/results/*.json
   --help               this text
 
-Steps: machine, sdk, ingest, datasets, decide, identity, growth, worst-case, postgres.
+Steps: machine, sdk, ingest, datasets, decide, identity, growth, worst-case, postgres, automations.
   postgres: ingest on SQLite, PostgreSQL and 2 PostgreSQL nodes behind nginx, and decide at
             1,000/s on both stores at 100k and 1M profiles (a local PostgreSQL 15 cluster in
             bench/.data/postgres-15, durable; the tiers copied with \`rapport copy\`, kept
-            between runs); needs /usr/lib/postgresql/15/bin and /usr/sbin/nginx.`;
+            between runs); needs /usr/lib/postgresql/15/bin and /usr/sbin/nginx.
+  automations: 100,000 runs waiting at once, then due in a burst and spread out, on SQLite
+            and on PostgreSQL (the postgres step's cluster): each webhook's lateness, sends/s
+            beside a plain client's, the scheduler's /healthz figures (about 15 minutes; 1
+            minute quick, SQLite only).`;
 
-const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth', 'worst-case', 'postgres'];
+const STEPS = ['machine', 'sdk', 'ingest', 'datasets', 'decide', 'identity', 'growth', 'worst-case', 'postgres', 'automations'];
 const args = parseArgs();
 if (args.help) {
   console.log(USAGE);
@@ -51,6 +56,7 @@ if (wrong.length) {
 }
 
 // Imported only now: loading the benchmarks builds the server first (lib/dataset.mjs).
+const { runAutomations } = await import('./automations.mjs');
 const { runDecide } = await import('./decide.mjs');
 const { runGrowth, writeGrowthSvg } = await import('./growth.mjs');
 const { runIdentity } = await import('./identity.mjs');
@@ -72,7 +78,7 @@ const readResult = (name) => {
 };
 
 function render(run) {
-  const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk', 'postgres'].map((n) => [n, readResult(n)]));
+  const results = Object.fromEntries(['machine', 'ingest', 'decide', 'growth', 'identity', 'sdk', 'postgres', 'automations'].map((n) => [n, readResult(n)]));
   if (results.growth) writeGrowthSvg(results.growth);
   // The old code's figures were recorded once (bench/worst-case.mjs --server-root <checkout> --out
   // worst-case-before) and are always read from bench/results, quick run or not.
@@ -133,6 +139,16 @@ await step('postgres', () =>
     quick
       ? { quick: true, runs: 1, seconds: 3, warmup: 1, profileSeconds: 0, decideProfileSeconds: 0, decideRuns: 1, decideSeconds: 3, tiers: TIERS, twoNodeTier: TIERS[0] }
       : { runs: 3, seconds: 10, warmup: 2, profileSeconds: 6, decideProfileSeconds: 5, decideRuns: 3, decideSeconds: 10, tiers: [100_000, 1_000_000], twoNodeTier: 100_000 },
+  ),
+);
+
+// 100,000 runs waiting, a burst and a spread case on each store, and a profiled SQLite burst:
+// about 15 minutes (PostgreSQL sends slower, so its spread window is longer); 1 minute quick (SQLite only).
+await step('automations', () =>
+  runAutomations(
+    quick
+      ? { quick: true, runs: 2_000, wait: 15, maxWindow: 60, stores: ['sqlite'], profileRuns: 0, ceilingSeconds: 2, drainLimitS: 120 }
+      : { runs: 100_000, wait: 90, maxWindow: 900, stores: ['sqlite', 'postgres'], profileRuns: 20_000, ceilingSeconds: 5, drainLimitS: 1_200 },
   ),
 );
 

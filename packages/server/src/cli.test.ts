@@ -51,6 +51,7 @@ describe('rapport serve options', () => {
     [['--rate-limit-ip', '1e3'], /--rate-limit-ip must be a whole number/],
     [['--synchronous', 'off'], /--synchronous must be full or normal/],
     [['--public-url', 'ftp://x.example'], /--public-url must be an http\(s\) URL/],
+    [['--automation-lease-ms', '1000'], /--automation-lease-ms must be a whole number from 15000/],
     [['--public-url', 'https://u:p@x.example'], /--public-url must be an http\(s\) URL without/],
     [['--writer-thread', 'yes'], /--writer-thread must be on or off/],
     [['--colour'], /unknown option --colour/],

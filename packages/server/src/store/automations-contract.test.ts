@@ -225,6 +225,8 @@ describe(`Automation store (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'p
       expect(await store.automations.nextDueAt()).toBe(T0 + 1);
       const claimed = await store.automations.claimDueRuns(T0 + 10, 'node-a', 30_000, 10);
       expect(claimed.map((r) => r.id)).toEqual([early.id, late.id]);
+      // What a lease holds is not due for anyone until the lease runs out.
+      expect(await store.automations.nextDueAt()).toBe(T0 + 60_000);
       expect(await store.automations.claimDueRuns(T0 + 10, 'node-b', 30_000, 10)).toEqual([]);
       expect(await store.automations.claimDueRuns(T0 + 60_000, 'node-b', 30_000, 10)).toEqual([{ ...future }]);
     });

@@ -137,7 +137,11 @@ export interface AutomationStore {
    * const run = await store.claimRun(site.id, waiting.id, node, 30_000); // null: another node has it
    */
   claimRun(siteId: string, id: string, holder: string, leaseMs: number): Promise<RunRecord | null>;
-  /** The earliest `dueAt` of an active run, leased or not (the scheduler's next wake-up), or null. */
+  /**
+   * The earliest `dueAt` of an active run that no lease holds now (the scheduler's next wake-up),
+   * or null. A run under a lease is left out: counting it would have the scheduler ask again at
+   * once, over and over, until the lease runs out; its poll finds it then.
+   */
   nextDueAt(): Promise<number | null>;
   /**
    * Writes a claimed run's new state (next step, retry, or the end) and lets go of its lease,

@@ -121,10 +121,13 @@ export class PostgresAutomations implements AutomationStore {
   }
 
   async nextDueAt(): Promise<number | null> {
-    const { rows } = await this.query<{ next: number | null }>(
-      "SELECT MIN(due_at) AS next FROM automation_runs WHERE status = 'active' AND due_at IS NOT NULL",
+    // Along the due index; past the leased rows only, at most a batch per node.
+    const { rows } = await this.query<{ next: string }>(
+      `SELECT due_at AS next FROM automation_runs
+       WHERE status = 'active' AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ${NOW_MS})
+       ORDER BY due_at LIMIT 1`,
     );
-    return rows[0]?.next ?? null;
+    return rows[0] ? Number(rows[0].next) : null;
   }
 
   async updateRun(run: RunRecord, holder: string): Promise<boolean> {

@@ -53,7 +53,13 @@ export class SqliteAutomations implements AutomationStore {
         `UPDATE automation_runs SET lease_holder = ?, lease_until = ?
          WHERE site_id = ? AND id = ? AND status = 'active' AND (lease_until IS NULL OR lease_until < ?) RETURNING *`,
       ),
-      nextDue: db.prepare("SELECT MIN(due_at) FROM automation_runs WHERE status = 'active' AND due_at IS NOT NULL").pluck(),
+      // Along the due index; past the leased rows only, at most a batch per node.
+      nextDue: db
+        .prepare(
+          `SELECT due_at FROM automation_runs WHERE status = 'active' AND due_at IS NOT NULL AND (lease_until IS NULL OR lease_until < ?)
+           ORDER BY due_at LIMIT 1`,
+        )
+        .pluck(),
       update: db.prepare(
         `UPDATE automation_runs SET status = @status, position = @position, context = @context, due_at = @due_at,
            waiting_for = @waiting_for, attempts = @attempts, updated_at = @updated_at, lease_holder = NULL, lease_until = NULL
@@ -155,7 +161,7 @@ export class SqliteAutomations implements AutomationStore {
   }
 
   async nextDueAt(): Promise<number | null> {
-    return (this.sql.nextDue.get() as number | null) ?? null;
+    return (this.sql.nextDue.get(Date.now()) as number | undefined) ?? null;
   }
 
   updateRun(run: RunRecord, holder: string): Promise<boolean> {
