@@ -66,22 +66,61 @@ describe(`the automation scheduler (${process.env.RAPPORT_TEST_STORE === 'postgr
     expect(scheduler.stats).toMatchObject({ claimed: 4, failed: 0, late: 0 });
   });
 
-  it('counts the steps it claims late, after a stop, and catches up a batch at a time', async () => {
+  it('counts the steps it claims late, after a stop, and catches up with at most a batch in hand', async () => {
     const now = T0 + 10 * 60_000;
     const seen: string[] = [];
     const batches: number[] = [];
+    let inHand = 0;
+    let most = 0;
     await store.automations.startRuns(Array.from({ length: 7 }, (_, i) => run(T0 + i)));
+    const done = finishing(store, 'node-a', seen);
     const scheduler = new Scheduler({
       store: { ...store.automations, claimDueRuns: async (...args) => { const runs = await store.automations.claimDueRuns(...args); batches.push(runs.length); return runs; } } as typeof store.automations,
       holder: 'node-a',
-      handle: finishing(store, 'node-a', seen),
+      handle: async (r) => {
+        most = Math.max(most, ++inHand);
+        // Each step takes its own time: the window refills as they finish.
+        await new Promise((resolve) => setTimeout(resolve, 5 + (r.dueAt! % 3) * 10));
+        await done(r);
+        inHand--;
+      },
       now: () => now,
       batch: 3,
     });
     expect(await scheduler.round()).toBe(7);
-    expect(batches).toEqual([3, 3, 1]);
+    expect(batches[0]).toBe(3);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(7);
+    expect(most).toBe(3);
+    expect(new Set(seen).size).toBe(7);
     expect(scheduler.stats.late).toBe(7);
     expect(scheduler.stats.maxLatenessMs).toBeGreaterThan(LATE_MS);
+  });
+
+  it('goes on with the rest while one step is slow', async () => {
+    const now = T0 + 60_000;
+    const seen: string[] = [];
+    const runs = Array.from({ length: 6 }, (_, i) => run(T0 + i));
+    await store.automations.startRuns(runs);
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const done = finishing(store, 'node-a', seen);
+    const scheduler = new Scheduler({
+      store: store.automations,
+      holder: 'node-a',
+      handle: async (r) => {
+        if (r.id === runs[0].id) await slow;
+        await done(r);
+      },
+      now: () => now,
+      batch: 4,
+    });
+    const round = scheduler.round();
+    // A batch of 4 holds the slow one; the other 5 are claimed and done around it.
+    for (let i = 0; i < 100 && seen.length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(seen).toHaveLength(5);
+    expect(seen).not.toContain(runs[0].id);
+    release();
+    expect(await round).toBe(6);
   });
 
   it('leaves a step whose handler failed to be claimed again once its lease runs out', async () => {

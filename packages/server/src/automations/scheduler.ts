@@ -37,9 +37,9 @@ export const LATE_MS = 5_000;
 
 /**
  * Fires due automation steps: claims the runs whose step is due (a lease each, so that one step
- * runs on one node), hands them to `handle` a batch at a time, and sleeps until the earliest next
- * due time or `pollMs`, whichever comes first. After downtime it catches up a batch per round,
- * the oldest first, so that a backlog of thousands neither floods the receivers nor starves the
+ * runs on one node), hands them to `handle` with at most `batch` in hand, and sleeps until the
+ * earliest next due time or `pollMs`, whichever comes first. After downtime it catches up at that
+ * pace, the oldest first, so that a backlog of thousands neither floods the receivers nor starves the
  * process; what was late is counted in `stats`.
  *
  * @example
@@ -93,25 +93,41 @@ export class Scheduler {
   }
 
   /**
-   * One round: claims and handles what is due now, a batch at a time, until nothing is left;
-   * the number of runs handled. The loop calls it; tests call it on an injected clock.
+   * One round: claims and handles what is due now until nothing is left; the number of runs
+   * handled. Up to `batch` steps are in hand at once, and more are claimed as soon as half of
+   * them are done, so that one slow receiver does not hold up the rest of a batch (a claim is a
+   * durable write: claiming a run at a time would cost one per step). The loop calls it; tests
+   * call it on an injected clock.
    */
   async round(): Promise<number> {
     let handled = 0;
+    let exhausted = false;
+    const inHand = new Set<Promise<void>>();
     for (;;) {
-      const now = this.now();
-      const runs = await this.options.store.claimDueRuns(now, this.options.holder, this.leaseMs, this.batch);
-      for (const run of runs) this.count(now - run.dueAt!);
-      await Promise.all(
-        runs.map((run) =>
-          this.options.handle(run).catch((error) => {
-            this.stats.failed++;
-            console.error(`rapport: automation step of run ${run.id} failed; it is retried when its lease runs out`, error);
-          }),
-        ),
-      );
-      handled += runs.length;
-      if (runs.length < this.batch || this.stopping) return handled;
+      if (!exhausted && !this.stopping && inHand.size <= this.batch / 2) {
+        const room = this.batch - inHand.size;
+        const now = this.now();
+        const runs = await this.options.store.claimDueRuns(now, this.options.holder, this.leaseMs, room);
+        for (const run of runs) {
+          this.count(now - run.dueAt!);
+          const step: Promise<void> = this.options
+            .handle(run)
+            .catch((error) => {
+              this.stats.failed++;
+              console.error(`rapport: automation step of run ${run.id} failed; it is retried when its lease runs out`, error);
+            })
+            .finally(() => inHand.delete(step));
+          inHand.add(step);
+        }
+        handled += runs.length;
+        if (runs.length < room) exhausted = true;
+      }
+      if (inHand.size === 0) return handled;
+      if (exhausted || this.stopping) {
+        await Promise.all(inHand);
+        return handled;
+      }
+      await Promise.race(inHand);
     }
   }
 
