@@ -74,7 +74,7 @@ export default defineConfig({
             'packages/server/src/identity/hijack.test.ts',
             'packages/server/src/identity/guardrails.test.ts',
             'packages/server/src/profiles/export-erasure.test.ts',
-            'packages/server/src/console/{access,overview,pages}.test.ts',
+            'packages/server/src/console/{access,overview,pages,automations}.test.ts',
             'packages/server/src/store/copy.test.ts',
             'packages/server/src/reports/rollups.test.ts',
             'packages/server/src/reports/{funnel,cohorts}.test.ts',

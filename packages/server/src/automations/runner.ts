@@ -159,9 +159,9 @@ export class Runner {
    * (it comes back to its wait, or on to its deadline).
    *
    * @example
-   * await runner.onEvent(site.id, profileId, 'Order Completed');
+   * await runner.onEvent(site.id, profileId, 'Order Completed'); // 1: the runs it moved
    */
-  async onEvent(siteId: string, profileId: string, event: string): Promise<void> {
+  async onEvent(siteId: string, profileId: string, event: string): Promise<number> {
     const { automations } = this.options;
     // Indexed, by the exact name; the person's active runs add those that wait under another
     // case of it, and those whose automation exits on it.
@@ -177,6 +177,7 @@ export class Runner {
       !!d && r.waitingFor !== null && sameEventName(r.waitingFor, event) && isWaitFor(stepAt(d.steps, r.position));
 
     const seen = new Set<string>();
+    let moved = 0;
     for (const listed of [...waiting, ...active]) {
       if (seen.has(listed.id)) continue;
       seen.add(listed.id);
@@ -188,15 +189,18 @@ export class Runner {
       const now = this.now();
       if (exitsOn(definition)) {
         await this.end(run, 'exited', now);
+        moved++;
       } else if (resumedBy(definition, run)) {
         const profile = await this.options.profiles(siteId, profileId);
         const holds = (rule: Rule) => (profile ? compileRule(rule)(subjectOf(profile, now, null)) : false);
         await this.moveTo(run, resume(definition!.steps, run.position, 'happened', now, holds), now, {});
+        moved++;
       } else {
         // It moved on between the listing and the claim: let it go as it now is.
         await this.write(run);
       }
     }
+    return moved;
   }
 
   private gate(siteId: string, profile: ProfileRecord, now: number): Promise<Gate> {

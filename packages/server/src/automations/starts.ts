@@ -37,8 +37,8 @@ export interface StarterOptions {
   findProfile(site: Site, event: IngestEvent): Promise<ProfileRecord | null>;
   /** A live profile by id. */
   getProfile(siteId: string, id: string): Promise<ProfileRecord | null>;
-  /** A person's track event, for the runs that wait for it or exit on it (`Runner.onEvent`). */
-  onEvent(siteId: string, profileId: string, event: string): Promise<void>;
+  /** A person's track event, for the runs that wait for it or exit on it (`Runner.onEvent`); how many it moved. */
+  onEvent(siteId: string, profileId: string, event: string): Promise<number>;
   /** The holder the scheduler claims runs as (for watches it hands over). */
   holder: string;
   /** Told when a run started or a watch armed falls due. */
@@ -86,6 +86,7 @@ export class AutomationStarter {
     const after = new Map((result.changed ?? []).map((c) => [c.after.id, c.after]));
     const pending: Candidate[] = [];
     const started = new Map<string, number>();
+    const unmoved = new Set<string>();
 
     for (const [i, event] of events.entries()) {
       if (event.type !== 'track' || !event.name) continue;
@@ -102,8 +103,13 @@ export class AutomationStarter {
       if (listened) {
         // The runs this very event started are in the store before it is handed on, so that a
         // cart and its order in one batch end the run the cart began.
-        await this.start(site.id, pending.splice(0), started, now);
-        await this.options.onEvent(site.id, profileId, name);
+        const starting = pending.splice(0);
+        await this.start(site.id, starting, started, now);
+        // The same person's same event that moved nothing, again with no run started since,
+        // moves nothing either: a batch of repeats costs the runs' reads once.
+        if (starting.length) unmoved.clear();
+        const key = `${profileId}\u0000${name.toLowerCase()}`;
+        if (!unmoved.has(key) && (await this.options.onEvent(site.id, profileId, name)) === 0) unmoved.add(key);
       }
     }
 
@@ -276,7 +282,7 @@ export class AutomationStarter {
     let cursor: string | undefined;
     // Newest first: the count stops at the first run older than the window.
     for (;;) {
-      const page = await this.options.automations.listRuns({ siteId, automationId, profileId, limit: 100, cursor });
+      const page = await this.options.automations.listRuns({ siteId, automationId, profileId, limit: Math.min(100, enough + 1), cursor });
       for (const run of page.items) {
         if (run.startedAt < since) return count;
         if (run.position !== WATCH_POSITION) count++;

@@ -235,7 +235,6 @@ export function automationPages(ctx: AppContext) {
     return c.redirect(withQuery('/console/automations', { site: automation.siteId, done: 'deleted' }), 303);
   });
 
-  // Newest first, paged with the API's cursor; `status=failed` is the dead letters.
   app.get('/automations/:id/report', async (c) => {
     const automation = await findAutomation(ctx, c.req.param('id'));
     const here = hereOf(c, ctx, automation.siteId);
@@ -249,6 +248,7 @@ export function automationPages(ctx: AppContext) {
     });
   });
 
+  // Newest first, paged with the API's cursor; `status=failed` is the dead letters.
   app.get('/automations/:id/runs', async (c) => {
     const automation = await findAutomation(ctx, c.req.param('id'));
     const here = hereOf(c, ctx, automation.siteId);
