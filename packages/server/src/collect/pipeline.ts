@@ -37,6 +37,13 @@ const OFFER_EVENT_KINDS = new Map<string, OfferEventKind>([
   [SLOT_EVENTS.control, 'control'],
 ]);
 
+/** The offer event that a message records (an SDK slot event naming an offer), if any. */
+export function offerEventOf(event: Pick<IngestEvent, 'type' | 'name' | 'properties'>): { offerId: string; kind: OfferEventKind } | null {
+  const kind = event.type === 'track' ? OFFER_EVENT_KINDS.get(event.name ?? '') : undefined;
+  const offerId = kind ? offerIdOf(event) : null;
+  return kind && offerId ? { offerId, kind } : null;
+}
+
 /**
  * Stores the messages of one collect call for one site, in order, in one transaction of the
  * store: dedupes by sender and message id, resolves each message's profile with the identity
@@ -160,15 +167,7 @@ function writesOf(
     else if (!profile.mergedInto) writes.newProfiles.push(profile);
   }
   for (const { event, profileId, sessionId } of placed) {
-    const kind = event.type === 'track' ? OFFER_EVENT_KINDS.get(event.name ?? '') : undefined;
-    const offerId = kind ? offerIdOf(event) : null;
-    const write: EventWrite = {
-      event,
-      sender: senderOf(event),
-      profileId: ws.final(profileId),
-      sessionId,
-      offer: kind && offerId ? { offerId, kind } : null,
-    };
+    const write: EventWrite = { event, sender: senderOf(event), profileId: ws.final(profileId), sessionId, offer: offerEventOf(event) };
     writes.events.push(write);
   }
   return writes;

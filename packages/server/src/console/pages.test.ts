@@ -275,6 +275,36 @@ describe('customers', () => {
     expect(textOf(await html(b, `/console/customers/${ann}`, 404))).toContain('There is no customer');
   });
 
+  it('take in a duplicate after a preview, and give it back with a split', async () => {
+    const { t, b } = await setup();
+    const { ann } = await populate(t, b);
+    const bob = (await t.store.findProfileId(t.site.id, 'anonymous', 'bob'))!;
+    const ask = textOf(await html(b, `/console/customers/${ann}/merge`));
+    expect(ask).toContain('Profile id of the duplicate');
+    const preview = textOf(await html(b, `/console/customers/${ann}/merge?from=${bob}`));
+    expect(preview).toContain(`Profile ${bob} goes into this one`);
+    expect(preview).toContain('Traits after the merge');
+    expect((await t.store.getProfile(t.site.id, bob))!.mergedInto).toBeNull();
+
+    const merged = await b.post(`/console/customers/${ann}/merge`, { from: bob });
+    expect(merged.status).toBe(303);
+    expect((await t.store.getProfile(t.site.id, bob))!.mergedInto).toBe(ann);
+    const after = textOf(await html(b, `/console/customers/${ann}`));
+    expect(after).toContain('Merged by an operator');
+    expect(after).toContain('by console');
+    expect(after).toContain('Split it out');
+
+    expect(textOf(await html(b, `/console/customers/${ann}/split?from=${bob}`))).toContain(`Split profile ${bob} out of`);
+    const split = await b.post(`/console/customers/${ann}/split`, { from: bob });
+    expect(split.status).toBe(303);
+    expect(split.headers.get('location')).toBe(`/console/customers/${bob}`);
+    expect((await t.store.getProfile(t.site.id, bob))!.mergedInto).toBeNull();
+    expect(await t.store.findProfileId(t.site.id, 'anonymous', 'bob')).toBe(bob);
+    expect(textOf(await html(b, `/console/customers/${ann}`))).toContain('Undone by a split');
+    // Ann's own login merge (her phone) can be split too; bob's cannot twice.
+    expect((await b.post(`/console/customers/${ann}/split`, { from: bob })).status).toBe(409);
+  });
+
   it('that were merged away lead to the profile they live on in', async () => {
     const { t, b } = await setup();
     await populate(t, b);

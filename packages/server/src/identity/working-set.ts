@@ -158,6 +158,12 @@ export class WorkingSet {
       }
       return false;
     }
+    // What no event holds, for a split to restore.
+    const snapshot = {
+      firstId: from.computed.firstId,
+      merges: from.computed.merges ?? 0,
+      mergeTimes: from.computed.mergeTimes ?? [],
+    };
     mergeProfiles(into, from);
     into.computed.merges = (into.computed.merges ?? 0) + 1;
     into.computed.mergeTimes = [...(into.computed.mergeTimes ?? []), record.at].slice(-MERGE_TIMES_KEPT);
@@ -172,7 +178,7 @@ export class WorkingSet {
     }
     this.dirty.add(from.id);
     this.dirty.add(into.id);
-    this.merges.push({ ...record, from: from.id, into: into.id });
+    this.merges.push({ ...record, from: from.id, into: into.id, snapshot });
     return true;
   }
 

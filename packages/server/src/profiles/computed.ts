@@ -465,7 +465,7 @@ function trimList(list: string[], need: number): number {
 }
 
 /** The offer a slot event of the SDK is about (`properties.offerId`). */
-export function offerIdOf(event: IngestEvent): string | null {
+export function offerIdOf(event: Pick<IngestEvent, 'properties'>): string | null {
   const id = event.properties?.offerId;
   return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : null;
 }

@@ -1,7 +1,10 @@
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../app-context.js';
 import { HttpError } from '../http/errors.js';
-import { cursorParam, limitParam } from '../http/input.js';
+import { cursorParam, jsonBody, limitParam, optionalBoolean, optionalString, requiredString } from '../http/input.js';
+import { mergeByOperator, previewMerge } from '../identity/operator-merge.js';
+import { splitProfile } from '../identity/split.js';
+import { ConflictError } from '../store/store.js';
 import { membersPage, segmentsOfProfile } from '../segments/membership.js';
 import { findSegment } from '../segments/routes.js';
 import { siteOf } from '../sites/routes.js';
@@ -88,6 +91,42 @@ export function profileRoutes(ctx: AppContext) {
     return c.json(await profileExport(ctx, profile));
   });
 
+  // Repairs by an operator: a merge (previewed first) and a split that undoes one.
+  app.post('/:id/merge', async (c) => {
+    const profile = await live(c, ctx);
+    if (profile instanceof Response) return profile;
+    const body = await jsonBody(c, ['from', 'preview', 'by']);
+    const from = requiredString(body, 'from', { max: 64 });
+    const by = optionalString(body, 'by', { max: 100 }) ?? 'admin API';
+    const site = ctx.sites.get(profile.siteId)!;
+    const preview = await refused(() => previewMerge(ctx.store, site, profile.id, from));
+    if (!preview) throw new HttpError(404, `from: no profile ${from} in this profile's site`);
+    if (optionalBoolean(body, 'preview')) return c.json({ preview });
+    const done = (await refused(() => mergeByOperator(ctx.store, site, profile.id, from, by, ctx.now())))!;
+    ctx.rankings.invalidate(site.id);
+    return c.json({ merged: true, id: done.into.id, from, merge: mergeView(done.merge), preview });
+  });
+
+  app.post('/:id/split', async (c) => {
+    const profile = await live(c, ctx);
+    if (profile instanceof Response) return profile;
+    const body = await jsonBody(c, ['from', 'by']);
+    const from = requiredString(body, 'from', { max: 64 });
+    const by = optionalString(body, 'by', { max: 100 }) ?? 'admin API';
+    const site = ctx.sites.get(profile.siteId)!;
+    const tombstone = await ctx.store.getProfile(site.id, from);
+    if (!tombstone) throw new HttpError(404, `from: no profile ${from} in this profile's site`);
+    if (tombstone.mergedInto !== profile.id) throw new HttpError(409, `from: profile ${from} is not merged into ${profile.id}`);
+    const done = (await refused(() => splitProfile(ctx.store, site, from, by, ctx.now())))!;
+    ctx.rankings.invalidate(site.id);
+    return c.json({
+      split: true,
+      restored: { id: done.restored.id, userId: done.restored.userId, identities: done.identities, events: done.events },
+      live: { id: done.live.id, userId: done.live.userId },
+      record: mergeView(done.split),
+    });
+  });
+
   app.delete('/:id', async (c) => {
     const profile = await live(c, ctx);
     if (profile instanceof Response) return profile;
@@ -96,6 +135,16 @@ export function profileRoutes(ctx: AppContext) {
   });
 
   return app;
+}
+
+/** A repair that the profiles' state refuses (`ConflictError`) answers 409 with the reason. */
+export async function refused<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ConflictError) throw new HttpError(409, error.message);
+    throw error;
+  }
 }
 
 /**

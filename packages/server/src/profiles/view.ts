@@ -83,7 +83,17 @@ export function sumWithin(perDay: Record<string, number> | undefined, days: numb
 const touchView = (t: Touch | null) => t && { ...t, at: iso(t.at) };
 
 export function mergeView(m: MergeRecord) {
-  return { at: iso(m.at), rule: m.rule, from: m.from, into: m.into, ids: m.ids, messageId: m.messageId };
+  return {
+    id: m.id ?? null,
+    at: iso(m.at),
+    rule: m.rule,
+    from: m.from,
+    into: m.into,
+    ids: m.ids,
+    messageId: m.messageId,
+    by: m.by ?? null,
+    undoneAt: m.undoneAt ? iso(m.undoneAt) : null,
+  };
 }
 
 /** A profile in lists: who, and the figures a marketer scans. */

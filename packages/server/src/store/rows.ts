@@ -3,7 +3,16 @@ import type { Offer, Segment } from '../decisions/types.js';
 import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
 import { encodeCursor } from './cursor.js';
 import type { AutomationRecord, AutomationStatus, RunRecord, RunStatus } from './automations.js';
-import { DEFAULT_SITE_SETTINGS, type Enrichment, type MergeRecord, type Page, type Site, type StoredEvent } from './types.js';
+import {
+  DEFAULT_SITE_SETTINGS,
+  type Enrichment,
+  type MergeRecord,
+  type MergeSnapshot,
+  type Page,
+  type Site,
+  type StoredEvent,
+  type Trust,
+} from './types.js';
 
 /**
  * Row shapes of the tables, the same columns in SQLite and PostgreSQL (times in ms, JSON as
@@ -100,6 +109,8 @@ export interface EventRow {
 export interface EventData {
   message: JsonObject;
   enrichment: Enrichment;
+  /** Absent on events stored before it was kept. */
+  trust?: Trust;
 }
 
 const KNOWN_FIELDS = new Set([
@@ -140,6 +151,7 @@ export function eventFromRow(row: EventRow): StoredEvent {
     traits: (m.traits as JsonObject | undefined) ?? null,
     context: (m.context as JsonObject | undefined) ?? null,
     enrichment: data.enrichment,
+    trust: data.trust ?? null,
     extra,
   };
 }
@@ -207,16 +219,43 @@ export interface MergeRow {
   ids: string;
   message_id: string | null;
   at: number;
+  seq: number | string;
+  /** JSON of `MergeDetail`; null on merges recorded before it was kept. */
+  detail: string | null;
 }
 
-export const mergeFromRow = (row: MergeRow): MergeRecord => ({
-  into: row.into_profile,
-  from: row.from_profile,
-  rule: row.rule,
-  ids: JSON.parse(row.ids),
-  messageId: row.message_id,
-  at: row.at,
-});
+/** What the `detail` column of a merge holds. */
+export interface MergeDetail {
+  by?: string | null;
+  snapshot?: MergeSnapshot;
+  undoneAt?: number | null;
+}
+
+export const mergeFromRow = (row: MergeRow): MergeRecord => {
+  const detail = row.detail ? (JSON.parse(row.detail) as MergeDetail) : {};
+  const record: MergeRecord = {
+    into: row.into_profile,
+    from: row.from_profile,
+    rule: row.rule,
+    ids: JSON.parse(row.ids),
+    messageId: row.message_id,
+    at: row.at,
+    id: String(row.seq),
+  };
+  if (detail.by !== undefined) record.by = detail.by;
+  if (detail.snapshot) record.snapshot = detail.snapshot;
+  if (detail.undoneAt) record.undoneAt = detail.undoneAt;
+  return record;
+};
+
+/** The `detail` column of a merge to write: null when it holds nothing. */
+export function mergeDetailOf(merge: MergeRecord): string | null {
+  const detail: MergeDetail = {};
+  if (merge.by !== undefined) detail.by = merge.by;
+  if (merge.snapshot) detail.snapshot = merge.snapshot;
+  if (merge.undoneAt) detail.undoneAt = merge.undoneAt;
+  return Object.keys(detail).length ? JSON.stringify(detail) : null;
+}
 
 /** A page of `limit` items from `limit + 1` rows: the extra row only says there is more. */
 export function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {

@@ -62,6 +62,15 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
       expect(await store.getMeta('once')).toBe(stored[0]);
     });
 
+    it('deletes meta values by prefix, but the ones kept', async () => {
+      for (const key of ['salt:1', 'salt:2', 'salt:3', 'salty', 'other']) await store.setMeta(key, 'v');
+      expect(await store.deleteMeta('salt:', ['salt:3'])).toBe(2);
+      expect(await store.getMeta('salt:1')).toBeNull();
+      expect(await store.getMeta('salt:3')).toBe('v');
+      expect(await store.getMeta('salty')).toBe('v');
+      expect(await store.deleteMeta('nothing')).toBe(0);
+    });
+
     it('answers health, and knows its kind and schema', async () => {
       expect(await store.health()).toBe(true);
       expect(['sqlite', 'postgres']).toContain(store.kind);

@@ -69,6 +69,8 @@ export interface Store {
   /** Stores `value` unless the key has one, and returns the one stored: nodes starting at once agree. */
   setMetaIfAbsent(key: string, value: string): Promise<string>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Deletes the meta values whose key starts with `prefix` and is not in `keep`; returns how many. */
+  deleteMeta(prefix: string, keep?: string[]): Promise<number>;
 
   createSite(site: NewSite & { id: string; writeKey: string; secret: string }): Promise<Site>;
   updateSite(id: string, patch: SitePatch & { secret?: string }): Promise<Site | null>;

@@ -61,7 +61,28 @@ export interface SiteSettings {
   maxAnonymousIds: number;
   /** The most merges into one profile; a merge past it is refused, recorded and reported. */
   maxMerges: number;
+  /** The customer self-service page (self-service/): what customers may see and change there, and its look. */
+  selfService: SelfServiceSettings;
 }
+
+/** What a site's customers see and may change on their self-service page. */
+export interface SelfServiceSettings {
+  /** Traits the customer may correct (each change an `identify` recorded as self-service). */
+  editableTraits: string[];
+  /** Ids of the segments whose membership the page shows; others are never shown. */
+  shownSegments: string[];
+  /** The site's stylesheet for the page (an https URL), or null for Rapport's own. */
+  cssUrl: string | null;
+  /** The site's logo (an https URL), or null. */
+  logoUrl: string | null;
+}
+
+export const DEFAULT_SELF_SERVICE: SelfServiceSettings = {
+  editableTraits: ['firstName', 'lastName', 'phone', 'address', 'preferences'],
+  shownSegments: [],
+  cssUrl: null,
+  logoUrl: null,
+};
 
 /** The settings that are on or off. */
 export type SiteSwitch = { [K in keyof SiteSettings]: SiteSettings[K] extends boolean ? K : never }[keyof SiteSettings];
@@ -80,6 +101,7 @@ export const DEFAULT_SITE_SETTINGS: SiteSettings = {
   blockedIds: [...DEFAULT_BLOCKED_IDS],
   maxAnonymousIds: 100,
   maxMerges: 100,
+  selfService: DEFAULT_SELF_SERVICE,
 };
 
 export interface NewSite {
@@ -189,6 +211,8 @@ export interface StoredEvent {
   traits: JsonObject | null;
   context: JsonObject | null;
   enrichment: Enrichment;
+  /** Who vouched for the message's ids when it was stored; null for events stored before it was kept. */
+  trust: Trust | null;
   /** Every other field the sender sent. */
   extra: JsonObject;
 }
@@ -250,12 +274,39 @@ export interface IdentityNote {
  * transaction, answered as a `WorkingSet` that stays stable until commit. One read rather
  * than three, so that a store across the network answers it in one round trip.
  */
-export interface IngestRead {
+export type IngestRead = WorkingSetRequest | HistoryRequest;
+
+export interface WorkingSetRequest {
   read: 'working-set';
   /** On a store shared by several processes these are locked first (absent ones too), in a fixed order. */
   identities: Identity[];
   /** The dedupe keys of the call's messages. */
   messages: MessageKey[];
+}
+
+/**
+ * The second read of an operator's merge or split (identity/), after its working set locked the
+ * identities: two profiles by id, locked until commit, with the identities, events (oldest
+ * first, when asked for) and tombstones of the first, and the history of both.
+ */
+export interface HistoryRequest {
+  read: 'history';
+  profileId: string;
+  /** The other profile: the one merged in, or the one merged away whose merge is undone. */
+  otherId: string;
+  withEvents: boolean;
+}
+
+/** A store's answer to a `HistoryRequest`; a profile that does not exist is null. */
+export interface HistoryRead {
+  profile: ProfileRecord | null;
+  other: ProfileRecord | null;
+  identities: Identity[];
+  events: StoredEvent[];
+  /** Ids of the profiles merged into the first (directly or not). */
+  tombstones: string[];
+  /** Merges into or out of either profile, oldest first. */
+  merges: MergeRecord[];
 }
 
 /** A store's answer to an `IngestRead`. */
@@ -288,6 +339,23 @@ export interface IngestWrites {
   events: EventWrite[];
   /** Increments of the rollup rows, in key order (see reports/rollups.ts). */
   rollups: RollupWrites;
+  /** An operator's split (identity/split.ts): rows that go back to the restored profile. */
+  split?: SplitWrites;
+}
+
+/**
+ * What a split moves back, applied after the profiles are written: events (by id) and
+ * tombstones to the restored profile, the offer events of both profiles rebuilt from their
+ * events, and the merge it undoes marked as undone.
+ */
+export interface SplitWrites {
+  restored: string;
+  live: string;
+  eventIds: string[];
+  tombstones: string[];
+  /** Every offer event of the two profiles, replacing the ones stored. */
+  offerEvents: Array<{ profileId: string; offerId: string; kind: OfferEventKind; timestamp: number }>;
+  undo: { mergeId: string; at: number };
 }
 
 /** One message to store, with the profile it ended at and its derived columns. */
@@ -317,10 +385,12 @@ export interface Identity {
   value: string;
 }
 
-export type MergeRule = 'identify' | 'alias' | 'email' | 'anonymous-moved' | 'refused';
+/** `operator`: merged by hand (identity/operator-merge.ts); `split`: an operator undid a merge (identity/split.ts). */
+export type MergeRule = 'identify' | 'alias' | 'email' | 'operator' | 'anonymous-moved' | 'refused' | 'split';
 
-/** Whether a recorded merge moved one profile's rows into another (a move of an anonymous id, or a refused merge, moves none). */
-export const movesRows = (m: MergeRecord) => m.from !== null && (m.rule === 'identify' || m.rule === 'alias' || m.rule === 'email');
+/** Whether a recorded merge moved one profile's rows into another (a move of an anonymous id, a refused merge or a split moves none). */
+export const movesRows = (m: MergeRecord) =>
+  m.from !== null && (m.rule === 'identify' || m.rule === 'alias' || m.rule === 'email' || m.rule === 'operator');
 
 /** One entry of a profile's history: a merge, or an anonymous id that moved to another user. */
 export interface MergeRecord {
@@ -331,6 +401,26 @@ export interface MergeRecord {
   ids: { anonymousId?: string | null; userId?: string | null; previousId?: string | null; email?: string | null };
   messageId: string | null;
   at: number;
+  /** The store's id of the record (absent before it is written). */
+  id?: string;
+  /** Who did it: the operator of an `operator` merge or a `split` (console or API); absent for ingest. */
+  by?: string | null;
+  /** What a split needs to restore the profile merged away (a merge that moved rows). */
+  snapshot?: MergeSnapshot;
+  /** When an operator's split undid this merge. */
+  undoneAt?: number | null;
+}
+
+/**
+ * The merged-away profile as it was when merged: its identities and the tombstones that pointed
+ * at it (the store takes them as it moves the rows), and the counters that no event holds.
+ */
+export interface MergeSnapshot {
+  identities?: Identity[];
+  tombstones?: string[];
+  firstId: string | null;
+  merges: number;
+  mergeTimes: number[];
 }
 
 export interface ProfileQuery {

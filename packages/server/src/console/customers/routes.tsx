@@ -7,7 +7,7 @@ import type { ProfileRecord } from '../../profiles/types.js';
 import { computedView, countsWithin, mergeView, profileSummary } from '../../profiles/view.js';
 import { membersPage, segmentsOfProfile } from '../../segments/membership.js';
 import { decodeCursorParts, encodeCursor } from '../../store/cursor.js';
-import type { MergeRecord } from '../../store/types.js';
+import { movesRows, type MergeRecord } from '../../store/types.js';
 import { mergingFast } from '../../identity/guardrails.js';
 import type { ConsentRecord } from '../../profiles/types.js';
 import { namesOf } from '../automations/builder.js';
@@ -18,6 +18,7 @@ import { date, dateTime, money, num, personName, plural, valueText } from '../ui
 import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 import { NoSite } from '../ui/no-site.js';
+import { repairRoutes } from './repair.js';
 import { ReferralLine, Timeline } from './timeline.js';
 
 const PAGE_SIZE = 25;
@@ -251,7 +252,7 @@ export function customerRoutes(ctx: AppContext) {
                 <p class="muted">In no segment today.</p>
               )}
             </Card>
-            <Card title="Merge history">
+            <Card title="Merge history" actions={<a href={`${self}/merge`}>Merge a duplicate</a>}>
               <Merges merges={merges} self={profile.id} now={here.now} />
             </Card>
           </div>
@@ -310,6 +311,7 @@ export function customerRoutes(ctx: AppContext) {
     return c.redirect(withQuery('/console/customers', { site: profile.siteId, done: 'erased' }), 303);
   });
 
+  repairRoutes(ctx, app, (c) => profileOf(ctx, c));
   return app;
 }
 
@@ -462,7 +464,12 @@ const RULES: Record<MergeRecord['rule'], string> = {
   email: 'Same email: two profiles joined',
   'anonymous-moved': 'A shared device: the anonymous id moved to another customer',
   refused: 'Refused: the profile had merged as often as the site allows',
+  operator: 'Merged by an operator',
+  split: 'Split by an operator: a merge undone',
 };
+
+/** A merge into this profile that a split can undo. */
+const splittable = (m: MergeRecord, self: string) => movesRows(m) && m.from !== self && !m.undoneAt && m.snapshot?.identities !== undefined;
 
 function Merges(props: { merges: MergeRecord[]; self: string; now: number }) {
   if (!props.merges.length) return <p class="muted">Never merged: everything was recorded under this profile.</p>;
@@ -476,15 +483,22 @@ function Merges(props: { merges: MergeRecord[]; self: string; now: number }) {
         </tr>
       </thead>
       <tbody>
-        {props.merges.map(mergeView).map((m) => (
+        {props.merges.map((record) => [record, mergeView(record)] as const).map(([record, m]) => (
           <tr>
             <td class="nowrap">
               <Time at={m.at} now={props.now} />
             </td>
             <td>
               {RULES[m.rule]}
+              {m.by ? <div class="sub">{`by ${m.by}`}</div> : null}
               {m.from && m.from !== props.self ? <div class="sub">{`from profile ${m.from}`}</div> : null}
               {m.into !== props.self ? <div class="sub">{`into profile ${m.into}`}</div> : null}
+              {m.undoneAt ? <div class="sub">Undone by a split</div> : null}
+              {splittable(record, props.self) ? (
+                <div class="sub">
+                  <a href={`/console/customers/${props.self}/split?from=${encodeURIComponent(m.from!)}`}>Split it out</a>
+                </div>
+              ) : null}
             </td>
             <td class="small wrap">
               {Object.entries(m.ids)

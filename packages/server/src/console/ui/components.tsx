@@ -114,12 +114,15 @@ export function PostButton(props: { here: Here; action: string; label: string; c
  *
  * @example <Confirm here={here} action="/console/offers/off_1/delete" label="Delete for good" cancel="/console/offers/off_1">…</Confirm>
  */
-export function Confirm(props: { here: Here; action: string; label: string; cancel: string; children?: Child }) {
+export function Confirm(props: { here: Here; action: string; label: string; cancel: string; fields?: Record<string, string>; children?: Child }) {
   return (
     <Card class="danger-zone">
       {props.children}
       <form method="post" action={props.action} class="actions-row">
         <CsrfField here={props.here} />
+        {Object.entries(props.fields ?? {}).map(([name, value]) => (
+          <input type="hidden" name={name} value={value} />
+        ))}
         <button type="submit" class="button button-danger">
           {props.label}
         </button>

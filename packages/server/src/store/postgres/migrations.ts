@@ -328,6 +328,14 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX automation_sends_automation ON automation_sends (site_id, automation_id);
     `,
   },
+  {
+    version: 8,
+    name: 'merge details',
+    sql: `
+      -- Who merged by hand, what a split needs to restore, and when a split undid the merge (JSON).
+      ALTER TABLE merges ADD COLUMN detail text;
+    `,
+  },
 ];
 
 /** The advisory lock that serializes migrations: ten nodes starting at once migrate once. */

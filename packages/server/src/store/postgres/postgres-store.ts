@@ -31,6 +31,9 @@ import {
   type IngestProgram,
   type IngestRead,
   type WorkingSetRead,
+  type HistoryRead,
+  type HistoryRequest,
+  type SplitWrites,
   type IngestWrites,
   type MergeRecord,
   type MessageKey,
@@ -56,6 +59,7 @@ import { PostgresAutomations } from './automations.js';
 import { replaceRollupsStatements, ROLLUP_DAYS_SQL, ROLLUP_SHARDS, rollupParts, rollupTouchesSql, subtractRollups } from './rollups.js';
 import {
   eventFromRow,
+  mergeDetailOf,
   mergeFromRow,
   offerFromRow,
   pageOf,
@@ -422,6 +426,12 @@ export class PostgresStore implements Store {
     // does nothing, and the read after it sees the winner's value.
     await this.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
     return (await this.getMeta(key))!;
+  }
+
+  async deleteMeta(prefix: string, keep: string[] = []): Promise<number> {
+    // starts_with, not LIKE: a prefix may hold % or _.
+    const { rowCount } = await this.query('DELETE FROM meta WHERE starts_with(key, $1) AND NOT (key = ANY($2))', [prefix, keep]);
+    return rowCount ?? 0;
   }
 
   async setMeta(key: string, value: string): Promise<void> {
@@ -1005,7 +1015,8 @@ class IngestTx {
    * order) until commit, and reads the dedupe keys. Being a later statement, under READ
    * COMMITTED the read sees every commit made before the locks were ours.
    */
-  async answer(siteId: string, request: IngestRead): Promise<WorkingSetRead> {
+  async answer(siteId: string, request: IngestRead): Promise<WorkingSetRead | HistoryRead> {
+    if (request.read === 'history') return this.history(siteId, request);
     const locks = [...new Set(request.identities.map((k) => lockKey(siteId, k)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (locks.length) {
       // The lock keys are integers made here, so they go inline, and BEGIN rides along in the
@@ -1035,6 +1046,69 @@ class IngestTx {
     return { owners, existing: rows[0].existing_, profiles: found.map(profileFromRow) };
   }
 
+  /** A split's read, after its working set locked the identities: the two profiles locked, then the rest. */
+  private async history(siteId: string, { profileId, otherId, withEvents }: HistoryRequest): Promise<HistoryRead> {
+    await this.begin();
+    const q = (text: string, values: unknown[]) => this.client.query(text, values);
+    const { rows } = await q('SELECT * FROM profiles WHERE site_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE', [
+      siteId,
+      [profileId, otherId],
+    ]);
+    const profile = rows.find((r) => r.id === profileId);
+    const other = rows.find((r) => r.id === otherId);
+    const [identities, events, tombstones, merges] = await Promise.all([
+      q('SELECT kind, value FROM identities WHERE site_id = $1 AND profile_id = $2 ORDER BY kind, created_at, value', [siteId, profileId]),
+      withEvents
+        ? q('SELECT * FROM events WHERE site_id = $1 AND profile_id = $2 ORDER BY timestamp, seq', [siteId, profileId])
+        : Promise.resolve({ rows: [] }),
+      q('SELECT id FROM profiles WHERE site_id = $1 AND merged_into = $2', [siteId, profileId]),
+      q(
+        `SELECT * FROM merges WHERE site_id = $1 AND (into_profile = ANY($2::text[]) OR from_profile = ANY($2::text[]))
+         ORDER BY at, seq`,
+        [siteId, [profileId, otherId]],
+      ),
+    ]);
+    return {
+      profile: profile ? profileFromRow(profile) : null,
+      other: other ? profileFromRow(other) : null,
+      identities: identities.rows as Identity[],
+      events: (events.rows as EventRow[]).map(eventFromRow),
+      tombstones: tombstones.rows.map((r) => r.id as string),
+      merges: (merges.rows as MergeRow[]).map(mergeFromRow),
+    };
+  }
+
+  /** What a split moves back (see `SplitWrites`), after the profiles are written. */
+  private async split(siteId: string, split: SplitWrites) {
+    const q = (text: string, values: unknown[]) => this.client.query(text, values);
+    await q('UPDATE events SET profile_id = $2 WHERE site_id = $1 AND profile_id = $3 AND seq = ANY($4::bigint[])', [
+      siteId,
+      split.restored,
+      split.live,
+      split.eventIds,
+    ]);
+    await q('UPDATE profiles SET merged_into = $2 WHERE site_id = $1 AND merged_into = $3 AND id = ANY($4::text[])', [
+      siteId,
+      split.restored,
+      split.live,
+      split.tombstones,
+    ]);
+    await q('DELETE FROM offer_events WHERE site_id = $1 AND profile_id = ANY($2::text[])', [siteId, [split.live, split.restored]]);
+    const o = split.offerEvents;
+    if (o.length) {
+      await q(
+        `INSERT INTO offer_events (site_id, offer_id, profile_id, kind, timestamp)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[])`,
+        [siteId, pgTexts(o.map((e) => e.offerId)), o.map((e) => e.profileId), o.map((e) => e.kind), o.map((e) => e.timestamp)],
+      );
+    }
+    await q(
+      `UPDATE merges SET detail = jsonb_set(coalesce(detail, '{}')::jsonb, '{undoneAt}', to_jsonb($3::bigint))::text
+       WHERE site_id = $1 AND seq = $2`,
+      [siteId, split.undo.mergeId, split.undo.at],
+    );
+  }
+
   /**
    * The writes of SqliteStore.applyWrites: each merge that moves rows is one statement (they
    * run in order: a later merge may move what an earlier one moved), and everything else is
@@ -1044,6 +1118,17 @@ class IngestTx {
     await this.begin();
     for (const merge of writes.merges) {
       if (!movesRows(merge)) continue;
+      if (merge.snapshot) {
+        // What a split will give back: the rows of the profile as it goes (rows locked by the working set).
+        const { rows } = await this.client.query<{ identities: Identity[] | null; tombstones: string[] | null }>(
+          `SELECT (SELECT json_agg(json_build_object('kind', kind, 'value', value) ORDER BY kind, created_at, value)
+                   FROM identities WHERE site_id = $1 AND profile_id = $2) AS identities,
+                  (SELECT array_agg(id) FROM profiles WHERE site_id = $1 AND merged_into = $2) AS tombstones`,
+          [siteId, merge.from],
+        );
+        merge.snapshot.identities = rows[0].identities ?? [];
+        merge.snapshot.tombstones = rows[0].tombstones ?? [];
+      }
       await this.client.query(prepared(MOVE_PROFILE_SQL, [siteId, merge.into, merge.from]));
     }
 
@@ -1054,12 +1139,13 @@ class IngestTx {
     const merges = writes.merges;
     if (merges.length) {
       parts.push(`merges_written AS (
-        INSERT INTO merges (site_id, into_profile, from_profile, rule, ids, message_id, at)
-        SELECT $1, m.into_profile, m.from_profile, m.rule, m.ids, m.message_id, m.at
+        INSERT INTO merges (site_id, into_profile, from_profile, rule, ids, message_id, at, detail)
+        SELECT $1, m.into_profile, m.from_profile, m.rule, m.ids, m.message_id, m.at, m.detail
         FROM unnest(${array(merges.map((m) => m.into), 'text')}, ${array(merges.map((m) => m.from), 'text')},
           ${array(merges.map((m) => m.rule), 'text')}, ${array(merges.map((m) => JSON.stringify(m.ids)), 'text')},
-          ${array(merges.map((m) => m.messageId), 'text')}, ${array(merges.map((m) => m.at), 'bigint')})
-          WITH ORDINALITY AS m(into_profile, from_profile, rule, ids, message_id, at, n)
+          ${array(merges.map((m) => m.messageId), 'text')}, ${array(merges.map((m) => m.at), 'bigint')},
+          ${array(merges.map(mergeDetailOf), 'text')})
+          WITH ORDINALITY AS m(into_profile, from_profile, rule, ids, message_id, at, detail, n)
         ORDER BY m.n)`);
     }
 
@@ -1130,9 +1216,9 @@ class IngestTx {
       params.push(Math.floor(Math.random() * ROLLUP_SHARDS));
       parts.push(...rollupParts(writes.rollups, array, `$${params.length}::smallint`));
     }
-    if (parts.length === 0) return;
     // $1 and $2 are typed wherever a statement leaves them unused.
-    await this.client.query(prepared(`WITH ${parts.join(',\n')} SELECT $1::text, $2::bigint`, params));
+    if (parts.length) await this.client.query(prepared(`WITH ${parts.join(',\n')} SELECT $1::text, $2::bigint`, params));
+    if (writes.split) await this.split(siteId, writes.split);
   }
 
   async commit() {
@@ -1147,6 +1233,7 @@ class IngestTx {
 }
 
 const hasWrites = (w: IngestWrites) =>
+  w.split !== undefined ||
   w.merges.length + w.identities.length + w.newProfiles.length + w.changedProfiles.length + w.events.length + w.rollups.days.length + w.rollups.touches.length >
   0;
 

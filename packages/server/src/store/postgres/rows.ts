@@ -138,7 +138,7 @@ export function eventColumns(events: EventWrite[]): Columns<EventColumn> {
     EVENT_COLUMNS.map(([name]) => name),
     events,
     ({ event, sender, profileId, sessionId }) => {
-      const data: EventData = { message: event.message, enrichment: event.enrichment };
+      const data: EventData = { message: event.message, enrichment: event.enrichment, trust: event.trust };
       return {
         sender,
         message_id: event.messageId,

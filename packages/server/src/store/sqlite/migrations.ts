@@ -318,6 +318,14 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX automation_sends_automation ON automation_sends (site_id, automation_id);
     `,
   },
+  {
+    version: 11,
+    name: 'merge details',
+    sql: `
+      -- Who merged by hand, what a split needs to restore, and when a split undid the merge (JSON).
+      ALTER TABLE merges ADD COLUMN detail TEXT;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, all in one transaction. */

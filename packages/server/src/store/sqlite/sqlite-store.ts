@@ -30,6 +30,8 @@ import {
   type IngestProgram,
   type IngestRead,
   type WorkingSetRead,
+  type HistoryRead,
+  type SplitWrites,
   type IngestWrites,
   type NewSite,
   type Page,
@@ -50,6 +52,7 @@ import { ORDER_COMPLETED } from '../../profiles/computed.js';
 import { openDatabase, WalSync, type OpenOptions } from './open.js';
 import {
   eventFromRow,
+  mergeDetailOf,
   mergeFromRow,
   offerFromRow,
   pageOf,
@@ -210,6 +213,15 @@ export class SqliteStore implements Store {
     await this.write(() => this.sql.setMeta.run(key, value));
   }
 
+  deleteMeta(prefix: string, keep: string[] = []): Promise<number> {
+    return this.write(() => {
+      const keys = (this.sql.metaKeys.all() as Array<{ key: string }>).map((r) => r.key);
+      let deleted = 0;
+      for (const key of keys) if (key.startsWith(prefix) && !keep.includes(key)) deleted += this.sql.deleteMeta.run(key).changes;
+      return deleted;
+    });
+  }
+
   async createSite(site: NewSite & { id: string; writeKey: string; secret: string }): Promise<Site> {
     const row: SiteRow = {
       id: site.id,
@@ -253,9 +265,23 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** The read of the ingest pipeline, inside the group's transaction, which nothing else writes meanwhile. */
-  private answer(siteId: string, request: IngestRead): WorkingSetRead {
+  /** The reads of the ingest pipeline, inside the group's transaction, which nothing else writes meanwhile. */
+  private answer(siteId: string, request: IngestRead): WorkingSetRead | HistoryRead {
     const sql = this.sql;
+    if (request.read === 'history') {
+      const { profileId, otherId } = request;
+      const row = sql.getProfile.get(siteId, profileId) as ProfileRow | undefined;
+      const other = sql.getProfile.get(siteId, otherId) as ProfileRow | undefined;
+      const merges = [profileId, otherId].flatMap((id) => sql.profileMerges.all(siteId, id, siteId, id) as MergeRow[]);
+      return {
+        profile: row ? profileFromRow(row) : null,
+        other: other ? profileFromRow(other) : null,
+        identities: sql.profileIdentities.all(siteId, profileId) as Identity[],
+        events: request.withEvents ? (sql.allProfileEvents.all(siteId, profileId) as EventRow[]).map(eventFromRow) : [],
+        tombstones: sql.tombstonesOf.all(siteId, profileId) as string[],
+        merges: uniqueMerges(merges.map(mergeFromRow)),
+      };
+    }
     const owners = request.identities.map(
       (k) => (sql.getIdentity.get(siteId, k.kind, k.value) as { profile_id: string } | undefined)?.profile_id ?? null,
     );
@@ -271,6 +297,11 @@ export class SqliteStore implements Store {
     const sql = this.sql;
     const now = Date.now();
     for (const merge of writes.merges) {
+      if (movesRows(merge) && merge.snapshot) {
+        // What a split will give back: the rows of the profile as it goes.
+        merge.snapshot.identities = sql.profileIdentities.all(siteId, merge.from) as Identity[];
+        merge.snapshot.tombstones = sql.tombstonesOf.all(siteId, merge.from) as string[];
+      }
       if (movesRows(merge)) {
         sql.moveEvents.run(merge.into, siteId, merge.from);
         sql.moveIdentities.run(merge.into, siteId, merge.from);
@@ -279,7 +310,7 @@ export class SqliteStore implements Store {
         sql.moveSends.run(merge.into, siteId, merge.from);
         sql.repointTombstones.run(merge.into, siteId, merge.from);
       }
-      sql.insertMerge.run(siteId, merge.into, merge.from, merge.rule, JSON.stringify(merge.ids), merge.messageId, merge.at);
+      sql.insertMerge.run(siteId, merge.into, merge.from, merge.rule, JSON.stringify(merge.ids), merge.messageId, merge.at, mergeDetailOf(merge));
     }
     for (const change of writes.identities) {
       if (change.profileId === null) sql.deleteIdentity.run(siteId, change.kind, change.value);
@@ -288,7 +319,7 @@ export class SqliteStore implements Store {
     for (const profile of writes.newProfiles) sql.insertProfile.run(profileToParams(profile));
     for (const profile of writes.changedProfiles) sql.updateProfile.run(profileToParams(profile));
     for (const { event, sender, profileId, sessionId, offer } of writes.events) {
-      const data: EventData = { message: event.message, enrichment: event.enrichment };
+      const data: EventData = { message: event.message, enrichment: event.enrichment, trust: event.trust };
       if (offer) sql.insertOfferEvent.run(siteId, offer.offerId, profileId, offer.kind, event.timestamp);
       sql.insertEvent.run(
         siteId,
@@ -305,7 +336,19 @@ export class SqliteStore implements Store {
         JSON.stringify(data),
       );
     }
+    if (writes.split) this.applySplit(siteId, writes.split);
     this.rollups.add(siteId, writes.rollups);
+  }
+
+  private applySplit(siteId: string, split: SplitWrites) {
+    const sql = this.sql;
+    // Numbers, so that json_each yields integers to compare with seq.
+    sql.moveEventsById.run(split.restored, siteId, split.live, JSON.stringify(split.eventIds.map(Number)));
+    sql.repointTombstonesById.run(split.restored, siteId, split.live, JSON.stringify(split.tombstones));
+    sql.deleteOfferEvents.run(siteId, split.live);
+    sql.deleteOfferEvents.run(siteId, split.restored);
+    for (const o of split.offerEvents) sql.insertOfferEvent.run(siteId, o.offerId, o.profileId, o.kind, o.timestamp);
+    sql.markUndone.run(split.undo.at, siteId, Number(split.undo.mergeId));
   }
 
   async listEvents(query: EventQuery): Promise<Page<StoredEvent>> {
@@ -655,6 +698,8 @@ const jobs = {
 function prepare(db: Database.Database) {
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+    metaKeys: db.prepare('SELECT key FROM meta'),
+    deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
     insertMetaIfAbsent: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
     deleteExpiredSessions: db.prepare('DELETE FROM console_sessions WHERE expires_at <= ?'),
     insertSession: db.prepare('INSERT INTO console_sessions (id_hash, csrf, created_at, expires_at) VALUES (?, ?, ?, ?)'),
@@ -791,8 +836,15 @@ function prepare(db: Database.Database) {
     moveIdentities: db.prepare('UPDATE identities SET profile_id = ? WHERE site_id = ? AND profile_id = ?'),
     repointTombstones: db.prepare('UPDATE profiles SET merged_into = ? WHERE site_id = ? AND merged_into = ?'),
     insertMerge: db.prepare(
-      `INSERT INTO merges (site_id, into_profile, from_profile, rule, ids, message_id, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO merges (site_id, into_profile, from_profile, rule, ids, message_id, at, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    markUndone: db.prepare(`UPDATE merges SET detail = json_set(coalesce(detail, '{}'), '$.undoneAt', ?) WHERE site_id = ? AND seq = ?`),
+    moveEventsById: db.prepare(
+      'UPDATE events SET profile_id = ? WHERE site_id = ? AND profile_id = ? AND seq IN (SELECT value FROM json_each(?))',
+    ),
+    repointTombstonesById: db.prepare(
+      'UPDATE profiles SET merged_into = ? WHERE site_id = ? AND merged_into = ? AND id IN (SELECT value FROM json_each(?))',
     ),
     insertEvent: db.prepare(
       `INSERT INTO events (site_id, sender, message_id, profile_id, type, name, anonymous_id, user_id, session_id,
@@ -800,4 +852,10 @@ function prepare(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   };
+}
+
+/** Merge records once each (a merge between the two profiles of a read is found from both), oldest first. */
+function uniqueMerges(merges: MergeRecord[]): MergeRecord[] {
+  const byId = new Map(merges.map((m) => [m.id, m]));
+  return [...byId.values()].sort((a, b) => a.at - b.at || Number(a.id) - Number(b.id));
 }
