@@ -2,7 +2,7 @@
 // figure comes from the results; nothing here is typed in by hand, so the file cannot drift from
 // what was measured.
 
-import { fmt, mmm, summary as summaryOf } from './stats.mjs';
+import { fmt, mmm, percentile, summary as summaryOf } from './stats.mjs';
 
 /** "median (min–max)" of a summary: times with 2 decimals, counts with none. */
 const ms = (s, d = 2) => mmm(s, d);
@@ -41,7 +41,7 @@ function profileLine(p) {
   return `by area ${areas}; by function ${fns}.`;
 }
 
-export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, postgres, automations, worstCase, worstCaseBefore, run }) {
+export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, postgres, automations, repair, worstCase, worstCaseBefore, run }) {
   const out = [];
   out.push('# Benchmarks', '');
   out.push(
@@ -240,6 +240,7 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
 
   if (postgres) out.push(...renderPostgres(postgres));
   if (automations) out.push(...renderAutomations(automations));
+  if (repair) out.push(...renderRepair(repair));
 
   out.push('## Run', '', '| step | seconds |', '| --- | ---: |', ...run.steps.map((s) => `| ${s.name} | ${fmt(s.seconds, 1)} |`), `| **total** | **${fmt(run.seconds, 1)}** |`, '');
   if (worstCase || worstCaseBefore) out.push(...renderWorstCase(worstCase, worstCaseBefore));
@@ -575,3 +576,19 @@ function renderAutomations(a) {
   return out;
 }
 
+/** The identity repair step (bench/repair.mjs): a split of a profile with many events, and the merges around it. */
+function renderRepair(r) {
+  const s = r.settings;
+  const out = [
+    '## 9. Identity repair: split and merge',
+    '',
+    `\`node bench/repair.mjs\`: on the built server, per run a fresh site with an anonymous visitor of ${fmt(s.events)} events (page and product views, an order every 200) and a customer of 20; the visitor logs in as the customer (a merge at ingest, one \`identify\`), an operator splits the visitor out again (\`POST /api/profiles/:id/split\`: identities and ${fmt(s.events)} events moved back, both profiles recounted from their events, offer events rebuilt), then merges the two by hand (\`POST /api/profiles/:id/merge\`). Each is one request timed at the client; ${fmt(s.runs)} runs${s.quick ? ' (quick settings)' : ''}. A split holds the store's write transaction while it works: on SQLite, ingest waits that long.`,
+    '',
+    '| store | split | merge at ingest | operator merge |',
+    '| --- | ---: | ---: | ---: |',
+  ];
+  const cell = (values) => `${fmt(percentile(values, 50))} ms (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
+  for (const [store, m] of Object.entries(r.stores)) out.push(`| ${storeName(store)} | ${cell(m.split)} | ${cell(m.ingestMerge)} | ${cell(m.operatorMerge)} |`);
+  out.push('');
+  return out;
+}
