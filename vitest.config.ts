@@ -74,6 +74,7 @@ export default defineConfig({
             'packages/server/src/identity/hijack.test.ts',
             'packages/server/src/identity/guardrails.test.ts',
             'packages/server/src/identity/merge-split.test.ts',
+            'packages/server/src/identity/cookieless.test.ts',
             'packages/server/src/profiles/export-erasure.test.ts',
             'packages/server/src/console/{access,overview,pages,automations}.test.ts',
             'packages/server/src/store/copy.test.ts',

@@ -74,6 +74,11 @@ export interface Context {
    * could be sent, so that a gap in the data shows.
    */
   dropped?: number;
+  /**
+   * Rapport's SDK in cookieless mode: the browser stores nothing and sends no anonymousId; the
+   * server derives one per day from the site, the truncated IP and the user agent.
+   */
+  cookieless?: boolean;
   [key: string]: unknown;
 }
 

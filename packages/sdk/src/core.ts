@@ -34,7 +34,8 @@ export function createCore(given: RapportOptions, modules: Module[] = []): Core 
       }
     };
 
-  const store = createStore(options.cookieDomain);
+  const cookieless = options.cookieless;
+  const store = createStore(options.cookieDomain, cookieless);
   const nav = navigator as Navigator & { globalPrivacyControl?: boolean };
   const signals = options.honorPrivacySignals !== false && (nav.globalPrivacyControl === true || nav.doNotTrack == '1');
   let granted = !options.requireConsent || store.get('consent') == '1';
@@ -82,6 +83,7 @@ export function createCore(given: RapportOptions, modules: Module[] = []): Core 
       sessionId,
       firstTouch: first,
       userHash: userId ? userHash : undefined,
+      cookieless: cookieless || undefined,
     };
   };
 
@@ -90,7 +92,8 @@ export function createCore(given: RapportOptions, modules: Module[] = []): Core 
     const message = {
       type,
       messageId: uuid(),
-      anonymousId,
+      // Cookieless: the server derives the visitor's id of the day.
+      anonymousId: cookieless ? undefined : anonymousId,
       userId,
       timestamp: new Date().toISOString(),
       context: context(),

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { FLUSH_INTERVAL_MS } from './policy';
 import { WRITE_KEY, cookies, mockFetch, sentOf, settle, spyOnSetItem, start, storedKeys } from './test-helpers';
 import type { RapportOptions } from './types';
@@ -173,5 +173,45 @@ describe('privacy signals', () => {
     start({ honorPrivacySignals: false }).track('A');
     await settle(FLUSH_INTERVAL_MS);
     expect(sentOf(fetch).length).toBeGreaterThan(0);
+  });
+});
+
+describe('cookieless mode', () => {
+  // The privacy signals of the tests above stay on the navigator: off here.
+  beforeEach(() => navigatorSays({ globalPrivacyControl: false, doNotTrack: '0' }));
+
+  it('writes no cookie and nothing to storage, and lets the server name the visitor', async () => {
+    const fetch = mockFetch(() => Promise.reject(new TypeError('offline')));
+    const setItem = spyOnSetItem();
+    const rapport = start({ cookieless: true });
+    rapport.identify('u1', { plan: 'gold' });
+    rapport.track('Viewed');
+    await settle(2 * FLUSH_INTERVAL_MS);
+    expect(cookies()).toEqual({});
+    expect(storedKeys()).toEqual([]);
+    expect(setItem).not.toHaveBeenCalled();
+    // Offline: the retry queue stays in memory, and goes out once the network is back.
+    expect(fetch).toHaveBeenCalled();
+    const online = mockFetch();
+    await settle(600_000);
+    const sent = sentOf(online);
+    expect(sent.map((m) => m.type).sort()).toEqual(['identify', 'page', 'track']);
+    for (const m of sent) {
+      expect(m.anonymousId).toBeUndefined();
+      expect(m.context!.cookieless).toBe(true);
+    }
+    expect(sent.find((m) => m.type === 'track')!.userId).toBe('u1');
+    expect(storedKeys()).toEqual([]);
+  });
+
+  it('reads no id a cookie or storage holds from before', async () => {
+    localStorage.setItem('rapport_id', 'old-id');
+    localStorage.setItem('rapport_user', 'someone');
+    const fetch = mockFetch();
+    start({ cookieless: true }).track('Seen');
+    await settle(10 * FLUSH_INTERVAL_MS);
+    const track = sentOf(fetch).find((m) => m.type === 'track')!;
+    expect(track.anonymousId).toBeUndefined();
+    expect(track.userId).toBeUndefined();
   });
 });

@@ -22,7 +22,8 @@ export interface Store {
   clear(): void;
 }
 
-export function createStore(cookieDomain?: string): Store {
+/** `memoryOnly` (cookieless mode): the browser's storage is never read or written. */
+export function createStore(cookieDomain?: string, memoryOnly?: boolean): Store {
   let mem: Record<string, string | undefined> = {};
   let on = false;
   // localStorage can be missing, throw on access (blocked storage, sandboxed frames) or throw
@@ -51,26 +52,28 @@ export function createStore(cookieDomain?: string): Store {
 
   return {
     get: (key) =>
-      key in mem
+      key in mem || memoryOnly
         ? mem[key]
         : (key == ID && attempt(() => Cookies.get(PREFIX + ID))) ||
           attempt(() => localStorage.getItem(PREFIX + key)) ||
           undefined,
     set(key, value, force) {
       mem[key] = value;
-      if (on || force) write(key, value);
+      if ((on || force) && !memoryOnly) write(key, value);
     },
     persist(persist) {
-      if ((on = persist)) for (const key in mem) write(key, mem[key]);
+      if ((on = persist && !memoryOnly)) for (const key in mem) write(key, mem[key]);
     },
     clear() {
-      write(ID, undefined);
-      attempt(() => {
-        for (let i = localStorage.length; i--; ) {
-          const name = localStorage.key(i);
-          if (name && !name.indexOf(PREFIX)) localStorage.removeItem(name);
-        }
-      });
+      if (!memoryOnly) {
+        write(ID, undefined);
+        attempt(() => {
+          for (let i = localStorage.length; i--; ) {
+            const name = localStorage.key(i);
+            if (name && !name.indexOf(PREFIX)) localStorage.removeItem(name);
+          }
+        });
+      }
       mem = {};
     },
   };

@@ -47,6 +47,15 @@ export interface RapportOptions {
    */
   honorPrivacySignals?: boolean;
   /**
+   * Cookieless mode (`data-cookieless`): no cookie and nothing in localStorage, not even read.
+   * Messages carry no anonymous id; the server derives one from the site, the truncated IP and
+   * the user agent with a salt that changes every day, so a visitor's visits of one day join up,
+   * and those of different days do not. Slots still work. `identify` still links the day's visits
+   * to the user.
+   * @default false
+   */
+  cookieless?: boolean;
+  /**
    * Record a page view on load and on single-page-app navigations (pushState, replaceState,
    * popstate).
    * @default true

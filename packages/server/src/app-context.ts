@@ -7,6 +7,7 @@ import { newId } from './ids.js';
 import type { SiteDirectory } from './sites/directory.js';
 import type { Store } from './store/store.js';
 import { directIngester, type Ingester } from './collect/ingester.js';
+import { CookielessIds } from './identity/cookieless.js';
 import { AutomationEngine, type EngineOptions } from './automations/engine.js';
 
 /**
@@ -71,6 +72,8 @@ export interface AppContext {
   node: string;
   /** Automations: started from ingest, their due steps run by a scheduler the server starts. */
   automations: AutomationEngine;
+  /** The anonymous ids of browsers in cookieless mode (identity/cookieless.ts). */
+  cookieless: CookielessIds;
 }
 
 export function appContext(options: AppOptions): AppContext {
@@ -108,6 +111,7 @@ export function appContext(options: AppOptions): AppContext {
     rankings,
     now,
     stats: { clientsClosed: 0 },
+    cookieless: new CookielessIds(options.store, now),
     node,
     automations,
   };

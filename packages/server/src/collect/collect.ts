@@ -27,6 +27,8 @@ export interface CollectInput {
   clientIp: string | null;
   userAgent: string | null;
   receivedAt: number;
+  /** The anonymous id of this browser in cookieless mode (identity/cookieless.ts), asked for only when a message needs it. */
+  cookielessId?: () => Promise<string>;
 }
 
 export type CollectOutcome = { status: 200; body: CollectResponse } | { status: 400; body: ErrorBody };
@@ -40,6 +42,13 @@ export async function collect(ingester: Ingester, input: CollectInput, starter?:
   const listed = messagesOf(input);
   if ('error' in listed) return { status: 400, body: listed };
   const { messages, batchSentAt, shared } = listed;
+  // A browser in cookieless mode stores no id and marks its messages: the server's id replaces
+  // whatever id such a message names, so that a page cannot choose another visitor's. Server
+  // calls (the site secret) name their own ids and are left as they are.
+  if (!input.trusted && input.cookielessId && messages.some(isCookieless)) {
+    const anonymousId = await input.cookielessId();
+    for (const raw of messages) if (isCookieless(raw)) raw.anonymousId = anonymousId;
+  }
 
   const rejected: MessageIssue[] = [];
   const warnings: MessageIssue[] = [...listed.warnings];
@@ -219,3 +228,6 @@ function toIngestEvent(
     enrichment: enrich(message, input.site, facts),
   };
 }
+
+/** A message of the SDK in cookieless mode: `context.cookieless: true`. */
+export const isCookieless = (raw: unknown): raw is JsonObject => isObject(raw) && isObject(raw.context) && raw.context.cookieless === true;

@@ -29,6 +29,7 @@ async function handle(c: Context, ctx: AppContext, endpoint: 'batch' | MessageTy
     clientIp: ip,
     userAgent: c.req.header('user-agent') ?? null,
     receivedAt: ctx.now(),
+    cookielessId: () => ctx.cookieless.idFor(auth.site.id, ip, c.req.header('user-agent') ?? null),
   }, ctx.automations.starter);
   if (outcome.status !== 200) throw new HttpError(outcome.status, outcome.body.error, outcome.body.details);
   return c.json(outcome.body, 200);

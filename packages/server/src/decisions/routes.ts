@@ -27,15 +27,20 @@ interface DecideBody {
   campaign: JsonObject | null;
   userAgent: string | null;
   userHash: unknown;
+  /** `context.cookieless`: the browser stores no id, the server derives it. */
+  cookieless: boolean;
 }
 
 /** `POST /v1/decide`: every personalized slot of one page view, in one call. */
 export function decideRoutes(ctx: AppContext) {
   const app = new Hono();
   app.post('/decide', async (c) => {
-    const { auth, body } = await readSiteRequest(c, ctx, MAX_MESSAGE_BYTES);
+    const { auth, body, ip } = await readSiteRequest(c, ctx, MAX_MESSAGE_BYTES);
     const request = parseDecideBody(body.value);
     const site = auth.site;
+    // The same id as the browser's messages get in cookieless mode (see collect.ts).
+    if (request.cookieless && !auth.trusted) request.anonymousId = await ctx.cookieless.idFor(site.id, ip, c.req.header('user-agent') ?? null);
+    if (!request.anonymousId && !request.userId) throw bad('anonymousId', 'an anonymousId or a userId is required');
     // Decide reads a profile back into the page (traits, codes), so a bare user id, which anyone
     // holding the public write key can type, never selects a customer, whatever the site's
     // verification setting; the anonymous id, which only the visitor's browser holds, still does.
@@ -101,7 +106,6 @@ export function parseDecideBody(value: unknown): DecideBody {
   };
   const anonymousId = id('anonymousId');
   const userId = id('userId');
-  if (!anonymousId && !userId) throw bad('anonymousId', 'an anonymousId or a userId is required');
   const slots = value.slots;
   if (!Array.isArray(slots) || slots.length === 0 || slots.length > MAX_SLOTS) {
     throw bad('slots', `must be an array of 1 to ${MAX_SLOTS} slot names`);
@@ -129,5 +133,6 @@ export function parseDecideBody(value: unknown): DecideBody {
     campaign: object('campaign'),
     userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 1024) : null,
     userHash: context.userHash,
+    cookieless: context.cookieless === true,
   };
 }
