@@ -12,7 +12,7 @@ import { createTestSite } from '../test-support/store.js';
 import { copyDatabase, formatCopyReport, type CopyOptions, type CopyResult } from './copy.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
-import type { IngestEvent, Site, StoredEvent } from './types.js';
+import type { IngestEvent, MergeRecord, Site, StoredEvent } from './types.js';
 import { captureConsole } from '../test-support/console-capture.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rapport-copy-'));
@@ -164,14 +164,17 @@ async function readSite(store: Store, site: Site, offers: Offer[]) {
     merges.set(id, history);
     for (const m of history) if (m.from) ids.add(m.from);
   }
+  // A merge's id is its row number, which a copy into a database that serves other sites gives anew.
+  const withoutIds = (records: MergeRecord[]) => records.map(({ id: _, ...m }) => m);
   const profiles = [];
   for (const id of [...ids].sort()) {
+    const exported = await store.exportProfile(site.id, id);
     profiles.push({
       profile: await store.getProfile(site.id, id),
       identities: await store.profileIdentities(site.id, id),
-      merges: await store.profileMerges(site.id, id),
+      merges: withoutIds(await store.profileMerges(site.id, id)),
       events: (await store.profileEvents(site.id, id, 1000)).items,
-      export: await store.exportProfile(site.id, id),
+      export: exported && { ...exported, merges: withoutIds(exported.merges) },
     });
   }
   const offerEvents = [];

@@ -158,7 +158,7 @@ const TABLES: TableSpec[] = [
   {
     name: 'merges',
     key: ['seq'],
-    columns: [...bigint('seq'), ...text('site_id', 'into_profile', 'from_profile', 'rule', 'ids', 'message_id'), ...bigint('at')],
+    columns: [...bigint('seq'), ...text('site_id', 'into_profile', 'from_profile', 'rule', 'ids', 'message_id'), ...bigint('at'), ...text('detail')],
     perSite: true,
     seq: true,
     identity: true,
