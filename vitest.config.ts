@@ -81,6 +81,7 @@ export default defineConfig({
             'packages/server/src/reports/rollups.test.ts',
             'packages/server/src/reports/{funnel,cohorts}.test.ts',
             'packages/server/src/console/report-pages.test.ts',
+            'packages/server/src/self-service/routes.test.ts',
           ],
           globalSetup: ['packages/server/src/test-support/postgres-global-setup.ts'],
           env: { RAPPORT_TEST_STORE: 'postgres' },

@@ -18,6 +18,7 @@ import { reportRoutes } from './reports/routes.js';
 import { segmentRoutes } from './segments/routes.js';
 import { automationRoutes } from './automations/routes.js';
 import { mailRoutes } from './automations/mail-routes.js';
+import { selfServiceRoutes } from './self-service/routes.js';
 import { siteRoutes } from './sites/routes.js';
 
 export type { AppOptions } from './app-context.js';
@@ -64,6 +65,7 @@ export function createApp(options: AppOptions) {
   });
 
   app.route('/e', mailRoutes(ctx));
+  app.route('/me', selfServiceRoutes(ctx));
   app.use('/v1/*', collectCors(ctx.sites));
   app.route('/v1', collectRoutes(ctx));
   app.route('/v1', decideRoutes(ctx));

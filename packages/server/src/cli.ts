@@ -7,6 +7,7 @@ import { startServer, type ServerConfig } from './server.js';
 import { SiteDirectory } from './sites/directory.js';
 import { normalizeOrigin } from './sites/origins.js';
 import { siteJson } from './sites/routes.js';
+import { signSelfServiceLink } from './self-service/link.js';
 import { describeDb, isPostgresUrl, openStore } from './store/open-store.js';
 import type { NewSite } from './store/types.js';
 
@@ -22,9 +23,11 @@ Commands:
   migrate          Bring the database's schema up to date, then exit (for deploy pipelines)
   copy             Copy a SQLite database into PostgreSQL (resumable; verifies the counts)
   rollups rebuild  Recount the daily figures of reports from the stored events
+  self-service-link
+                   Print a signed link to a customer's self-service page (for testing)
   help             Show this help (also: rapport <command> --help)
 
-Run \`rapport <command> --help\` (serve, sites, migrate, copy, rollups) for their options.`;
+Run \`rapport <command> --help\` (serve, sites, migrate, copy, rollups, self-service-link) for their options.`;
 
 /**
  * The automation scheduler's lease. Its floor is above the longest a step may take (a webhook
@@ -146,6 +149,26 @@ Options:
                          Default ./data/rapport.db.
   -h, --help             Show this help.`;
 
+export const SELF_SERVICE_LINK_SPEC = { flags: ['help'], values: ['site', 'user', 'days', 'db', 'public-url'] };
+export const MAX_LINK_DAYS = 365;
+
+const SELF_SERVICE_LINK_HELP = `Usage: rapport self-service-link --site <id> --user <userId> [--days 7] [options]
+
+Prints a link to the self-service page of one customer of a site (/me/<token>), signed with the
+site's secret as the site's backend would sign it (docs/self-service.md), valid for --days days.
+For trying the page out: in production the site's backend makes these links. Rotating the site
+secret makes every link made before stop working.
+
+Options:
+  --site <id>            The site (required).
+  --user <userId>        The customer's user id, as the site sends it (required).
+  --days <n>             Days the link works, 1 to ${MAX_LINK_DAYS}. Default 7.
+  --public-url <url>     Where people reach Rapport. Env RAPPORT_PUBLIC_URL. Default
+                         http://127.0.0.1:<RAPPORT_PORT or 8787>.
+  --db <file|url>        SQLite database file or PostgreSQL URL. Env RAPPORT_DB.
+                         Default ./data/rapport.db.
+  -h, --help             Show this help.`;
+
 export const SITES_SPEC = { flags: ['help', 'no-user-hash', 'require-user-hash', 'json'], values: ['name', 'origin', 'db'] };
 
 /** Entry point of the `rapport` command. Returns when a one-shot command is done. */
@@ -170,6 +193,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return await copyCommand(parseArgs(rest, COPY_SPEC));
       case 'rollups':
         return await rollupsCommand(parseArgs(rest, ROLLUPS_SPEC), env);
+      case 'self-service-link':
+        return await selfServiceLinkCommand(parseArgs(rest, SELF_SERVICE_LINK_SPEC), env);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
@@ -342,6 +367,36 @@ async function rollupsCommand(args: ParsedArgs, env: NodeJS.ProcessEnv) {
         `rapport rollups: ${site.name} (${site.id}, ${site.settings.timeZone}): ${r.profiles} people, ${r.events} events, ${r.days} days; days active recounted for ${r.profilesUpdated} people`,
       );
     }
+  } finally {
+    await store.close();
+  }
+}
+
+/** `rapport self-service-link`: a signed link to one customer's page, printed alone on stdout (scripts read it). */
+async function selfServiceLinkCommand(args: ParsedArgs, env: NodeJS.ProcessEnv) {
+  if (has(args, 'help')) return console.log(SELF_SERVICE_LINK_HELP);
+  if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}"`);
+  // Checked before the database is opened, which would create it.
+  const siteId = last(args, 'site');
+  const userId = last(args, 'user');
+  if (!siteId) throw new UsageError('self-service-link needs --site <id>');
+  if (!userId) throw new UsageError('self-service-link needs --user <userId>');
+  const days = integer(last(args, 'days') ?? '7', '--days', 1, MAX_LINK_DAYS);
+  const base = publicUrlOf(args, env) ?? `http://127.0.0.1:${env.RAPPORT_PORT || '8787'}`;
+  const expiresAt = new Date(Date.now() + days * 86_400_000);
+  const store = await openStore(dbOf(args, env));
+  try {
+    const site = (await store.listSites()).find((s) => s.id === siteId);
+    if (!site) throw new UsageError(`no site ${siteId}`);
+    let token: string;
+    try {
+      token = signSelfServiceLink({ site, userId, expiresAt });
+    } catch (error) {
+      throw new UsageError(`--user: ${(error as Error).message}`);
+    }
+    console.log(`${base}/me/${token}`);
+    const known = await store.findProfileId(site.id, 'user', userId);
+    console.error(`rapport: valid until ${expiresAt.toISOString()}${known ? '' : `; nothing is kept yet about user ${userId} on ${site.name}`}`);
   } finally {
     await store.close();
   }

@@ -41,7 +41,7 @@ describe('/api/sites', () => {
     [{ name: 'x', origins: ['ftp://a.example'] }, 'origins[0]: "ftp://a.example" is not an http or https origin'],
     [{ name: 'x', origins: ['https://a.example/path'] }, 'origins[0]: "https://a.example/path" has more than an origin; give only scheme, host and port'],
     [{ name: 'x', requireUserHash: 'yes' }, 'requireUserHash: must be true or false'],
-    [{ name: 'x', colour: 'red' }, 'colour: unknown field; expected one of name, origins, requireUserHash, storeFullIp, emailMatching, exposeSegments, retentionDays, timeZone, smtpUrl, mailFrom, quietHours, sendCap, blockedIds, maxAnonymousIds, maxMerges'],
+    [{ name: 'x', colour: 'red' }, 'colour: unknown field; expected one of name, origins, requireUserHash, storeFullIp, emailMatching, exposeSegments, retentionDays, timeZone, smtpUrl, mailFrom, quietHours, sendCap, blockedIds, maxAnonymousIds, maxMerges, selfService'],
     [{ name: 'x', retentionDays: 0 }, 'retentionDays: must be at least 1'],
     [{ name: 'x', retentionDays: 1.5 }, 'retentionDays: must be a whole number'],,
   ])('answers 400 naming the field for %j', async (body, error) => {

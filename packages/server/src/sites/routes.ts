@@ -6,9 +6,10 @@ import type { Site, SiteSettings } from '../store/types.js';
 import { isTimeZone } from '../reports/days.js';
 import { normalizeOrigin } from './origins.js';
 import { DEFAULT_BLOCKED_IDS, MAX_BLOCKED_ID_LENGTH, MAX_BLOCKED_IDS } from '../identity/blocked.js';
+import { checkShownSegments, givesShownSegments, selfServiceSettingsOf } from '../self-service/settings.js';
 
 const SWITCHES = ['requireUserHash', 'storeFullIp', 'emailMatching', 'exposeSegments'] as const;
-const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone', 'smtpUrl', 'mailFrom', 'quietHours', 'sendCap', 'blockedIds', 'maxAnonymousIds', 'maxMerges'] as const;
+const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone', 'smtpUrl', 'mailFrom', 'quietHours', 'sendCap', 'blockedIds', 'maxAnonymousIds', 'maxMerges', 'selfService'] as const;
 /** Ten years: longer is no retention at all (null). */
 export const MAX_RETENTION_DAYS = 3650;
 
@@ -33,10 +34,13 @@ export function siteRoutes(ctx: AppContext) {
 
   app.post('/', async (c) => {
     const body = await jsonBody(c, ['name', 'origins', ...SETTING_FIELDS]);
+    const given = settings(body);
+    // A new site has no segments yet: none can be shown.
+    if (given.selfService && givesShownSegments(body.selfService)) checkShownSegments(given.selfService, new Set());
     const site = await ctx.sites.create({
       name: requiredString(body, 'name', { max: 100 }),
       origins: origins(body) ?? [],
-      settings: settings(body),
+      settings: given,
     });
     return c.json(siteJson(site), 201);
   });
@@ -45,12 +49,15 @@ export function siteRoutes(ctx: AppContext) {
 
   app.patch('/:id', async (c) => {
     const id = c.req.param('id');
-    found(ctx, id);
+    const current = found(ctx, id);
     const body = await jsonBody(c, ['name', 'origins', 'rotateSecret', ...SETTING_FIELDS]);
+    const given = settings(body, current);
+    // Only a list given now is checked: a segment deleted since the last save just stops showing.
+    if (given.selfService && givesShownSegments(body.selfService)) checkShownSegments(given.selfService, await segmentIdsOf(ctx, id));
     const site = await ctx.sites.update(id, {
       name: optionalString(body, 'name', { min: 1, max: 100 }),
       origins: origins(body),
-      settings: settings(body),
+      settings: given,
       rotateSecret: optionalBoolean(body, 'rotateSecret'),
     });
     return c.json(siteJson(site!));
@@ -79,7 +86,11 @@ export function origins(body: Record<string, unknown>) {
   return list && [...new Set(list)];
 }
 
-function settings(body: Record<string, unknown>): Partial<SiteSettings> {
+/** The ids of a site's segments: what its self-service page may show. */
+export const segmentIdsOf = async (ctx: AppContext, siteId: string) => new Set((await ctx.store.listSegments(siteId)).map((s) => s.id));
+
+/** The settings of a body; `selfService` is merged over `current`'s (a PATCH names only what changes). */
+function settings(body: Record<string, unknown>, current?: Site): Partial<SiteSettings> {
   const out: Partial<SiteSettings> = {};
   for (const field of SWITCHES) {
     const value = optionalBoolean(body, field);
@@ -100,6 +111,7 @@ function settings(body: Record<string, unknown>): Partial<SiteSettings> {
     const cap = optionalNumber(body, field, { integer: true, min: 1, max: 100_000 });
     if (cap !== undefined) out[field] = cap;
   }
+  if (body.selfService !== undefined) out.selfService = selfServiceSettingsOf(body.selfService, current?.settings.selfService);
   return out;
 }
 

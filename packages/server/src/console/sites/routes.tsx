@@ -1,7 +1,9 @@
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { requiredString } from '../../http/input.js';
-import { found, mailSettings, MAX_RETENTION_DAYS, origins } from '../../sites/routes.js';
+import { found, mailSettings, MAX_RETENTION_DAYS, origins, segmentIdsOf } from '../../sites/routes.js';
+import { checkShownSegments, selfServiceSettingsOf } from '../../self-service/settings.js';
+import type { Segment } from '../../decisions/types.js';
 import type { Site, SiteSettings, SiteSwitch } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
 import { Badge, Card, Confirm, CsrfField, Empty, Facts, PostButton, problemOf, Problems, type Problem } from '../ui/components.js';
@@ -32,6 +34,7 @@ const DONE: Record<string, string> = {
   origins: 'Allowed origins saved.',
   settings: 'Settings saved.',
   mail: 'Email and sending settings saved.',
+  selfService: 'Self-service page settings saved.',
 };
 
 /** How the SMTP URL is shown: its password never goes back into a page. */
@@ -52,6 +55,9 @@ const lines = (text: unknown) =>
 /** `/console/sites`: the sites, their script tag, keys, allowed origins and settings. */
 export function siteRoutes(ctx: AppContext) {
   const app = new Hono<ConsoleEnv>();
+  // The page offers the site's segments to show on the self-service page.
+  const sitePage = async (c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView, status: 200 | 400 = 200) =>
+    renderSitePage(c, here, site, { ...view, segments: await ctx.store.listSegments(site.id) }, status);
 
   app.get('/', (c) => list(c, hereOf(c, ctx)));
 
@@ -161,6 +167,29 @@ export function siteRoutes(ctx: AppContext) {
     }
   });
 
+  // What customers see on their self-service page (/me/:token); validated as the API validates it.
+  app.post('/:id/self-service', async (c) => {
+    const current = found(ctx, c.req.param('id'));
+    const form = await c.req.parseBody({ all: true });
+    const listed = (value: unknown) => (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(String);
+    try {
+      const selfService = selfServiceSettingsOf(
+        {
+          editableTraits: lines(form.editableTraits),
+          shownSegments: listed(form.shownSegments),
+          cssUrl: String(form.cssUrl ?? '').trim() || null,
+          logoUrl: String(form.logoUrl ?? '').trim() || null,
+        },
+        current.settings.selfService,
+      );
+      checkShownSegments(selfService, await segmentIdsOf(ctx, current.id));
+      await ctx.sites.update(current.id, { settings: { selfService } });
+      return c.redirect(sitePath(current.id, 'selfService'), 303);
+    } catch (error) {
+      return sitePage(c, hereOf(c, ctx, current), current, { selfServiceProblem: problemOf(error) }, 400);
+    }
+  });
+
   return app;
 }
 
@@ -249,10 +278,14 @@ interface SiteView {
   settingsProblem?: Problem;
   /** A bad value in the email and sending form. */
   mailProblem?: Problem;
+  /** A bad value in the self-service form. */
+  selfServiceProblem?: Problem;
+  /** The site's segments, offered to the self-service page. */
+  segments?: Segment[];
   originsText?: string;
 }
 
-function sitePage(c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView, status: 200 | 400 = 200) {
+function renderSitePage(c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView, status: 200 | 400 = 200) {
   const tag = `<script async src="${here.origin}/sdk.js" data-write-key="${site.writeKey}"></script>`;
   return page(
     c,
@@ -418,9 +451,67 @@ function sitePage(c: Context<ConsoleEnv>, here: Here, site: Site, view: SiteView
               </div>
             </form>
           </Card>
+          <SelfServiceCard here={here} site={site} view={view} />
         </>
       ),
     },
     status,
+  );
+}
+
+/** The settings of the customers' self-service page: what they may change and see, and its look. */
+function SelfServiceCard(props: { here: Here; site: Site; view: SiteView }) {
+  const { here, site, view } = props;
+  const settings = site.settings.selfService;
+  const segments = view.segments ?? [];
+  return (
+    <Card title="Customer self-service page">
+      <form method="post" action={`/console/sites/${site.id}/self-service`} class="stack">
+        <CsrfField here={here} />
+        <Problems problem={view.selfServiceProblem} />
+        <p class="hint">
+          Customers see what is kept about them, correct some traits, change their consent, download their data and erase it, through a link your backend signs with
+          the secret (docs/self-service.md). For a test link: <code>{`rapport self-service-link --site ${site.id} --user <userId>`}</code>.
+        </p>
+        <label class="setting-number">
+          <strong>Traits customers may correct</strong>
+          <textarea name="editableTraits" rows={4} class="code" maxlength={4000}>
+            {settings.editableTraits.join('\n')}
+          </textarea>
+          <span class="hint">One trait name per line, such as firstName or address. Email and ids cannot be among them: they link profiles.</span>
+        </label>
+        <fieldset class="setting-number">
+          <legend>
+            <strong>Segments shown to customers</strong>
+          </legend>
+          {segments.length ? (
+            segments.map((s) => (
+              <label class="toggle">
+                <input type="checkbox" name="shownSegments" value={s.id} checked={settings.shownSegments.includes(s.id)} />
+                <span>{s.name}</span>
+              </label>
+            ))
+          ) : (
+            <span class="hint">This site has no segments yet.</span>
+          )}
+          <span class="hint">A customer sees, by name, the checked segments they are in; never the others.</span>
+        </fieldset>
+        <label class="setting-number">
+          <strong>Stylesheet URL</strong>
+          <input type="url" name="cssUrl" value={settings.cssUrl ?? ''} placeholder="https://shop.example.com/rapport-me.css" maxlength={2000} />
+          <span class="hint">An https stylesheet loaded after the page's own, to give it your look. Empty: Rapport's.</span>
+        </label>
+        <label class="setting-number">
+          <strong>Logo URL</strong>
+          <input type="url" name="logoUrl" value={settings.logoUrl ?? ''} placeholder="https://shop.example.com/logo.svg" maxlength={2000} />
+          <span class="hint">An https image shown at the top, with the site's name as its text. Empty: the name.</span>
+        </label>
+        <div class="actions-row">
+          <button type="submit" class="button">
+            Save self-service settings
+          </button>
+        </div>
+      </form>
+    </Card>
   );
 }
