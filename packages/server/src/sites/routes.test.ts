@@ -66,6 +66,61 @@ describe('/api/sites', () => {
     expect(newSecret.status).toBe(200);
   });
 
+  it('keeps the self-service settings: defaults, a partial change over what is saved, shown segments of the site only', async () => {
+    const created = (await t.api('POST', '/api/sites', { name: 'Self-service' })).body;
+    expect(created.selfService).toEqual({ editableTraits: ['firstName', 'lastName', 'phone', 'address', 'preferences'], shownSegments: [], cssUrl: null, logoUrl: null });
+    const segment = (await t.api('POST', '/api/segments', { site: created.id, name: 'Gold', rule: { field: 'traits.plan', op: 'eq', value: 'gold' } })).body;
+    const patched = await t.api('PATCH', `/api/sites/${created.id}`, {
+      selfService: { editableTraits: ['firstName', ' nickname '], shownSegments: [segment.id, segment.id], cssUrl: 'https://cdn.shop.example/me.css' },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.selfService).toEqual({ editableTraits: ['firstName', 'nickname'], shownSegments: [segment.id], cssUrl: 'https://cdn.shop.example/me.css', logoUrl: null });
+    // A change names only what changes; the rest stays.
+    const logo = await t.api('PATCH', `/api/sites/${created.id}`, { selfService: { logoUrl: 'https://img.shop.example/logo.png' } });
+    expect(logo.body.selfService).toMatchObject({ editableTraits: ['firstName', 'nickname'], shownSegments: [segment.id], logoUrl: 'https://img.shop.example/logo.png' });
+    expect((await t.api('GET', `/api/sites/${created.id}`)).body.selfService.cssUrl).toBe('https://cdn.shop.example/me.css');
+    // A segment deleted since does not block other changes; it just stops showing.
+    expect((await t.api('DELETE', `/api/segments/${segment.id}`)).status).toBeLessThan(300);
+    expect((await t.api('PATCH', `/api/sites/${created.id}`, { selfService: { cssUrl: null } })).status).toBe(200);
+    // null restores the defaults.
+    expect((await t.api('PATCH', `/api/sites/${created.id}`, { selfService: null })).body.selfService).toMatchObject({ shownSegments: [], logoUrl: null });
+  });
+
+  it("refuses a segment of another site among the shown ones", async () => {
+    const other = (await t.api('POST', '/api/sites', { name: 'Other shop' })).body;
+    const segment = (await t.api('POST', '/api/segments', { site: other.id, name: 'Theirs', rule: { field: 'traits.plan', op: 'exists' } })).body;
+    const res = await t.api('PATCH', `/api/sites/${t.site.id}`, { selfService: { shownSegments: [segment.id] } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe(`selfService.shownSegments[0]: no segment ${segment.id} on this site`);
+    // A new site has no segments to show yet.
+    expect((await t.api('POST', '/api/sites', { name: 'New', selfService: { shownSegments: [segment.id] } })).status).toBe(400);
+  });
+
+  const URL_RULE = 'must be an https:// URL of at most 2000 characters, without user name or password, or null';
+  const NOT_EDITABLE = 'cannot be edited by customers: it links profiles or belongs to automations and consent';
+  it.each([
+    [{ selfService: 'yes' }, 'selfService: must be an object with some of editableTraits, shownSegments, cssUrl, logoUrl, or null for the defaults'],
+    [{ selfService: { colour: 'red' } }, 'selfService.colour: unknown field; expected one of editableTraits, shownSegments, cssUrl, logoUrl'],
+    [{ selfService: { cssUrl: 'http://cdn.example/me.css' } }, `selfService.cssUrl: ${URL_RULE}`],
+    [{ selfService: { cssUrl: 'not a url' } }, `selfService.cssUrl: ${URL_RULE}`],
+    [{ selfService: { logoUrl: 'https://user:pw@img.example/l.png' } }, `selfService.logoUrl: ${URL_RULE}`],
+    [{ selfService: { logoUrl: `https://img.example/${'x'.repeat(2000)}` } }, `selfService.logoUrl: ${URL_RULE}`],
+    [{ selfService: { editableTraits: 'firstName' } }, 'selfService.editableTraits: must be a list of at most 50 trait names'],
+    [{ selfService: { editableTraits: Array.from({ length: 51 }, (_, i) => `t${i}`) } }, 'selfService.editableTraits: must be a list of at most 50 trait names'],
+    [{ selfService: { editableTraits: ['first name'] } }, 'selfService.editableTraits[0]: must be a trait name: a letter or _, then letters, digits, _ or -, at most 64 characters'],
+    [{ selfService: { editableTraits: ['firstName', 'email'] } }, `selfService.editableTraits[1]: "email" ${NOT_EDITABLE}`],
+    [{ selfService: { editableTraits: ['unsubscribed'] } }, `selfService.editableTraits[0]: "unsubscribed" ${NOT_EDITABLE}`],
+    [{ selfService: { shownSegments: Array.from({ length: 101 }, (_, i) => `seg_${i}`) } }, 'selfService.shownSegments: must be a list of at most 100 segment ids'],
+    [{ selfService: { shownSegments: ['<script>'] } }, 'selfService.shownSegments[0]: must be the id of a segment, such as "seg_0a1b2c3d4e5f6g7h"'],
+    [{ selfService: { shownSegments: ['seg_nope'] } }, 'selfService.shownSegments[0]: no segment seg_nope on this site'],
+  ])('answers 400 naming the self-service field for %j, and keeps what was saved', async (body, error) => {
+    const before = (await t.api('GET', `/api/sites/${t.site.id}`)).body.selfService;
+    const res = await t.api('PATCH', `/api/sites/${t.site.id}`, body);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe(error);
+    expect((await t.api('GET', `/api/sites/${t.site.id}`)).body.selfService).toEqual(before);
+  });
+
   it('answers 404 for an unknown site and 400 for a body that is not JSON', async () => {
     expect((await t.api('PATCH', '/api/sites/site_nope', { name: 'x' })).status).toBe(404);
     expect((await t.api('GET', '/api/sites/site_nope')).status).toBe(404);
