@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from './cli-args.js';
-import { main, SERVE_SPEC as SPEC, serveConfig } from './cli.js';
+import { main, SELF_SERVICE_LINK_SPEC, SERVE_SPEC as SPEC, serveConfig } from './cli.js';
+import { verifySelfServiceToken } from './self-service/link.js';
+import type { Site } from './store/types.js';
 import { MIGRATIONS } from './store/sqlite/migrations.js';
 import { spawnServer } from './test-support/process.js';
 import { captureConsole } from './test-support/console-capture.js';
@@ -149,6 +151,66 @@ describe('rapport sites', () => {
     const io = capture();
     await main(['sites', '--help']);
     for (const option of ['--name', '--origin', '--no-user-hash', '--db', '--json']) expect(io.out()).toContain(option);
+  });
+});
+
+describe('rapport self-service-link', () => {
+  it("prints a link to a customer's page, signed with the site secret, for --days days", async () => {
+    const db = path.join(dir, 'self-service.db');
+    const io = capture();
+    await main(['sites', 'create', '--name', 'Link shop', '--db', db, '--json']);
+    const site = JSON.parse(io.out()) as Site & { secret: string };
+    const before = Date.now();
+    await main(['self-service-link', '--site', site.id, '--user', 'u-42', '--days', '2', '--db', db, '--public-url', 'https://rapport.example.com/']);
+    const url = io.out().split('\n').at(-1)!;
+    expect(url).toMatch(/^https:\/\/rapport\.example\.com\/me\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    const check = verifySelfServiceToken(url.split('/me/')[1], { get: (id) => (id === site.id ? site : undefined) }, Date.now());
+    expect(check).toMatchObject({ ok: true, userId: 'u-42' });
+    const expires = (check as { expiresAt: Date }).expiresAt.getTime();
+    expect(expires).toBeGreaterThan(before + 2 * 86_400_000 - 2000);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 2 * 86_400_000);
+    expect(io.err()).toMatch(/valid until .*; nothing is kept yet about user u-42 on Link shop/);
+    // Without --public-url: RAPPORT_PUBLIC_URL, else the address the server listens on by default.
+    await main(['self-service-link', '--site', site.id, '--user', 'u-42', '--db', db], { RAPPORT_PUBLIC_URL: 'https://env.example.com' });
+    expect(io.out().split('\n').at(-1)).toMatch(/^https:\/\/env\.example\.com\/me\//);
+    await main(['self-service-link', '--site', site.id, '--user', 'u-42', '--db', db], {});
+    expect(io.out().split('\n').at(-1)).toMatch(/^http:\/\/127\.0\.0\.1:8787\/me\//);
+    expect(process.exitCode).toBeUndefined();
+  });
+
+  it.each([
+    [['--user', 'u'], /needs --site/],
+    [['--site', 'site_x'], /needs --user/],
+    [['--site', 'site_x', '--user', 'u', '--days', '0'], /--days must be a whole number from 1 to 365/],
+    [['--site', 'site_x', '--user', 'u', '--days', '366'], /--days must be a whole number from 1 to 365/],
+    [['--site', 'site_x', '--user', 'u', '--public-url', 'ftp://x.example'], /--public-url must be an http\(s\) URL/],
+  ])('refuses %j before it opens a database', async (args, message) => {
+    const io = capture();
+    const db = path.join(dir, 'never-link.db');
+    await main(['self-service-link', ...args, '--db', db]);
+    expect(io.err()).toMatch(message);
+    expect(process.exitCode).toBe(2);
+    expect(existsSync(db)).toBe(false);
+  });
+
+  it('names a site it does not know, and a user id it cannot sign', async () => {
+    const db = path.join(dir, 'self-service.db');
+    const io = capture();
+    await main(['self-service-link', '--site', 'site_nope', '--user', 'u', '--db', db]);
+    expect(io.err()).toMatch(/no site site_nope/);
+    await main(['sites', 'create', '--name', 'Other', '--db', db, '--json']);
+    const site = JSON.parse(io.out().slice(io.out().indexOf('{')));
+    await main(['self-service-link', '--site', site.id, '--user', 'a\u0001b', '--db', db]);
+    expect(io.err()).toMatch(/--user: userId must be 1 to 256 characters/);
+    expect(process.exitCode).toBe(2);
+  });
+
+  it('documents its options in --help and in the command list', async () => {
+    const io = capture();
+    await main(['self-service-link', '--help']);
+    for (const option of SELF_SERVICE_LINK_SPEC.values) expect(io.out()).toContain(`--${option}`);
+    await main(['help']);
+    expect(io.out()).toContain('self-service-link');
   });
 });
 
