@@ -121,7 +121,15 @@ async function sendAsServer(
     trust: 'trusted',
     timestamp: change.at,
     receivedAt: change.at,
-    message: change.meta,
+    // The message as a server would send it, so that the stored event holds what it changed (a
+    // split recounts the person from it), with what made it.
+    message: {
+      ...change.meta,
+      type: what.type,
+      messageId: change.messageId,
+      timestamp: new Date(change.at).toISOString(),
+      ...(what.type === 'identify' ? { traits: what.traits } : { event: what.name, properties: what.properties }),
+    },
     enrichment: { ip: null, device: null, referral: null, campaign: null, page: null, firstTouch: null },
   };
   await options.ingester.ingest(site, [event]);

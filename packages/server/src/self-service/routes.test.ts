@@ -331,6 +331,22 @@ describe('links that do not open the page', () => {
     }
   });
 
+  it('answers a client that asks too often with a 429 page and Retry-After, before looking at the link', async () => {
+    const limited = await startTestApp(T0, { rateLimitPerIp: { rate: 1, burst: 2 } });
+    try {
+      const statuses: number[] = [];
+      let last: Response | null = null;
+      for (let i = 0; i < 3; i++) statuses.push((last = await limited.app.request('/me/nonsense')).status);
+      expect(statuses).toEqual([403, 403, 429]);
+      expect(last!.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(last!.headers.get('content-type')).toMatch(/^text\/html/);
+      expectPrivateHeaders(last!);
+      expect(textOf(await last!.text())).toContain('Too many requests');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('stops opening the page once the site secret is rotated', async () => {
     const other = await t.sites.create({ name: 'Rotating shop', origins: [], settings: { requireUserHash: false } });
     const link = `/me/${signSelfServiceLink({ site: other, userId: 'kim', expiresAt: new Date(T0 + DAY) })}`;

@@ -55,8 +55,9 @@ export function selfServiceRoutes(ctx: AppContext) {
     for (const [name, value] of Object.entries(http?.headers ?? {})) c.header(name, value);
     const status = http?.status ?? 500;
     const title = status === 429 ? 'Too many requests' : status === 503 ? 'Please try again shortly' : status >= 500 ? 'Something went wrong' : 'This could not be done';
-    const message = http && status < 500 ? http.message : 'Nothing was changed. Please try again in a moment.';
-    return render(c, null, <ProblemPage site={null} title={title} message={http?.status === 503 ? http.message : message} />, status);
+    // A 4xx and a 503 say what to do; anything else is a bug, whose details stay in the log.
+    const message = http && (status < 500 || status === 503) ? http.message : 'Nothing was changed. Please try again in a moment.';
+    return render(c, null, <ProblemPage site={null} title={title} message={message} />, status);
   });
 
   const open = (c: Context): TokenCheck => {
