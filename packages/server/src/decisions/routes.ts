@@ -46,7 +46,10 @@ export function decideRoutes(ctx: AppContext) {
     // verification setting; the anonymous id, which only the visitor's browser holds, still does.
     const vouched = request.userId !== null && (auth.trusted || verifyUserHash(site.secret, request.userId, request.userHash));
     const userId = vouched ? request.userId : null;
-    const profile = await findProfile(ctx, site, userId, request.anonymousId);
+    let profile = await findProfile(ctx, site, userId, request.anonymousId);
+    // A cookieless id is shared by everyone behind one /24 with the same browser that day: it
+    // never shows a known customer's traits or codes to a page without their verified user id.
+    if (request.cookieless && profile?.userId && profile.userId !== userId) profile = null;
     const url = typeof request.page?.url === 'string' ? request.page.url : null;
     const referrer = typeof request.page?.referrer === 'string' ? request.page.referrer : null;
     const userAgent = request.userAgent ?? c.req.header('user-agent') ?? null;

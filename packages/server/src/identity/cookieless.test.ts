@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../test-support/app.js';
 import { COOKIELESS_PREFIX, CookielessIds } from './cookieless.js';
+import { userHashOf } from './verify.js';
 
 // Cookieless mode: the server's daily id for a browser that stores nothing, over the store under
 // test, on the app's clock.
@@ -93,6 +94,17 @@ describe('cookieless collect and decide', () => {
     // No salt in anything stored with the events.
     const salt = (await t.store.getMeta(`cookieless_salt:${Math.floor(t.clock.now / DAY)}`))!;
     expect(JSON.stringify(events)).not.toContain(salt);
+  });
+
+  it('show a known customer only to a page with their verified user id', async () => {
+    await batch('192.0.2.77', [{ type: 'identify', userId: 'u-cleo', traits: { firstName: 'Known' } }]);
+    // A neighbour behind the same /24 with the same browser derives the same id.
+    const neighbour = await post('/v1/decide', { slots: ['hero'], context: { cookieless: true } }, '192.0.2.78');
+    expect(neighbour.body.slots.hero.content.title).toBe('Hi there');
+    const bare = await post('/v1/decide', { slots: ['hero'], userId: 'u-cleo', context: { cookieless: true } }, '192.0.2.78');
+    expect(bare.body.slots.hero.content.title).toBe('Hi there');
+    const verified = await post('/v1/decide', { slots: ['hero'], userId: 'u-cleo', context: { cookieless: true, userHash: userHashOf(t.site.secret, 'u-cleo') } }, '192.0.2.78');
+    expect(verified.body.slots.hero.content.title).toBe('Hi Known');
   });
 
   it('start a new visitor the next day', async () => {

@@ -75,6 +75,14 @@ export function selfServiceRoutes(ctx: AppContext) {
     const profile = id ? await ctx.store.getProfile(site.id, id) : null;
     return profile && !profile.mergedInto ? profile : null;
   };
+  /** The link's customer and their live profile, or the answer for a link that does not verify or finds no one (`absent`). */
+  const customer = async (c: Context, absent: ContentfulStatusCode) => {
+    const check = open(c);
+    if (!check.ok) return denied(c, check);
+    const profile = await person(check.site, check.userId);
+    if (!profile) return render(c, check.site, <NothingKeptPage site={check.site} />, absent);
+    return { check, profile };
+  };
   const base = (c: Context) => `/me/${c.req.param('token')}`;
   const showPage = async (c: Context, check: Extract<TokenCheck, { ok: true }>, profile: ProfileRecord, state: PageState, status: ContentfulStatusCode = 200) =>
     render(c, check.site, <PersonPage view={await personView(ctx, check.site, profile, base(c), check.expiresAt)} state={state} />, status);
@@ -82,18 +90,16 @@ export function selfServiceRoutes(ctx: AppContext) {
   app.get('/', (c) => render(c, null, <DeniedPage site={null} expired={false} />, 403));
 
   app.get('/:token', async (c) => {
-    const check = open(c);
-    if (!check.ok) return denied(c, check);
-    const profile = await person(check.site, check.userId);
-    if (!profile) return render(c, check.site, <NothingKeptPage site={check.site} />);
+    const found = await customer(c, 200);
+    if (found instanceof Response) return found;
+    const { check, profile } = found;
     return showPage(c, check, profile, { notice: NOTICES[c.req.query('done') ?? ''] });
   });
 
   app.post('/:token/traits', async (c) => {
-    const check = open(c);
-    if (!check.ok) return denied(c, check);
-    const profile = await person(check.site, check.userId);
-    if (!profile) return render(c, check.site, <NothingKeptPage site={check.site} />, 404);
+    const found = await customer(c, 404);
+    if (found instanceof Response) return found;
+    const { check, profile } = found;
     const form = await readForm(c);
     let changes;
     try {
@@ -108,10 +114,9 @@ export function selfServiceRoutes(ctx: AppContext) {
   });
 
   app.post('/:token/consent', async (c) => {
-    const check = open(c);
-    if (!check.ok) return denied(c, check);
-    const profile = await person(check.site, check.userId);
-    if (!profile) return render(c, check.site, <NothingKeptPage site={check.site} />, 404);
+    const found = await customer(c, 404);
+    if (found instanceof Response) return found;
+    const { check, profile } = found;
     const form = await readForm(c);
     let changes;
     try {
@@ -126,28 +131,25 @@ export function selfServiceRoutes(ctx: AppContext) {
   });
 
   app.get('/:token/export', async (c) => {
-    const check = open(c);
-    if (!check.ok) return denied(c, check);
-    const profile = await person(check.site, check.userId);
-    if (!profile) return render(c, check.site, <NothingKeptPage site={check.site} />, 404);
+    const found = await customer(c, 404);
+    if (found instanceof Response) return found;
+    const { check, profile } = found;
     const day = new Date(ctx.now()).toISOString().slice(0, 10);
     c.header('Content-Disposition', `attachment; filename="my-data-${day}.json"`);
     return c.json(await profileExport(ctx, profile));
   });
 
   app.get('/:token/erase', async (c) => {
-    const check = open(c);
-    if (!check.ok) return denied(c, check);
-    const profile = await person(check.site, check.userId);
-    if (!profile) return render(c, check.site, <NothingKeptPage site={check.site} />);
+    const found = await customer(c, 200);
+    if (found instanceof Response) return found;
+    const { check, profile } = found;
     return render(c, check.site, <ErasePage site={check.site} base={base(c)} counts={await erasureCounts(profile)} />);
   });
 
   app.post('/:token/erase', async (c) => {
-    const check = open(c);
-    if (!check.ok) return denied(c, check);
-    const profile = await person(check.site, check.userId);
-    if (!profile) return render(c, check.site, <NothingKeptPage site={check.site} />, 404);
+    const found = await customer(c, 404);
+    if (found instanceof Response) return found;
+    const { check, profile } = found;
     const form = await readForm(c);
     // Only the confirmation page's button erases: a bare POST (a prefetch, a mistaken script) is asked again.
     if (form.get('confirm') !== 'yes') {
