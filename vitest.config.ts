@@ -9,6 +9,7 @@ const alias = {
   '@rapport/protocol': src('protocol'),
   '@rapport/referrer': src('referrer'),
   '@rapport/sdk': src('sdk'),
+  '@rapport/node': src('node'),
 };
 
 export default defineConfig({
@@ -20,7 +21,7 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['packages/{protocol,referrer,server}/**/*.test.ts', 'examples/**/*.test.ts'],
+          include: ['packages/{protocol,referrer,node,server}/**/*.test.ts', 'examples/**/*.test.ts'],
           // PostgreSQL's own tests run in the project `postgres` only.
           exclude: ['packages/server/src/store/postgres/**', 'packages/server/src/test-support/postgres.test.ts', '**/node_modules/**'],
           testTimeout: 20_000,
@@ -78,6 +79,7 @@ export default defineConfig({
             'packages/server/src/profiles/export-erasure.test.ts',
             'packages/server/src/console/{access,overview,pages,automations}.test.ts',
             'packages/server/src/store/copy.test.ts',
+            'packages/node/src/real-server.test.ts',
             'packages/server/src/reports/rollups.test.ts',
             'packages/server/src/reports/{funnel,cohorts}.test.ts',
             'packages/server/src/console/report-pages.test.ts',

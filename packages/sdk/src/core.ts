@@ -18,7 +18,7 @@ export function createCore(given: RapportOptions, modules: Module[] = []): Core 
   // A copy (and no crash on a missing object): the page cannot change options behind our back.
   const options = { ...given };
   const onError = options.onError;
-  const host = (options.host || '').replace(/\/+$/, '');
+  const host = (options.apiHost || options.host || '').replace(/\/+$/, '');
   const report = (error: unknown) => {
     try {
       if (onError) onError(error);

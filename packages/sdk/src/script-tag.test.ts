@@ -71,6 +71,18 @@ describe('script tag', () => {
     clean();
   });
 
+  it('sends to data-api-host, a path of the page\'s own origin, when a first-party proxy serves it', async () => {
+    clean();
+    // The page is https://shop.example/ (test-helpers); the proxy mounts Rapport at /rp.
+    scriptTag('async src="/rp/sdk.js" data-write-key="wk" data-api-host="/rp/"');
+    const fetch = mockFetch();
+    await load();
+    await settle(1000);
+    expect(fetch.mock.calls.map(([url]) => url)).toEqual(['/rp/v1/batch']);
+    expect(sentOf(fetch).map((m) => m.type)).toEqual(['page']);
+    clean();
+  });
+
   it('finds its tag without document.currentScript', async () => {
     clean();
     scriptTag('src="https://rapport.example.com/sdk.js" data-write-key="wk"', { current: false });

@@ -280,3 +280,79 @@ describe('slots', () => {
     expect(slot().style.visibility).toBe('');
   });
 });
+
+describe('bootstrapped slots (decided while the server rendered the page)', () => {
+  const rendered = (decision: unknown, inner = '<a href="/offers/thailand">See the tours</a>') =>
+    `<div data-rapport-slot="home-hero" data-rapport-decision='${JSON.stringify(decision)}'>${inner}</div>`;
+
+  it('neither hides the slot nor asks again, and keeps what the server rendered', async () => {
+    document.body.innerHTML = rendered({ offerId: 'of-1', variant: 'offer' });
+    const before = slot().innerHTML;
+    const fetch = decide({ slots: { 'home-hero': { ...offer, offerId: 'of-other' } } });
+    const rapport = withSlots();
+    expect(slot().style.visibility).toBe('');
+    expect(slot().hasAttribute(PENDING_ATTR)).toBe(false);
+    const ready = vi.fn();
+    rapport.ready(ready);
+    await settle(1000);
+    expect(decideRequests(fetch)).toEqual([]);
+    expect(ready).toHaveBeenCalledTimes(1);
+    expect(slot().innerHTML).toBe(before);
+    expect(slot().getAttribute('data-rapport-offer')).toBe('of-1');
+  });
+
+  it('records the impression when visible and the click on a rendered link, as for a decision of its own', async () => {
+    document.body.innerHTML = rendered({ offerId: 'of-1', variant: 'offer' });
+    const fetch = decide({ slots: {} });
+    withSlots();
+    await settle(0);
+    FakeIntersectionObserver.show(slot(), 0.2);
+    await settle(1000);
+    expect(tracked(fetch)).toEqual([]);
+    FakeIntersectionObserver.show(slot(), 0.7);
+    const link = slot().querySelector('a')!;
+    link.addEventListener('click', (event) => event.preventDefault());
+    link.click();
+    await settle(1000);
+    const properties = { offerId: 'of-1', slot: 'home-hero', variant: 'offer' };
+    expect(tracked(fetch)).toEqual([
+      [SLOT_EVENTS.impression, properties],
+      [SLOT_EVENTS.click, properties],
+    ]);
+  });
+
+  it('records a control exposure, once, when visible', async () => {
+    document.body.innerHTML = rendered({ offerId: 'of-1', variant: 'control', content: null }, 'Welcome');
+    const fetch = decide({ slots: {} });
+    withSlots();
+    await settle(0);
+    FakeIntersectionObserver.show(slot(), 1);
+    FakeIntersectionObserver.show(slot(), 1);
+    await settle(1000);
+    expect(tracked(fetch)).toEqual([[SLOT_EVENTS.control, { offerId: 'of-1', slot: 'home-hero', variant: 'control' }]]);
+    expect(slot().textContent).toBe('Welcome');
+    expect(decideRequests(fetch)).toEqual([]);
+  });
+
+  it('takes null as "keep the default", and a malformed decision goes to onError without asking', async () => {
+    const onError = vi.fn();
+    document.body.innerHTML =
+      rendered(null, 'Welcome') + `<div data-rapport-slot="sidebar" data-rapport-decision="{oops">Sale</div>`;
+    const fetch = decide({ slots: {} });
+    withSlots({ onError });
+    await settle(1000);
+    expect(decideRequests(fetch)).toEqual([]);
+    expect(tracked(fetch)).toEqual([]);
+    expect(slot().textContent).toBe('Welcome');
+    expect(onError).toHaveBeenCalledWith(expect.any(SyntaxError));
+  });
+
+  it('still decides the slots of the page that the server left to the browser', async () => {
+    document.body.innerHTML = rendered({ offerId: 'of-1', variant: 'offer' }) + '<aside data-rapport-slot="sidebar">Sale</aside>';
+    const fetch = decide({ slots: { sidebar: { ...offer, offerId: 'of-2' } } });
+    withSlots();
+    await settle(0);
+    expect(decideRequests(fetch).map((r) => r.slots)).toEqual([['sidebar']]);
+    expect(slot('sidebar').getAttribute('data-rapport-offer')).toBe('of-2');
+  });
+});

@@ -7,6 +7,11 @@ import type { Module } from './types';
 export const SLOT_ATTR = 'data-rapport-slot';
 /** Attribute a slot carries while its offer is being fetched (the slot is hidden meanwhile). */
 export const PENDING_ATTR = 'data-rapport-pending';
+/**
+ * Attribute of a slot that the server rendered (see `@rapport/node`): the slot's decision as
+ * JSON, `null` for "keep the default".
+ */
+export const DECISION_ATTR = 'data-rapport-decision';
 /** Default of `slotTimeout`. */
 export const SLOT_TIMEOUT_MS = 400;
 
@@ -55,6 +60,8 @@ export const renderOffer = (content: OfferContent, onFollow: () => void): HTMLEl
  * keeps its default content. An offer's impression is recorded once at least half of the slot
  * is visible, a click when its link is followed; a control visitor keeps the default, and the
  * control exposure is recorded under the same visibility rule, so both groups count alike.
+ * A slot with `data-rapport-decision` was decided and rendered by the server: it is not hidden
+ * and not asked for, and its events are recorded the same way.
  */
 export const slots: Module = (core) => {
   const { options, guard } = core;
@@ -76,15 +83,21 @@ export const slots: Module = (core) => {
     observer.observe(el);
   };
 
-  const show = (el: HTMLElement, slot: string, decision: SlotDecision) => {
+  // `rendered`: the server put the offer in the page already (a bootstrapped slot); only its
+  // links need counting.
+  const show = (el: HTMLElement, slot: string, decision: SlotDecision, rendered?: boolean) => {
     const properties = { offerId: decision.offerId, slot, variant: decision.variant };
     const track = (event: string) => () => core.track(event, properties);
     if (decision.variant == 'control') return whenVisible(el, track(SLOT_EVENTS.control));
-    const offer = decision.content && renderOffer(decision.content, guard(track(SLOT_EVENTS.click)));
-    // Nothing to show (no content, or none of it usable): the default stays.
-    if (!offer || !offer.firstChild) return;
-    el.textContent = '';
-    el.appendChild(offer);
+    const follow = guard(track(SLOT_EVENTS.click));
+    if (rendered) el.querySelectorAll('a').forEach((a) => a.addEventListener('click', follow));
+    else {
+      const offer = decision.content && renderOffer(decision.content, follow);
+      // Nothing to show (no content, or none of it usable): the default stays.
+      if (!offer || !offer.firstChild) return;
+      el.textContent = '';
+      el.appendChild(offer);
+    }
     el.setAttribute('data-rapport-offer', decision.offerId);
     whenVisible(el, track(SLOT_EVENTS.impression));
   };
@@ -92,10 +105,16 @@ export const slots: Module = (core) => {
   const fill = (): Promise<void> | undefined => {
     const els: HTMLElement[] = [];
     document.querySelectorAll<HTMLElement>('[' + SLOT_ATTR + ']').forEach((el) => {
-      if (!seen.has(el)) {
-        seen.add(el);
-        els.push(el);
-      }
+      if (seen.has(el)) return;
+      seen.add(el);
+      const given = el.getAttribute(DECISION_ATTR);
+      if (given == null) return els.push(el);
+      // Decided while the server rendered the page: nothing to hide or to ask again, only the
+      // impression, the click or the control exposure to record, as for an answer of ours.
+      guard(() => {
+        const decision: SlotDecision | null = JSON.parse(given);
+        if (decision) show(el, el.getAttribute(SLOT_ATTR)!, decision, true);
+      })();
     });
     // Without consent (or opted out) slots keep their default, also once consent comes: the
     // visitor has seen that content already. Slots that appear after it are decided.

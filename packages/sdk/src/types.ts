@@ -21,6 +21,13 @@ export interface RapportOptions {
    */
   host?: string;
   /**
+   * Where the SDK sends, when that is not `host`: a path of the site's own origin that forwards
+   * to Rapport (`'/rp'`, see `rapportProxy()` of `@rapport/node`), so that blockers' lists of
+   * third-party hosts do not drop the site's events. A path or a full URL; wins over `host`.
+   * @default undefined (`host`)
+   */
+  apiHost?: string;
+  /**
    * Receives every error the SDK catches: failed deliveries (with `status` and `details`),
    * rejected messages, bad arguments. The SDK never throws into the page and never logs.
    * @default undefined (errors are dropped)
@@ -175,7 +182,7 @@ export interface Rapport {
  */
 export interface Core extends Rapport {
   readonly options: Readonly<RapportOptions>;
-  /** `options.host` without a trailing slash. */
+  /** `options.apiHost`, else `options.host`, without a trailing slash. */
   readonly host: string;
   /** The context every message carries now (page, campaign, session, first touch, ...). */
   context(): Context;
