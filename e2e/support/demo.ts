@@ -26,7 +26,9 @@ export function launchDemo(db: string, extraArgs: string[] = []): Promise<Demo> 
   const child = spawn(
     process.execPath,
     ['--conditions=source', '--import', 'tsx', 'examples/shop/start.mjs', '--port', '0', '--shop-port', '0', '--db', db, ...extraArgs],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    // The shop renders the home hero itself and keeps the default past its decide timeout, as
+    // the SDK does past slotTimeout: a busy test machine gets more time, the pages stay the same.
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHOP_DECIDE_TIMEOUT_MS: '5000' } },
   );
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

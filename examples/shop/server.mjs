@@ -2,7 +2,9 @@
 // site would be. It knows nothing of Rapport's internals: it serves pages that carry the one
 // script tag, and a tiny JSON backend (catalogue, login, orders). Its only tie to Rapport is the
 // site's write key (public, in the pages) and the site's secret (private, here on the server),
-// which signs the user id at login: userHash = hex(HMAC-SHA256(secret, userId)).
+// which signs the user id at login: userHash = hex(HMAC-SHA256(secret, userId)). With
+// @rapport/node it renders the home page's hero slot itself (no flicker: the offer is in the first
+// HTML), and it serves Rapport on its own origin at /rp/ (first-party collection).
 //
 //   RAPPORT_URL=http://127.0.0.1:8787 RAPPORT_WRITE_KEY=... RAPPORT_SITE_SECRET=... node examples/shop/server.mjs
 //
@@ -13,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRapport, rapportProxy, renderSlot, visitorId } from '@rapport/node';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PUBLIC_DIR = path.join(here, 'public');
@@ -30,7 +33,6 @@ export const CART_COUPON = { prefix: 'CART-', pattern: /^CART-[0-9A-HJKMNP-TV-Z]
 
 /** The pages at a fixed path; categories and products have theirs from the catalogue. */
 const PAGES = new Map([
-  ['/', 'index.html'],
   ['/cart', 'cart.html'],
   ['/checkout', 'checkout.html'],
   ['/thanks', 'thanks.html'],
@@ -69,13 +71,18 @@ export function loadData(dir = path.join(here, 'data')) {
  * The shop as a request handler. `rapportUrl` and `writeKey` go into every page's script tag;
  * `siteSecret` signs user ids at login and never leaves this process. `outbox`, when given,
  * returns the mails of the demo's mail catcher, newest first (mail-catcher.mjs), for `/outbox`;
- * `cartWait` says in words how long the cart-abandonment email takes (the stories page).
+ * `cartWait` says in words how long the cart-abandonment email takes (the stories page);
+ * `decideTimeout` is how long the home page waits for its hero's decision (milliseconds) before
+ * it is sent with the default hero.
  *
  * @example
  * const server = createServer(createShop({ rapportUrl, writeKey, siteSecret, outbox: () => catcher.mails() }));
  */
-export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData(), outbox, cartWait = 'a minute' }) {
+export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData(), outbox, cartWait = 'a minute', decideTimeout = 150 }) {
   if (!rapportUrl || !writeKey || !siteSecret) throw new Error('createShop needs rapportUrl, writeKey and siteSecret');
+  const rapport = createRapport({ host: rapportUrl, writeKey, secret: siteSecret, timeout: decideTimeout, onError: (error) => console.warn('shop: rapport:', error.message) });
+  const proxy = rapportProxy({ host: rapportUrl, writeKey, secret: siteSecret, path: '/rp' });
+  const homeHero = readFileSync(path.join(PARTIALS_DIR, 'home-hero.html'), 'utf8').trim();
   const byId = new Map(data.products.map((p) => [p.id, p]));
   const categoryByPath = new Map(data.categories.map((c) => [c.path, c]));
   const pages = new Map();
@@ -168,8 +175,34 @@ export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData()
     });
   };
 
+  /**
+   * The home page with its hero decided here, for the visitor of the SDK's cookie (a new one gets
+   * an id, and the cookie that keeps it); with the site secret the decision sees the visitor's
+   * page, referrer, device and address as the browser's own call would.
+   */
+  const home = async (req) => {
+    const secure = req.socket.encrypted === true || req.headers['x-forwarded-proto'] === 'https';
+    const { anonymousId, setCookie } = visitorId(req.headers.cookie, { secure });
+    const pageUrl = `${secure ? 'https' : 'http'}://${req.headers.host ?? 'shop.invalid'}${req.url ?? '/'}`;
+    const { slots } = await rapport.decide({
+      anonymousId,
+      slots: ['home-hero'],
+      context: {
+        page: { url: pageUrl, path: '/', referrer: req.headers.referer ?? '' },
+        userAgent: req.headers['user-agent'],
+        locale: req.headers['accept-language']?.split(',')[0],
+        ip: req.socket.remoteAddress,
+      },
+    });
+    const hero = renderSlot('home-hero', slots['home-hero'], { defaultHtml: homeHero, tag: 'section', attributes: { class: 'hero' } });
+    const answer = html(200, (await page('index.html')).replace('{{HOME_HERO}}', () => hero));
+    if (setCookie) answer.headers['set-cookie'] = setCookie;
+    return answer;
+  };
+
   /** Pages by path: the fixed ones, a list per category, a page per product, and the rest. */
-  const route = async (pathname) => {
+  const route = async (pathname, req) => {
+    if (pathname === '/') return home(req);
     if (PAGES.has(pathname)) return html(200, await page(PAGES.get(pathname)));
     if (pathname === '/outbox') return html(200, await outboxPage());
     const [, first, second, extra] = pathname.split('/');
@@ -182,6 +215,8 @@ export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData()
 
   return async function handle(req, res) {
     try {
+      // Rapport's SDK and collect API on the shop's own origin: /rp/sdk.js, /rp/v1/*.
+      if (await proxy.node(req, res)) return;
       const url = new URL(req.url ?? '/', 'http://shop.invalid');
       const pathname = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : '/';
       const productMatch = /^\/api\/products\/([^/]+)$/.exec(pathname);
@@ -193,7 +228,7 @@ export function createShop({ rapportUrl, writeKey, siteSecret, data = loadData()
         const handler = api[`${req.method} ${pathname}`];
         answer = handler ? await handler(url, req) : json(404, { error: `no route for ${req.method} ${pathname}` });
       } else if (req.method === 'GET' || req.method === 'HEAD') {
-        answer = (await route(pathname)) ?? (await asset(pathname)) ?? html(404, await page('404.html'));
+        answer = (await route(pathname, req)) ?? (await asset(pathname)) ?? html(404, await page('404.html'));
       } else {
         answer = json(405, { error: 'method not allowed' });
       }

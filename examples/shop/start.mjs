@@ -33,6 +33,9 @@ Options:
                     Env CART_WAIT. Default 1m.
   -h, --help        Show this help.
 
+The shop renders the home page's hero itself and waits up to SHOP_DECIDE_TIMEOUT_MS (default
+150) milliseconds for its decision before it sends the default hero.
+
 The admin token is made on first start and kept in the database (RAPPORT_ADMIN_TOKEN sets it).
 Rapport's emails go to a mail catcher on 127.0.0.1 (a free port), never out: the shop shows
 them at /outbox.`;
@@ -88,7 +91,16 @@ function options(argv, env) {
     db: values.db ?? env.RAPPORT_DB ?? './data/rapport.db',
     adminToken: env.RAPPORT_ADMIN_TOKEN || undefined,
     cartWait,
+    decideTimeout: decideTimeout(env.SHOP_DECIDE_TIMEOUT_MS),
   };
+}
+
+/** SHOP_DECIDE_TIMEOUT_MS: whole milliseconds from 1 to 60,000, 150 when unset. */
+function decideTimeout(value) {
+  if (value === undefined || value === '') return 150;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) throw new UsageError(`SHOP_DECIDE_TIMEOUT_MS must be whole milliseconds from 1 to 60000, not "${value}"`);
+  return ms;
 }
 
 /**
@@ -101,7 +113,7 @@ function options(argv, env) {
  * console.log(demo.shop.url, demo.mailCatcher.mails());
  * await demo.close();
  */
-export async function startDemo({ port, shopPort, host, db, adminToken, cartWait: wait = DEFAULT_CART_WAIT }) {
+export async function startDemo({ port, shopPort, host, db, adminToken, cartWait: wait = DEFAULT_CART_WAIT, decideTimeout }) {
   const cartWait = String(wait).trim();
   if (durationMs(cartWait) === null) throw new Error(`cartWait must be a duration from 1s to 365d such as 10s, 1m or 2h, not "${cartWait}"`);
   // On 127.0.0.1 whatever --host says: it takes mail from anyone who reaches it.
@@ -119,6 +131,7 @@ export async function startDemo({ port, shopPort, host, db, adminToken, cartWait
       siteSecret: site.secret,
       outbox: () => mailCatcher.mails(),
       cartWait: durationInWords(cartWait),
+      decideTimeout,
     });
 
     const api = adminApi(rapport.url, rapport.adminToken);
