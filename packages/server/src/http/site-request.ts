@@ -18,7 +18,7 @@ export interface SiteRequest {
  * known: before the body is read when the headers name it.
  */
 export async function readSiteRequest(c: Context, ctx: AppContext, limit: number): Promise<SiteRequest> {
-  const visitor = await visitorIp(c, ctx);
+  const visitor = visitorIp(c, ctx);
   ctx.limits.perIp(clientKey(visitor.ip));
   const fromHeaders = await siteFromHeaders(c, ctx.sites);
   if (fromHeaders) checkOrigin(c, fromHeaders);

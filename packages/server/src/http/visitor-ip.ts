@@ -25,9 +25,9 @@ const MAX_HEADER = 512;
  *
  * @example
  * // x-rapport-proxy: ip=203.0.113.9; t=1764720000; k=wk_live_123; s=<base64url HMAC>
- * await visitorIp(c, ctx); // { ip: '203.0.113.9', vouchedBy: 'site_1' }
+ * visitorIp(c, ctx); // { ip: '203.0.113.9', vouchedBy: 'site_1' }
  */
-export async function visitorIp(c: Context, ctx: AppContext): Promise<VisitorIp> {
+export function visitorIp(c: Context, ctx: AppContext): VisitorIp {
   const peer = clientIp(c, ctx.options.proxies);
   const header = c.req.header(PROXY_HEADER);
   if (!header || header.length > MAX_HEADER) return { ip: peer };
@@ -44,7 +44,9 @@ export async function visitorIp(c: Context, ctx: AppContext): Promise<VisitorIp>
   if (!ip || !Number.isInteger(t) || Math.abs(ctx.now() / 1000 - t) > PROXY_SIGNATURE_TTL_S || given.length !== 32) {
     return { ip: peer };
   }
-  const site = await ctx.sites.findByWriteKey(writeKey);
+  // Only sites already known: this runs before the per-IP limit, so an unknown key must not
+  // make anyone wait for a re-read of the sites.
+  const site = ctx.sites.cachedByWriteKey(writeKey);
   if (!site) return { ip: peer };
   const expected = createHmac('sha256', site.secret).update(proxySignedText(signedIp, t, writeKey)).digest();
   return timingSafeEqual(given, expected) ? { ip, vouchedBy: site.id } : { ip: peer };

@@ -40,6 +40,11 @@ export class SiteDirectory {
     return this.byWriteKey.get(key) ?? ((await this.refreshOnMiss()) ? this.byWriteKey.get(key) : undefined);
   }
 
+  /** The site of a write key among those already read, without a re-read on a miss. */
+  cachedByWriteKey(key: string): Site | undefined {
+    return this.byWriteKey.get(key);
+  }
+
   async findBySecret(secret: string): Promise<Site | undefined> {
     return this.bySecret.get(secret) ?? ((await this.refreshOnMiss()) ? this.bySecret.get(secret) : undefined);
   }
