@@ -60,6 +60,7 @@ export default defineConfig({
             'packages/server/src/test-support/postgres.test.ts',
             'packages/server/src/store/store-contract.test.ts',
             'packages/server/src/store/automations-contract.test.ts',
+            'packages/server/src/store/recommendations-contract.test.ts',
             'packages/server/src/automations/scheduler.test.ts',
             'packages/server/src/automations/runner.test.ts',
             'packages/server/src/automations/ingest-triggers.test.ts',

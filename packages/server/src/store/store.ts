@@ -2,6 +2,7 @@ import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../reports
 import type { Offer, OfferEventRow, Segment } from '../decisions/types.js';
 import type { Rankings } from '../profiles/rankings.js';
 import type { AutomationStore } from './automations.js';
+import type { RecommendationStore } from './recommendations.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import type {
   ErasureResult,
@@ -32,6 +33,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Follow-up automations and their runs (store/automations.ts). */
   readonly automations: AutomationStore;
+  /** The product catalog and the trained recommendation models (store/recommendations.ts). */
+  readonly recommendations: RecommendationStore;
   /** True when the database answers a query. */
   health(): Promise<boolean>;
   /** The number of the newest migration applied (opening a store applies them all). */

@@ -336,6 +336,35 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE merges ADD COLUMN detail text;
     `,
   },
+  {
+    version: 9,
+    name: 'recommendations',
+    sql: `
+      -- The catalog: imported by the feed, or observed in e-commerce events.
+      CREATE TABLE products (
+        site_id ${TEXT} NOT NULL REFERENCES sites(id),
+        product_id ${TEXT} NOT NULL,
+        sku ${TEXT},
+        name text,
+        price double precision,
+        currency ${TEXT},
+        category ${TEXT},
+        url text,
+        image_url text,
+        available boolean,
+        source ${TEXT} NOT NULL,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (site_id, product_id)
+      );
+      -- One trained model per site (JSON), replaced by each training.
+      CREATE TABLE recommendation_models (
+        site_id ${TEXT} PRIMARY KEY REFERENCES sites(id),
+        trained_at bigint NOT NULL,
+        stats text NOT NULL,
+        data text NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The advisory lock that serializes migrations: ten nodes starting at once migrate once. */

@@ -56,6 +56,7 @@ import { prepared } from './prepared.js';
 import { ORDER_COMPLETED } from '../../profiles/computed.js';
 import { RankingWorker } from './ranking-worker.js';
 import { PostgresAutomations } from './automations.js';
+import { PostgresRecommendations } from './recommendations.js';
 import { replaceRollupsStatements, ROLLUP_DAYS_SQL, ROLLUP_SHARDS, rollupParts, rollupTouchesSql, subtractRollups } from './rollups.js';
 import {
   eventFromRow,
@@ -167,6 +168,7 @@ export class PostgresStore implements Store {
   private closed = false;
   private readonly ranker: RankingWorker;
   readonly automations: PostgresAutomations;
+  readonly recommendations: PostgresRecommendations;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -177,6 +179,10 @@ export class PostgresStore implements Store {
     this.changes = new ChangeListener(listenConfig, this.instanceId, (change) => this.emit(change));
     this.ranker = new RankingWorker({ ...listenConfig, statement_timeout: options.longStatementTimeoutMs });
     this.automations = new PostgresAutomations(
+      (text, values) => this.query(text, values),
+      (work) => this.transaction(work),
+    );
+    this.recommendations = new PostgresRecommendations(
       (text, values) => this.query(text, values),
       (work) => this.transaction(work),
     );

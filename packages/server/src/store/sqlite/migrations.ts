@@ -326,6 +326,35 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE merges ADD COLUMN detail TEXT;
     `,
   },
+  {
+    version: 12,
+    name: 'recommendations',
+    sql: `
+      -- The catalog: imported by the feed, or observed in e-commerce events.
+      CREATE TABLE products (
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        product_id TEXT NOT NULL,
+        sku TEXT,
+        name TEXT,
+        price REAL,
+        currency TEXT,
+        category TEXT,
+        url TEXT,
+        image_url TEXT,
+        available INTEGER,
+        source TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (site_id, product_id)
+      ) WITHOUT ROWID;
+      -- One trained model per site (JSON), replaced by each training.
+      CREATE TABLE recommendation_models (
+        site_id TEXT PRIMARY KEY REFERENCES sites(id),
+        trained_at INTEGER NOT NULL,
+        stats TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, all in one transaction. */

@@ -44,6 +44,7 @@ import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
 import { computeRankings, RANKING_SOURCE, unpackRankings, type PackedRankings, type Rankings } from '../../profiles/rankings.js';
 import { Checkpointer, WRITER_CHECKPOINT_PAGES } from './checkpointer.js';
 import { SqliteAutomations } from './automations.js';
+import { SqliteRecommendations } from './recommendations.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteRollups } from './rollups.js';
 import { ReadWorker } from './read-worker.js';
@@ -99,6 +100,7 @@ export class SqliteStore implements Store {
   private readonly reader: ReadWorker | null;
   private readonly checkpointer: Checkpointer | null;
   readonly automations: SqliteAutomations;
+  readonly recommendations: SqliteRecommendations;
 
   private constructor(db: Database.Database, wal: WalSync, file: string | null, checkpoints: OpenOptions['checkpoints']) {
     this.db = db;
@@ -110,6 +112,7 @@ export class SqliteStore implements Store {
     this.sql = prepare(db);
     this.rollups = new SqliteRollups(db);
     this.automations = new SqliteAutomations(db, (work) => this.write(work));
+    this.recommendations = new SqliteRecommendations(db, (work) => this.write(work));
   }
 
   static open(file: string, options: OpenOptions = {}): SqliteStore {
