@@ -72,6 +72,8 @@ export default defineConfig({
             'packages/server/src/store/postgres/**/*.test.ts',
             'packages/server/src/{collect,decisions,events,identity,profiles,sites}/routes.test.ts',
             'packages/server/src/collect/wire-fixture.test.ts',
+            'packages/server/src/collect/pixel.test.ts',
+            'packages/server/src/collect/redirect.test.ts',
             'packages/server/src/sites/retention.test.ts',
             'packages/server/src/identity/hijack.test.ts',
             'packages/server/src/identity/guardrails.test.ts',

@@ -197,11 +197,11 @@ describe('story 4 of the demo shop: a cart left behind', () => {
     // The HTML part: in a sandboxed frame (no scripts), never in the shop's page itself.
     const frameElement = await inbox.$(`article[data-mail="${mail!.id}"] iframe.mail-html`);
     expect(await frameElement!.getAttribute('sandbox')).toBe('allow-popups allow-popups-to-escape-sandbox');
-    expect(await inbox.$$('main a[href*="/e/"]')).toHaveLength(0);
+    expect(await inbox.$$('main a[href*="/v1/r?"]')).toHaveLength(0);
     const frame = (await frameElement!.contentFrame())!;
     expect(await frame.textContent('strong')).toBe(code);
     const link = frame.locator('a', { hasText: 'Back to your cart' });
-    expect(await link.getAttribute('href')).toMatch(new RegExp(`^${demo.rapport}/e/c/[\\w-]+\\.[\\w-]+$`));
+    expect(await link.getAttribute('href')).toMatch(new RegExp(`^${demo.rapport}/v1/r\\?m=[\\w-]+\\.[\\w-]+$`));
 
     // Following the tracked link (a tab of its own, as a mail client would) lands on Tom's cart.
     const [cart] = await Promise.all([tom.context.waitForEvent('page'), link.click()]);

@@ -202,7 +202,8 @@ export function createRapport(options: RapportNodeOptions): RapportClient {
       if (!/^https?:$/.test(target.protocol)) throw new TypeError(`rapport: redirectUrl needs an http(s) target, got "${input.to}"`);
       const query: RedirectQuery = {
         k: options.writeKey,
-        to: input.to,
+        // What the server will parse and send the browser to: the normalised URL is what is signed.
+        to: target.href,
         ...(input.event ? { e: input.event } : {}),
         ...(input.anonymousId ? { a: input.anonymousId } : {}),
         ...(input.userId ? { u: input.userId } : {}),

@@ -74,6 +74,20 @@ describe('@rapport/node against Rapport', () => {
     // A trusted call's context.ip is believed (and truncated, as the site stores IPs).
     expect(stored.find((e) => e.type === 'track')!.enrichment.ip).toBe('198.51.100.0');
   });
+
+  it('signs click links that Rapport follows and records; a changed link is refused', async () => {
+    const client = createRapport({ host: rapport.url, writeKey: site.writeKey, secret: site.secret });
+    const link = client.redirectUrl({ to: 'https://shop.example/tours', userId: 'u-link', event: 'Newsletter Clicked', properties: { issue: 12 } });
+    const res = await fetch(link, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('https://shop.example/tours');
+    const [event] = await events('userId=u-link');
+    expect(event).toMatchObject({ event: 'Newsletter Clicked', properties: { issue: 12, url: 'https://shop.example/tours' } });
+    const tampered = link.replace('shop.example', 'evil.example');
+    const refused = await fetch(tampered, { redirect: 'manual' });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('location')).toBeNull();
+  });
 });
 
 describe('rapportProxy', () => {

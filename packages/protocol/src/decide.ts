@@ -14,6 +14,11 @@ export interface DecideRequest {
   /** The page being viewed (`page`, `campaign`), the device (`userAgent`) and `userHash`. */
   context?: Context;
   writeKey?: string;
+  /**
+   * Ask for `links` on each decision: a pixel URL and a signed click URL that record the slot
+   * events without the SDK, for emails and pages without JavaScript.
+   */
+  links?: boolean;
 }
 
 /** Content of an offer: data only, rendered by the SDK with DOM methods, never as HTML. */
@@ -37,6 +42,12 @@ export interface SlotDecision {
   reason?: string;
   /** Only when the site turns `exposeSegments` on: the names of the segments that matched. */
   segments?: string[];
+  /**
+   * Only when the request asked for `links`: `impression`, a `/v1/p.gif` URL that records the
+   * view (`Offer Viewed`, or `Offer Control Exposed` for control), and `click`, a signed `/v1/r`
+   * URL to the content's link that records `Offer Clicked` on the way: what the SDK would send.
+   */
+  links?: { impression?: string; click?: string };
 }
 
 /** Answer of `POST /v1/decide`: null for a slot means "keep the default content". */

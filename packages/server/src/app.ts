@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import { appContext, type AppOptions } from './app-context.js';
 import { defaultSdkDir, sdkAssetRoutes } from './assets/sdk-asset.js';
 import { collectRoutes } from './collect/routes.js';
+import { pixelRoutes } from './collect/pixel.js';
+import { redirectRoutes } from './collect/redirect.js';
 import { consoleRoutes } from './console/routes.js';
 import { eventRoutes } from './events/routes.js';
 import { LoginThrottle } from './console/access/login-throttle.js';
@@ -68,6 +70,8 @@ export function createApp(options: AppOptions) {
   app.route('/me', selfServiceRoutes(ctx));
   app.use('/v1/*', collectCors(ctx.sites));
   app.route('/v1', collectRoutes(ctx));
+  app.route('/v1', pixelRoutes(ctx));
+  app.route('/v1', redirectRoutes(ctx));
   app.route('/v1', decideRoutes(ctx));
 
   // Its own throttle, not the console login's: a script with a stale token must not lock people out.

@@ -98,7 +98,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       sdkDir: config.sdkDir,
       automations: config.automationLeaseMs === undefined ? undefined : { scheduler: { leaseMs: config.automationLeaseMs } },
     });
-    const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server;
+    // A pixel's query may be as large as one collect message (32 KB); Node's 16 KB default for
+    // the request line and headers would refuse it before the pixel could answer its GIF.
+    const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host, serverOptions: { maxHeaderSize: 48 * 1024 } }) as Server;
     // Keep-alive connections of a load balancer outlive Node's 5 s default; close them later.
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ProfileRecord } from '../profiles/types.js';
 import type { AutomationRecord, RunRecord } from '../store/automations.js';
 import { emailAction } from './email-action.js';
+import { MailLinks } from './mail-links.js';
 import type { ActionInput } from './runner.js';
 import { startMailCatcher, type MailCatcher } from '../test-support/mail-catcher.js';
 
@@ -71,5 +72,27 @@ describe('the email action', () => {
     expect(busy.mails).toHaveLength(0);
     const none = emailAction({ settings: () => null, unsubscribeUrl: () => '' });
     expect(await none(step, input({}))).toEqual({ kind: 'failed', error: 'the site has no SMTP server set' });
+  });
+
+  it('sends links through the pixel and the redirect of /v1 with the mail token, which reads back to the send', async () => {
+    const catcher = await mailCatcher();
+    const links = new MailLinks(async () => 'k'.repeat(43), () => 'https://rapport.example.com/');
+    const send = { siteId: 'site_1', runId: 'run_1', position: '0/else/1' };
+    const action = emailAction({
+      settings: () => ({ smtpUrl: catcher.url, from: 'shop@example.com' }),
+      unsubscribeUrl: () => links.url('u', send),
+      tracking: { open: () => links.url('o', send), click: (_input, url) => links.url('c', { ...send, url }) },
+    });
+    const html = { email: { ...step.email, html: '<html><body><a href="https://shop.example/cart?a=1&amp;b=2">Cart</a></body></html>' } };
+    expect(await action(html, input({}))).toEqual({ kind: 'done' });
+    const raw = catcher.mails[0].raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    const open = /<img src="https:\/\/rapport\.example\.com\/v1\/p\.gif\?m=([\w.-]+)"/.exec(raw)![1];
+    const click = /<a href="https:\/\/rapport\.example\.com\/v1\/r\?m=([\w.-]+)"/.exec(raw)![1];
+    expect(await links.read('o', open)).toEqual(send);
+    expect(await links.read('c', click)).toEqual({ ...send, url: 'https://shop.example/cart?a=1&b=2' });
+    // Each token is good for its own kind of link only.
+    expect(await links.read('c', open)).toBeNull();
+    expect(await links.read('o', click)).toBeNull();
+    expect(raw).toContain('https://rapport.example.com/e/u/');
   });
 });

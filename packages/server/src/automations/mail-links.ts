@@ -19,9 +19,15 @@ export const MAIL_LINK_KEY = 'mail_link_key';
  * happen, or turn the redirect into an open redirect to a place no email linked to. Not the site
  * secret: rotating that must not break the unsubscribe links of mail already sent.
  *
+ * Opens and clicks go to the no-JavaScript endpoints of every site, the pixel and the redirect,
+ * with the token as `m` in place of a write key and a signature, so that they record events as
+ * those do; `/e/o/` and `/e/c/`, where mail sent before pointed, read the same tokens.
+ *
  * @example
  * const links = new MailLinks(() => store.setMetaIfAbsent(MAIL_LINK_KEY, newKey()), () => 'https://rapport.example.com');
  * await links.url('u', { siteId, runId, position }); // 'https://rapport.example.com/e/u/eyJz....3kf9'
+ * await links.url('o', { siteId, runId, position }); // 'https://rapport.example.com/v1/p.gif?m=eyJz....9Qa1'
+ * await links.url('c', { siteId, runId, position, url }); // 'https://rapport.example.com/v1/r?m=eyJz....x0Tb'
  */
 export class MailLinks {
   private key: Promise<string> | null = null;
@@ -34,7 +40,22 @@ export class MailLinks {
   /** `u`: unsubscribe, `o`: open pixel, `c`: click redirect. */
   async url(kind: 'u' | 'o' | 'c', link: MailLink): Promise<string> {
     const payload = Buffer.from(JSON.stringify([link.siteId, link.runId, link.position, link.url ?? null])).toString('base64url');
-    return `${this.baseUrl().replace(/\/+$/, '')}/e/${kind}/${payload}.${await this.sign(kind, payload)}`;
+    // base64url and a dot: nothing in the token needs escaping in a path or a query.
+    const token = `${payload}.${await this.sign(kind, payload)}`;
+    const base = this.publicUrl();
+    if (kind === 'o') return `${base}/v1/p.gif?m=${token}`;
+    if (kind === 'c') return `${base}/v1/r?m=${token}`;
+    return `${base}/e/u/${token}`;
+  }
+
+  /**
+   * The address people reach this server at, without a trailing slash: where every link of ours points.
+   *
+   * @example
+   * links.publicUrl(); // 'https://rapport.example.com'
+   */
+  publicUrl(): string {
+    return this.baseUrl().replace(/\/+$/, '');
   }
 
   /** The link a token names, or null when it is not one this server signed for that kind. */

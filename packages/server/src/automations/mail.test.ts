@@ -73,14 +73,74 @@ describe('automation email', () => {
     const profile = await t.store.getProfile(t.site.id, (await t.store.findProfileId(t.site.id, 'user', 'u-ada'))!);
     expect(profile!.traits.coupon).toBe(coupon);
 
+    // Opens and clicks go to the pixel and the redirect of every site, the mail token in place of a key.
     const pixel = /<img src="([^"]+)"/.exec(raw)![1];
-    const click = /<a href="(https:\/\/rapport\.example\.com\/e\/c\/[^"]+)"/.exec(raw)![1];
-    expect((await t.app.request(local(pixel))).headers.get('content-type')).toBe('image/gif');
-    const redirect = await t.app.request(local(click.replace(/&amp;/g, '&')));
+    expect(pixel).toMatch(/^https:\/\/rapport\.example\.com\/v1\/p\.gif\?m=[\w-]+\.[\w-]+$/);
+    const click = /<a href="(https:\/\/rapport\.example\.com\/v1\/r\?m=[\w-]+\.[\w-]+)"/.exec(raw)![1];
+    const opened = await t.app.request(local(pixel), { headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36' } });
+    expect(opened.status).toBe(200);
+    expect(opened.headers.get('content-type')).toBe('image/gif');
+    expect(opened.headers.get('cache-control')).toBe('no-store');
+    // Image proxies load it again: one open per send.
+    expect((await t.app.request(local(pixel))).status).toBe(200);
+    const redirect = await t.app.request(local(click));
     expect(redirect.status).toBe(302);
     expect(redirect.headers.get('location')).toBe('https://shop.example.com/cart?from=mail&x=1');
     const report = await t.store.automations.sendCounts(t.site.id, id);
     expect(report).toEqual({ sent: 1, opened: 1, clicked: 1 });
+
+    // Both are events of the person the mail went to, trusted (the server's own key signed the link).
+    const [run] = (await t.api('GET', `/api/automations/${id}/runs?profile=${profile!.id}`)).body.runs;
+    const events = (await t.api('GET', `/api/events?site=${t.site.id}&userId=u-ada&type=track&limit=50`)).body.events as Array<Record<string, any>>;
+    const opens = events.filter((e) => e.event === 'Email Opened');
+    expect(opens).toHaveLength(1);
+    expect(opens[0]).toMatchObject({ userId: 'u-ada', trust: 'trusted', properties: { automation: id, run: run.id, position: '1' } });
+    expect(opens[0].enrichment.device).toMatchObject({ browser: 'Chrome', type: 'desktop' });
+    const clicks = events.filter((e) => e.event === 'Email Link Clicked');
+    expect(clicks).toHaveLength(1);
+    expect(clicks[0]).toMatchObject({
+      userId: 'u-ada',
+      trust: 'trusted',
+      properties: { automation: id, run: run.id, position: '1', url: 'https://shop.example.com/cart?from=mail&x=1' },
+    });
+  });
+
+  it('still answers the open and click links of mail sent before, /e/o and /e/c, and records them alike', async () => {
+    const id = await cartAutomation();
+    await customerAddsToCart('old');
+    const raw = decodedMail(catcher.mails[0].raw);
+    const open = /\/v1\/p\.gif\?m=([\w.-]+)/.exec(raw)![1];
+    const click = /\/v1\/r\?m=([\w.-]+)/.exec(raw)![1];
+    const pixel = await t.app.request(`/e/o/${open}`);
+    expect(pixel.headers.get('content-type')).toBe('image/gif');
+    const redirect = await t.app.request(`/e/c/${click}`);
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('location')).toBe('https://shop.example.com/cart?from=mail&x=1');
+    expect(await t.store.automations.sendCounts(t.site.id, id)).toEqual({ sent: 1, opened: 1, clicked: 1 });
+    const events = (await t.api('GET', `/api/events?site=${t.site.id}&userId=u-old&type=track&limit=50`)).body.events as Array<Record<string, any>>;
+    expect(events.map((e) => e.event).filter((e) => e.startsWith('Email')).sort()).toEqual(['Email Link Clicked', 'Email Opened']);
+  });
+
+  it('still sends the reader on when the click cannot be recorded', async () => {
+    await cartAutomation();
+    await customerAddsToCart('offline');
+    const click = local(/<a href="(https:\/\/rapport\.example\.com\/v1\/r\?m=[^"]+)"/.exec(decodedMail(catcher.mails[0].raw))![1]);
+    const markSend = t.store.automations.markSend;
+    const errors: unknown[] = [];
+    const logged = console.error;
+    t.store.automations.markSend = async () => {
+      throw new Error('the database is not answering');
+    };
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      const redirect = await t.app.request(click);
+      expect(redirect.status).toBe(302);
+      expect(redirect.headers.get('location')).toBe('https://shop.example.com/cart?from=mail&x=1');
+    } finally {
+      t.store.automations.markSend = markSend;
+      console.error = logged;
+    }
+    expect(String((errors[0] as unknown[])[0])).toMatch(/could not record the click of an automation email/);
   });
 
   it('unsubscribes with one click (POST), shows a page on GET, and sends that person nothing more', async () => {
@@ -110,14 +170,28 @@ describe('automation email', () => {
   });
 
   it('refuses links it did not sign, and a redirect to anywhere else', async () => {
-    await cartAutomation();
+    const id = await cartAutomation();
     await customerAddsToCart('eve');
     const raw = decodedMail(catcher.mails[0].raw);
-    const click = local(/<a href="(https:\/\/rapport\.example\.com\/e\/c\/[^"]+)"/.exec(raw)![1]);
-    const [payload, signature] = click.slice('/e/c/'.length).split('.');
+    const click = local(/<a href="(https:\/\/rapport\.example\.com\/v1\/r\?m=[^"]+)"/.exec(raw)![1]);
+    const [payload, signature] = click.slice('/v1/r?m='.length).split('.');
     const [site, run, position] = JSON.parse(Buffer.from(payload, 'base64url').toString());
     const forged = Buffer.from(JSON.stringify([site, run, position, 'https://evil.example.net/'])).toString('base64url');
-    expect((await t.app.request(`/e/c/${forged}.${signature}`)).status).toBe(404);
+    for (const path of [`/v1/r?m=${forged}.${signature}`, `/e/c/${forged}.${signature}`]) {
+      const refused = await t.app.request(path);
+      expect(refused.status).toBeGreaterThanOrEqual(400);
+      expect(refused.status).toBeLessThan(500);
+      expect(refused.headers.get('location')).toBeNull();
+      expect(await refused.text()).toContain('This link is not valid');
+    }
+    // The click token of a mail is no open token, nor a token of another link.
+    const asOpen = await t.app.request(`/v1/p.gif?m=${payload}.${signature}`);
+    expect(asOpen.status).toBe(401);
+    expect(asOpen.headers.get('content-type')).toBe('image/gif');
+    expect((await t.app.request(`/v1/r?m=${payload}.${signature}&to=https://evil.example.net/`)).headers.get('location')).toBe(
+      'https://shop.example.com/cart?from=mail&x=1',
+    );
+    expect(await t.store.automations.sendCounts(t.site.id, id)).toEqual({ sent: 1, opened: 1, clicked: 1 });
     // A click token is no unsubscribe token.
     expect((await t.app.request(`/e/u/${payload}.${signature}`, { method: 'POST' })).status).toBe(404);
     expect((await t.app.request('/e/u/nonsense', { method: 'POST' })).status).toBe(404);

@@ -3,6 +3,7 @@ import { StoreUnavailableError } from '../store/store.js';
 import type { Synchronous } from '../store/sqlite/open.js';
 import type { IngestEvent, IngestOptions, IngestResult, Site } from '../store/types.js';
 import type { Ingester } from './ingester.js';
+import { startModuleWorker } from '../module-worker.js';
 
 /** What the main thread asks of the writer thread. */
 export type WriterRequest = { kind: 'ingest'; id: number; site: Site; events: IngestEvent[]; options?: IngestOptions } | { kind: 'close' };
@@ -107,22 +108,4 @@ function errorOf(error: { message: string; name: string; code?: string }): Error
     return new StoreUnavailableError(error.message);
   }
   return Object.assign(new Error(error.message), { code: error.code });
-}
-
-/**
- * A worker running an ES module of this package. From the built files that is the module itself;
- * from the TypeScript sources (tests, `--import tsx`) the worker registers tsx first, whose hooks
- * a worker does not inherit, and resolves workspace packages to their sources as the tests do.
- */
-function startModuleWorker(entry: URL, workerData: object): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `
-const { workerData } = require('node:worker_threads');
-import(workerData.tsx).then(({ register }) => { register(); return import(workerData.entry); });`;
-  return new Worker(bootstrap, {
-    eval: true,
-    workerData: { ...workerData, tsx, entry: entry.href },
-    execArgv: ['--conditions=source'],
-  });
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLOT_EVENTS } from '@rapport/protocol';
 import { startTestServer, type TestServer } from '../test-support/server.js';
+import { userHashOf } from '../identity/verify.js';
 import { inControlGroup } from './bucket.js';
 import { twoProportionTest } from './statistics.js';
 
@@ -297,5 +298,82 @@ describe('GET /api/offers/:id/report', () => {
     expect(report.daily.map((d: { offer: { exposures: number } }) => d.offer.exposures)).toEqual([100, 100]);
     expect(report.daily.reduce((s: number, d: { control: { conversions: number } }) => s + d.control.conversions, 0)).toBe(30);
     expect((await api('GET', '/api/offers/off_nope/report')).status).toBe(404);
+  });
+});
+
+describe('POST /v1/decide with "links": true', () => {
+  const trackedOf = async (query: string) => {
+    const res = await api('GET', `/api/events?site=${t.site.id}&type=track&limit=200&${query}`);
+    return res.body.events as Array<{ event: string; properties: Record<string, unknown>; userId: string | null; trust: string }>;
+  };
+
+  it('gives an offer a pixel of its view and a signed redirect of its click, recording what the SDK records', async () => {
+    const shown = await offer({ name: 'Linked', slot: 'links-hero', content: { title: 'Thailand', link: '/trips/thailand?from=offer' } });
+    const res = await decide({ anonymousId: 'links-1', slots: ['links-hero'], links: true, context: { page: { url: `${ORIGIN}/home` } } });
+    expect(res.status).toBe(200);
+    const decision = res.body.slots['links-hero'];
+    expect(decision).toMatchObject({ offerId: shown.id, variant: 'offer' });
+    // Absolute, on the server's public URL, for an email or a page without the SDK.
+    expect(decision.links.impression.startsWith(`${t.url}/v1/p.gif?`)).toBe(true);
+    expect(decision.links.click.startsWith(`${t.url}/v1/r?`)).toBe(true);
+
+    const image = await fetch(decision.links.impression);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/gif');
+    const followed = await fetch(decision.links.click, { redirect: 'manual' });
+    expect(followed.status).toBe(302);
+    expect(followed.headers.get('location')).toBe(`${ORIGIN}/trips/thailand?from=offer`);
+
+    const properties = { offerId: shown.id, slot: 'links-hero', variant: 'offer' };
+    const events = await trackedOf('anonymousId=links-1');
+    expect(events.find((e) => e.event === SLOT_EVENTS.impression)?.properties).toEqual(properties);
+    expect(events.find((e) => e.event === SLOT_EVENTS.click)?.properties).toEqual({ ...properties, url: `${ORIGIN}/trips/thailand?from=offer` });
+    // The offer's report counts them as it counts the SDK's.
+    const report = (await api('GET', `/api/offers/${shown.id}/report`)).body;
+    expect(report.offer).toMatchObject({ impressions: 1, clicks: 1 });
+  });
+
+  it('gives a control decision the pixel of its exposure only', async () => {
+    const tested = await offer({ name: 'All control', slot: 'links-control', controlPercent: 100, content: { title: 'Hidden', link: 'https://travel.example/x' } });
+    const decision = (await decide({ anonymousId: 'links-2', slots: ['links-control'], links: true })).body.slots['links-control'];
+    expect(decision.variant).toBe('control');
+    expect(Object.keys(decision.links)).toEqual(['impression']);
+    expect((await fetch(decision.links.impression)).status).toBe(200);
+    const [exposed] = await trackedOf('anonymousId=links-2');
+    expect(exposed).toMatchObject({ event: SLOT_EVENTS.control, properties: { offerId: tested.id, slot: 'links-control', variant: 'control' } });
+  });
+
+  it('records for a user id only when the decision vouched for it', async () => {
+    await offer({ name: 'For users', slot: 'links-user', content: { title: 'Welcome back', link: 'https://travel.example/account' } });
+    const userHash = userHashOf(t.site.secret, 'links-user-1');
+    const verified = (await decide({ userId: 'links-user-1', slots: ['links-user'], links: true, context: { userHash } })).body.slots['links-user'];
+    await fetch(verified.links.impression);
+    await fetch(verified.links.click, { redirect: 'manual' });
+    const events = await trackedOf('userId=links-user-1');
+    expect(events.map((e) => [e.event, e.trust]).sort()).toEqual([
+      [SLOT_EVENTS.click, 'trusted'],
+      [SLOT_EVENTS.impression, 'verified'],
+    ]);
+
+    // A bare user id, which anyone with the write key can type, goes into no link.
+    const bare = (await decide({ anonymousId: 'links-3', userId: 'links-victim', slots: ['links-user'], links: true })).body.slots['links-user'];
+    for (const url of Object.values(bare.links as Record<string, string>)) {
+      expect(new URL(url).searchParams.get('u')).toBeNull();
+      expect(url).not.toContain('links-victim');
+    }
+  });
+
+  it('makes a path absolute on the site’s own origin, never on one the caller names', async () => {
+    await offer({ name: 'Path', slot: 'links-path', content: { title: 'Trips', link: '/trips' } });
+    const decision = (await decide({ anonymousId: 'links-4', slots: ['links-path'], links: true, context: { page: { url: 'https://evil.example/' } } })).body.slots['links-path'];
+    expect(new URL(decision.links.click).searchParams.get('to')).toBe(`${ORIGIN}/trips`);
+  });
+
+  it('adds no links unless asked, and refuses a links that is not a boolean', async () => {
+    await offer({ name: 'Plain', slot: 'links-none', content: { title: 'Plain', link: 'https://travel.example/' } });
+    expect((await decide({ anonymousId: 'links-5', slots: ['links-none'] })).body.slots['links-none'].links).toBeUndefined();
+    const bad = await decide({ anonymousId: 'links-5', slots: ['links-none'], links: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details[0]).toMatchObject({ field: 'links' });
   });
 });

@@ -1,6 +1,9 @@
 import { Hono } from 'hono';
-import { MAX_ID_LENGTH, MAX_MESSAGE_BYTES, type DecideResponse, type JsonObject } from '@rapport/protocol';
+import { MAX_ID_LENGTH, MAX_MESSAGE_BYTES, SLOT_EVENTS, type DecideResponse, type JsonObject } from '@rapport/protocol';
 import type { AppContext } from '../app-context.js';
+import { httpTarget } from '../collect/hit.js';
+import { pixelUrl } from '../collect/pixel.js';
+import { redirectUrl } from '../collect/redirect.js';
 import { isObject } from '../collect/validate.js';
 import { pathOf } from '../enrich/enrich.js';
 import { campaignOf, referralOf } from '../enrich/referral.js';
@@ -8,7 +11,7 @@ import { parseUserAgent } from '../enrich/user-agent.js';
 import { HttpError } from '../http/errors.js';
 import { invalidField as bad } from '../http/input.js';
 import { readSiteRequest } from '../http/site-request.js';
-import { verifyUserHash } from '../identity/verify.js';
+import { userHashOf, verifyUserHash } from '../identity/verify.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import type { CurrentContext } from '../segments/subject.js';
 import type { Identity, Site } from '../store/types.js';
@@ -29,6 +32,8 @@ interface DecideBody {
   userHash: unknown;
   /** `context.cookieless`: the browser stores no id, the server derives it. */
   cookieless: boolean;
+  /** Each decision gets the URLs that record its slot events without the SDK. */
+  links: boolean;
 }
 
 /** `POST /v1/decide`: every personalized slot of one page view, in one call. */
@@ -82,10 +87,69 @@ export function decideRoutes(ctx: AppContext) {
         },
       ];
     }
+    if (request.links) {
+      const base = ctx.automations.links.publicUrl() || new URL(c.req.url).origin;
+      addLinks(answer, { base, site, anonymousId: request.anonymousId, userId, pageUrl: url });
+    }
     c.header('Cache-Control', 'no-store');
     return c.json(answer);
   });
   return app;
+}
+
+interface LinksFor {
+  /** This server's public URL. */
+  base: string;
+  site: Site;
+  anonymousId: string | null;
+  /** The user id only when it was vouched for: a link never vouches for one that was not. */
+  userId: string | null;
+  pageUrl: string | null;
+}
+
+/**
+ * The URLs that record what the SDK records about a slot, for where it does not run (an email, a
+ * page without JavaScript): `impression`, a pixel of `Offer Viewed` (`Offer Control Exposed` for
+ * the control group, whose page shows its default), and for content with a link, `click`, a
+ * redirect to the link signed with the site secret that records `Offer Clicked`, with the same
+ * properties as the SDK's (`offerId`, `slot`, `variant`), so that offer reports count both alike.
+ * A link that is a site path is made absolute on the request page's origin when that is one of
+ * the site's (never on an origin the caller chose), else on the site's first origin.
+ */
+function addLinks(answer: DecideResponse, who: LinksFor) {
+  const { base, site } = who;
+  const person = { ...(who.anonymousId ? { a: who.anonymousId } : {}), ...(who.userId ? { u: who.userId } : {}) };
+  // The pixel is a write-key call: its user id counts with the hash that the site's backend would give the SDK.
+  const hash = who.userId ? { h: userHashOf(site.secret, who.userId) } : {};
+  for (const [slot, decision] of Object.entries(answer.slots)) {
+    if (!decision) continue;
+    const p = JSON.stringify({ offerId: decision.offerId, slot, variant: decision.variant });
+    if (decision.variant === 'control') {
+      decision.links = { impression: pixelUrl(base, { k: site.writeKey, e: SLOT_EVENTS.control, ...person, ...hash, p }) };
+      continue;
+    }
+    if (!decision.content) continue;
+    const links: NonNullable<typeof decision.links> = { impression: pixelUrl(base, { k: site.writeKey, e: SLOT_EVENTS.impression, ...person, ...hash, p }) };
+    const target = decision.content.link && absoluteLink(decision.content.link, site, who.pageUrl);
+    if (target) links.click = redirectUrl(base, site.secret, { k: site.writeKey, to: target, e: SLOT_EVENTS.click, ...person, p });
+    decision.links = links;
+  }
+}
+
+function absoluteLink(link: string, site: Site, pageUrl: string | null): string | null {
+  if (!link.startsWith('/') || link.startsWith('//')) return httpTarget(link);
+  const pageOrigin = originOf(pageUrl);
+  const origin = pageOrigin && site.origins.includes(pageOrigin) ? pageOrigin : site.origins[0];
+  return origin ? httpTarget(origin + link) : null;
+}
+
+function originOf(url: string | null): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }
 
 /** The profile of the user id (or the user id it was aliased from), else of the anonymous id. */
@@ -128,6 +192,7 @@ export function parseDecideBody(value: unknown): DecideBody {
   };
   const userAgent = context.userAgent;
   if (userAgent !== undefined && typeof userAgent !== 'string') throw bad('context.userAgent', 'must be a string');
+  if (value.links !== undefined && typeof value.links !== 'boolean') throw bad('links', 'must be true or false');
   return {
     anonymousId,
     userId,
@@ -137,5 +202,6 @@ export function parseDecideBody(value: unknown): DecideBody {
     userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 1024) : null,
     userHash: context.userHash,
     cookieless: context.cookieless === true,
+    links: value.links === true,
   };
 }
