@@ -76,19 +76,8 @@ beforeAll(async () => {
   site = { id: created.id, writeKey: created.writeKey, secret: created.secret };
   server = createRapport({ host: rapport.url, writeKey: site.writeKey, secret: site.secret, timeout: 2_000 });
   proxy = rapportProxy({ host: rapport.url, writeKey: site.writeKey, secret: site.secret });
-  const offer = await rapport.api('POST', '/api/offers', {
-    site: site.id,
-    name: 'Hero',
-    slot: 'home-hero',
-    segment: null,
-    priority: 1,
-    status: 'active',
-    controlPercent: 0,
-    // Taller than the default, so that a late swap in the browser moves the rest of the page.
-    content: { title: 'Thailand for families', text: 'Two weeks, all inclusive, from 1,990 EUR. Flights, hotels and guides included.', link: '/tour', linkText: 'See the tour' },
-  });
-  expect(offer.status).toBe(201);
-  offerId = offer.body.id;
+  // Taller than the default, so that a late swap in the browser moves the rest of the page.
+  offerId = await rapport.createOffer(site.id, 'home-hero', { title: 'Thailand for families', text: 'Two weeks, all inclusive, from 1,990 EUR. Flights, hotels and guides included.', link: '/tour', linkText: 'See the tour' });
   browser = await launchChromium();
 });
 

@@ -26,17 +26,7 @@ beforeAll(async () => {
   const options = { rapportUrl: rapport.url, writeKey: rapport.site.writeKey, secret: rapport.site.secret };
   urls['node http'] = await listen(createServer(createSite(options)).listen(0, '127.0.0.1'));
   urls.hono = await listen(serve({ fetch: createApp(options).fetch, port: 0, hostname: '127.0.0.1' }));
-  const offer = await rapport.api('POST', '/api/offers', {
-    site: rapport.site.id,
-    name: 'Hero',
-    slot: 'home-hero',
-    segment: null,
-    priority: 1,
-    status: 'active',
-    controlPercent: 0,
-    content: { title: 'Thailand for families', link: '/tour' },
-  });
-  offerId = offer.body.id;
+  offerId = await rapport.createOffer(rapport.site.id, 'home-hero', { title: 'Thailand for families', link: '/tour' });
   await rapport.api('PATCH', `/api/sites/${rapport.site.id}`, { origins: Object.values(urls) });
 });
 

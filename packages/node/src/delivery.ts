@@ -36,6 +36,8 @@ const MAX_BACKOFF_MS = 2_000;
  */
 export class Delivery {
   private queue: Message[] = [];
+  /** The JSON size of each queued message, measured once when it is queued. */
+  private sizes: number[] = [];
   private running: Promise<FlushResult> = Promise.resolve({ sent: 0, rejected: 0, failed: 0 });
 
   constructor(private readonly options: DeliveryOptions) {}
@@ -46,11 +48,13 @@ export class Delivery {
 
   /** Queues one message; false (and onError) when it is larger than the server takes. */
   push(message: Message): boolean {
-    if (JSON.stringify(message).length > MAX_MESSAGE_BYTES) {
+    const size = Buffer.byteLength(JSON.stringify(message));
+    if (size > MAX_MESSAGE_BYTES) {
       this.options.onError(new RangeError(`rapport: a ${message.type} message is over ${MAX_MESSAGE_BYTES} bytes and was dropped`));
       return false;
     }
     this.queue.push(message);
+    this.sizes.push(size);
     return true;
   }
 
@@ -74,11 +78,12 @@ export class Delivery {
   private takeBatch(): Message[] {
     let bytes = 200;
     let count = 0;
-    for (const message of this.queue) {
-      bytes += JSON.stringify(message).length + 1;
+    for (const size of this.sizes) {
+      bytes += size + 1;
       if (count > 0 && (bytes > MAX_BATCH_BYTES || count >= 500)) break;
       count++;
     }
+    this.sizes.splice(0, count);
     return this.queue.splice(0, count);
   }
 

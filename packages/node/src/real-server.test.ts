@@ -32,18 +32,7 @@ beforeAll(async () => {
   const created = await rapport.createSite({ name: 'Node shop', origins: [shopUrl] });
   site = { id: created.id, writeKey: created.writeKey, secret: created.secret };
   proxy = rapportProxy({ host: rapport.url, writeKey: site.writeKey, secret: site.secret });
-  const offer = await rapport.api('POST', '/api/offers', {
-    site: site.id,
-    name: 'Server hero',
-    slot: 'home-hero',
-    segment: null,
-    priority: 1,
-    status: 'active',
-    controlPercent: 0,
-    content: { title: 'Thailand for families', link: '/tour' },
-  });
-  expect(offer.status).toBe(201);
-  offerId = offer.body.id;
+  offerId = await rapport.createOffer(site.id, 'home-hero', { title: 'Thailand for families', link: '/tour' });
 });
 let proxy: ReturnType<typeof rapportProxy>;
 

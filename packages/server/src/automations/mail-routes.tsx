@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { JsonObject } from '@rapport/protocol';
 import type { AppContext } from '../app-context.js';
-import { addressFor, gif, httpTarget, limitedVisitor, record, RECORD_WAIT_MS, settleWithin, withinSiteLimit } from '../collect/hit.js';
+import { gif, httpTarget, record, RECORD_WAIT_MS, settleWithin, withinSiteLimit } from '../collect/hit.js';
+import { addressFor, limitedVisitor } from '../http/visitor-ip.js';
 import type { Site } from '../store/types.js';
 import { changeTraits } from './profile-actions.js';
 import type { MailLink } from './mail-links.js';
@@ -52,7 +53,7 @@ export function mailRoutes(ctx: AppContext) {
     const link = await links.read('o', c.req.param('token'));
     const site = link && ctx.sites.get(link.siteId);
     if (link && site && withinSiteLimit(ctx, site)) {
-      await recordMailOpen(ctx, site, link, { ip: addressFor(c, ctx, visitor, site), userAgent: c.req.header('user-agent') ?? null });
+      await recordMailOpen(ctx, site, link, { ip: addressFor(visitor, site), userAgent: c.req.header('user-agent') ?? null });
     }
     return gif(c, 200);
   });
@@ -64,7 +65,7 @@ export function mailRoutes(ctx: AppContext) {
     // Only where the email itself linked: the destination is part of what is signed.
     const target = link?.url && httpTarget(link.url);
     if (!link || !site || !target) return c.html(<Page title="Link not valid">This link is not valid.</Page>, 404);
-    if (withinSiteLimit(ctx, site)) await followMailClick(ctx, site, link, { ip: addressFor(c, ctx, visitor, site), userAgent: c.req.header('user-agent') ?? null });
+    if (withinSiteLimit(ctx, site)) await followMailClick(ctx, site, link, { ip: addressFor(visitor, site), userAgent: c.req.header('user-agent') ?? null });
     return c.redirect(target, 302);
   });
 

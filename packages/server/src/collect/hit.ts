@@ -2,9 +2,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { MAX_MESSAGE_BYTES, type JsonObject, type MessageType } from '@rapport/protocol';
 import type { AppContext } from '../app-context.js';
-import { clientIp, clientKey } from '../http/client-ip.js';
 import { HttpError } from '../http/errors.js';
-import { visitorIp, type VisitorIp } from '../http/visitor-ip.js';
 import type { Site } from '../store/types.js';
 import { collect, type CollectOutcome } from './collect.js';
 
@@ -108,29 +106,6 @@ export function httpTarget(url: string): string | null {
   } catch {
     return null;
   }
-}
-
-/**
- * The visitor's address (a first-party proxy's signed header believed, see `visitorIp`), after
- * the per-IP limit of the collect API: the first thing a hit costs.
- *
- * @example
- * const visitor = limitedVisitor(c, ctx); // throws 429 past the limit
- */
-export function limitedVisitor(c: Context, ctx: AppContext): VisitorIp {
-  const visitor = visitorIp(c, ctx);
-  ctx.limits.perIp(clientKey(visitor.ip));
-  return visitor;
-}
-
-/**
- * The address to record for a hit on `site`: a proxy vouches for its own site's visitors only.
- *
- * @example
- * const ip = addressFor(c, ctx, visitor, site); // the proxy's visitor, or the socket's peer
- */
-export function addressFor(c: Context, ctx: AppContext, visitor: VisitorIp, site: Site): string | null {
-  return visitor.vouchedBy === undefined || visitor.vouchedBy === site.id ? visitor.ip : clientIp(c, ctx.options.proxies);
 }
 
 /**

@@ -4,7 +4,8 @@ import type { AppContext } from '../app-context.js';
 import { recordMailOpen } from '../automations/mail-routes.js';
 import { checkOrigin } from '../http/auth.js';
 import { HttpError, httpErrorOf } from '../http/errors.js';
-import { addressFor, ERROR_HEADER, gif, headerText, jsonObjectField, limitedVisitor, readQuery, record, WARNING_HEADER } from './hit.js';
+import { addressFor, limitedVisitor } from '../http/visitor-ip.js';
+import { ERROR_HEADER, gif, headerText, jsonObjectField, readQuery, record, WARNING_HEADER } from './hit.js';
 import { isObject } from './validate.js';
 
 /** The short query of `/v1/p.gif`; see docs/no-javascript.md. */
@@ -100,7 +101,7 @@ async function hit(c: Context, ctx: AppContext, pathType: MessageType | null): P
     const site = link && ctx.sites.get(link.siteId);
     if (!link || !site) throw new HttpError(401, 'm: is not an open link of an email of this server');
     ctx.limits.perSite(site.id);
-    await recordMailOpen(ctx, site, link, { ip: addressFor(c, ctx, visitor, site), userAgent });
+    await recordMailOpen(ctx, site, link, { ip: addressFor(visitor, site), userAgent });
     return null;
   }
 
@@ -123,7 +124,7 @@ async function hit(c: Context, ctx: AppContext, pathType: MessageType | null): P
   // Nothing to tell this device by (an email has no cookie): the server derives its id for the day.
   if (!nonEmpty(message.anonymousId) && !nonEmpty(message.userId)) context.cookieless = true;
 
-  const outcome = await record(ctx, { site, trusted: false, message, ip: addressFor(c, ctx, visitor, site), userAgent });
+  const outcome = await record(ctx, { site, trusted: false, message, ip: addressFor(visitor, site), userAgent });
   if (outcome.status !== 200) {
     const field = (outcome.body.details?.[0] as { field?: string } | undefined)?.field;
     const named = field && (data ? `data.${field}` : queryField(field));

@@ -5,13 +5,12 @@ import type { AppContext } from '../app-context.js';
 import { followMailClick } from '../automations/mail-routes.js';
 import { HttpError, httpErrorOf } from '../http/errors.js';
 import type { Site } from '../store/types.js';
+import { addressFor, limitedVisitor } from '../http/visitor-ip.js';
 import {
-  addressFor,
   ERROR_HEADER,
   headerText,
   httpTarget,
   jsonObjectField,
-  limitedVisitor,
   readQuery,
   record,
   RECORD_WAIT_MS,
@@ -92,7 +91,7 @@ async function follow(c: Context, ctx: AppContext): Promise<Response> {
     const site = link && ctx.sites.get(link.siteId);
     const target = link?.url && httpTarget(link.url);
     if (!link || !site || !target) throw new HttpError(403, 'm: is not a link of an email of this server');
-    if (withinSiteLimit(ctx, site)) await followMailClick(ctx, site, link, { ip: addressFor(c, ctx, visitor, site), userAgent });
+    if (withinSiteLimit(ctx, site)) await followMailClick(ctx, site, link, { ip: addressFor(visitor, site), userAgent });
     return away(c, target);
   }
 
@@ -113,7 +112,7 @@ async function follow(c: Context, ctx: AppContext): Promise<Response> {
   const properties = q.p === undefined ? {} : jsonObjectField('p', q.p);
   // Past the site's limit the click goes unrecorded, but the visitor still gets where the site sent them.
   if (withinSiteLimit(ctx, site)) {
-    const ip = addressFor(c, ctx, visitor, site);
+    const ip = addressFor(visitor, site);
     await settleWithin(recordClick(ctx, site, { ...signed, to: target }, properties, ip, userAgent), RECORD_WAIT_MS, 'the click of a signed redirect');
   }
   return away(c, target);

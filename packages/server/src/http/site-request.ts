@@ -1,8 +1,7 @@
 import type { Context } from 'hono';
 import type { AppContext } from '../app-context.js';
 import { checkOrigin, siteFromBody, siteFromHeaders, type SiteAuth } from './auth.js';
-import { clientIp, clientKey } from './client-ip.js';
-import { visitorIp } from './visitor-ip.js';
+import { addressFor, limitedVisitor } from './visitor-ip.js';
 import { readJsonBody, type JsonBody } from './read-body.js';
 
 export interface SiteRequest {
@@ -18,15 +17,12 @@ export interface SiteRequest {
  * known: before the body is read when the headers name it.
  */
 export async function readSiteRequest(c: Context, ctx: AppContext, limit: number): Promise<SiteRequest> {
-  const visitor = visitorIp(c, ctx);
-  ctx.limits.perIp(clientKey(visitor.ip));
+  const visitor = limitedVisitor(c, ctx);
   const fromHeaders = await siteFromHeaders(c, ctx.sites);
   if (fromHeaders) checkOrigin(c, fromHeaders);
   const body = await readJsonBody(c, limit);
   const auth = fromHeaders ?? (await siteFromBody(body.value, ctx.sites));
   if (!fromHeaders) checkOrigin(c, auth);
   ctx.limits.perSite(auth.site.id);
-  // A proxy vouches for its own site's visitors only: another site's secret proves nothing here.
-  const ip = visitor.vouchedBy === undefined || visitor.vouchedBy === auth.site.id ? visitor.ip : clientIp(c, ctx.options.proxies);
-  return { auth, body, ip };
+  return { auth, body, ip: addressFor(visitor, auth.site) };
 }

@@ -28,6 +28,8 @@ export interface TestServer {
   dbPath: string;
   server: RunningServer;
   createSite(input: { name: string; origins: string[]; settings?: Partial<SiteSettings> }): Promise<Site>;
+  /** An active offer for everyone (no segment, no control group) in `slot`; returns its id. */
+  createOffer(siteId: string, slot: string, content: Record<string, string>): Promise<string>;
   /** Calls the admin JSON API with the admin token. */
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Sends a collect call; `auth` defaults to the write key in HTTP Basic. */
@@ -60,7 +62,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     (await server.sites.create({ name: 'Test site', origins: options.origins ?? [], settings: { requireUserHash: false, ...options.settings } }));
   const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 
-  return {
+  const t: TestServer = {
     url: server.url,
     adminToken: server.adminToken,
     site,
@@ -83,9 +85,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         body: init.raw ? (body as string) : JSON.stringify(body),
       });
     },
+    async createOffer(siteId, slot, content) {
+      const offer = { site: siteId, name: `Offer in ${slot}`, slot, segment: null, priority: 1, status: 'active', controlPercent: 0, content };
+      const res = await t.api('POST', '/api/offers', offer);
+      if (res.status !== 201) throw new Error(`the test offer was refused: ${JSON.stringify(res.body)}`);
+      return res.body.id as string;
+    },
     async stop() {
       await server.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+  return t;
 }
