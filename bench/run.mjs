@@ -116,7 +116,7 @@ ensureBuilt({ log });
 if (!quick && !args['reuse-data'] && only.includes('datasets')) clearDatasets();
 
 await step('machine', () => describeMachine());
-await step('sdk', () => runSdk(quick ? { rounds: 50, repeats: 1 } : { rounds: 200, repeats: 3 }));
+await step('sdk', () => runSdk(quick ? { rounds: 50, repeats: 1, peerPages: 2, peerRounds: 3 } : { rounds: 200, repeats: 3 }));
 await step('ingest', () => runIngest(quick ? { runs: 1, seconds: 3, warmup: 1, profileSeconds: 0 } : { runs: 3, seconds: 10, warmup: 2, profileSeconds: 6 }));
 await step('datasets', async () => {
   await ensureDatasets(TIERS, { log });

@@ -15,6 +15,8 @@
 // the flush's promise resolves; repeated 200 times. Chrome's own TaskDuration (CDP Performance
 // metrics) gives the main thread's busy time over the whole loop.
 //
+// Then the SDK against its peers in the same Chromium: bench/sdk-peers.mjs.
+//
 //   node bench/sdk.mjs [--rounds 200] [--quick]
 
 import fs from 'node:fs';
@@ -27,6 +29,7 @@ import { summarizeProfile } from './lib/cpuprofile.mjs';
 import { DATA_DIR } from './lib/dataset.mjs';
 import { ROOT, ensureBuilt } from './lib/server.mjs';
 import { fmt, isMain, log, parseArgs, percentile, summary, writeResult } from './lib/stats.mjs';
+import { runSdkPeers } from './sdk-peers.mjs';
 
 export const SDK_BUDGET_BYTES = 6 * 1024;
 
@@ -176,7 +179,7 @@ export async function measureMainThread({ rounds = 200, profile = false } = {}) 
   }
 }
 
-export async function runSdk({ rounds = 200, repeats = 3 } = {}) {
+export async function runSdk({ rounds = 200, repeats = 3, peerPages = 10, peerRounds = 10 } = {}) {
   ensureBuilt({ log });
   log('sdk: sizes');
   const sizes = await measureSizes();
@@ -185,8 +188,11 @@ export async function runSdk({ rounds = 200, repeats = 3 } = {}) {
     log(`sdk: main-thread cost in Chromium, run ${i}/${repeats}`);
     runs.push(await measureMainThread({ rounds, profile: i === repeats }));
   }
+  log('sdk: against the peers in Chromium (sdk-peers.mjs)');
+  const peers = await runSdkPeers({ pages: peerPages, rounds: peerRounds });
   const ours = sizes[0];
   return {
+    peers,
     sizes,
     budget: { bytes: SDK_BUDGET_BYTES, gzipBytes: ours.gzipBytes, met: ours.gzipBytes <= SDK_BUDGET_BYTES },
     mainThread: {
@@ -206,7 +212,7 @@ export async function runSdk({ rounds = 200, repeats = 3 } = {}) {
 
 if (isMain(import.meta)) {
   const args = parseArgs();
-  const result = await runSdk({ rounds: Number(args.rounds ?? (args.quick ? 50 : 200)), repeats: args.quick ? 1 : 3 });
+  const result = await runSdk({ rounds: Number(args.rounds ?? (args.quick ? 50 : 200)), repeats: args.quick ? 1 : 3, peerPages: args.quick ? 2 : 10, peerRounds: args.quick ? 3 : 10 });
   writeResult('sdk', result);
   for (const s of result.sizes) console.log(`${s.name.padEnd(26)} ${fmt(s.minBytes).padStart(9)} min  ${fmt(s.gzipBytes).padStart(8)} gzip  ${fmt(s.brotliBytes).padStart(8)} brotli`);
   const m = result.mainThread;

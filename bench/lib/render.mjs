@@ -29,6 +29,34 @@ function profileMd(p, title) {
   return out.join('\n');
 }
 
+/** The figures of bench/sdk-peers.mjs, with the unit and the way each is shown. */
+const PEER_FIGURES = [
+  ['evalMs', 'evaluation', (r) => `${fmt(r.evalMs, 1)} ms`],
+  ['startUpMs', 'start-up', (r) => `${fmt(r.startUpMs, 1)} ms`],
+  ['mainThreadMs', '20 tracks + delivery', (r) => `${fmt(r.mainThreadMs, 2)} ms`],
+  ['trackUsP50', 'one track() p50', (r) => `${fmt(r.trackUsP50, 1)} µs`],
+  ['longTaskMs', 'long tasks', (r) => `${fmt(r.longTasks, 0)} (${fmt(r.longTaskMs, 0)} ms)`],
+];
+const ratio = (f) => (Number.isFinite(f.ratio) ? `${fmt(f.ratio, 2)}×` : f.ours === 0 ? '0 and 0' : '∞');
+
+/** Section 5b: the SDK against its peers in one browser run. */
+function peersMd(p) {
+  const out = ['### The SDK against its peers, one Chromium', ''];
+  out.push(`Each SDK's script-tag build inlined in a page, minified as above, each page in a fresh browser context of one headless Chromium ${p.chromium}, the SDKs taking turns (${fmt(p.pages)} pages each, ${fmt(p.rounds)} rounds of 20 \`track()\` calls a page; medians). A local stub answers every SDK's backend at once (Segment's settings, RudderStack's source config, PostHog's flags, every collect call) and counts the events it receives. Method and settings: bench/sdk-peers.mjs.`, '');
+  out.push(`| SDK | ${PEER_FIGURES.map(([, label]) => label).join(' | ')} |`, `| --- | ${PEER_FIGURES.map(() => '---:').join(' | ')} |`);
+  for (const r of p.rows) out.push(`| ${r.name === 'Rapport' ? '**Rapport**' : r.name} ${r.version} | ${PEER_FIGURES.map(([, , show]) => show(r)).join(' | ')} |`);
+  out.push(`| **Rapport ÷ best peer** | ${PEER_FIGURES.map(([key]) => `${ratio(p.figures[key])} ${p.figures[key].met ? '(met)' : '(missed)'}`).join(' | ')} |`, '');
+  out.push(
+    '- evaluation: from before the script to the end of the snippet\'s start call (load, init, first page view): what a loading page waits for. Rapport starts as it is evaluated.',
+    `- start-up: the main thread's busy time (Chrome's TaskDuration) from before the navigation until the SDK is ready and 500 ms have passed, less the same page without an SDK (${fmt(p.blankStartUpMs, 1)} ms): all it did to start, deferred work included.`,
+    '- 20 tracks + delivery: busy time from before 20 `track()` calls until the stub has received the 20 events. Rapport batches and is flushed; Segment and RudderStack send each event on its own; PostHog batches on a timer set to its minimum, 250 ms.',
+    '- one track() p50: each call timed on its own in a cross-origin-isolated page (5 µs timer resolution): how long the page\'s code waits for it.',
+    '- long tasks: tasks of 50 ms or more over the whole page (load, start, every round), by PerformanceObserver.',
+    '',
+  );
+  return out;
+}
+
 /** One sentence on a profile for a missed target: the biggest areas and functions. */
 function profileLine(p) {
   if (!p) return 'no profile was taken.';
@@ -66,6 +94,11 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
     out.push(`| Console overview p95 < ${fmt(t.p95Ms)} ms at ${fmt(t.profiles)} profiles | p95 ${fmt(t.measured, 1)} ms | ${status(t.met)} |`);
   }
   if (sdk) out.push(`| SDK script tag ≤ 6 KB min+gzip | ${kb(sdk.budget.gzipBytes)} | ${status(sdk.budget.met)} |`);
+  if (sdk?.peers) {
+    const f = sdk.peers.figures;
+    const ratios = PEER_FIGURES.map(([key, label]) => `${label} ${ratio(f[key])}`).join(', ');
+    out.push(`| SDK lowest of Rapport, Segment, PostHog and RudderStack on every browser figure (ratio to the best peer) | ${ratios} | ${status(sdk.peers.met)} |`);
+  }
   if (postgres?.ingest) out.push(`| PostgreSQL ingest ≥ ${fmt(100 * postgres.ingest.target.ratio)}% of SQLite's, 1 node each | ${pct(postgres.ingest.ratioPostgresToSqlite)} | ${status(postgres.ingest.target.met)} |`);
   if (postgres?.decide) {
     const t = postgres.decide.target;
@@ -226,6 +259,7 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
     out.push(`Main thread busy per round of 20 \`track()\` calls and their flush (Chrome's TaskDuration): **${ms(m.mainThreadMsPerRound)} ms** (wall time ${ms(m.wallMsPerRound)} ms).`, '');
     out.push(`Profile of the SDK in the page (one more round of the loop under the CPU profiler, names from the source map): ${profileLine(m.profile)}`, '');
     out.push(profileMd(m.profile, 'Profile of the SDK in Chromium'));
+    if (sdk.peers) out.push(...peersMd(sdk.peers));
   }
 
   out.push('## 6. Memory', '', 'Resident set size (RSS) of the server process, from /proc. The SQLite page cache (64 MB) and memory-mapped reads (up to 256 MB of the file) count in it.', '');

@@ -1,5 +1,5 @@
 import { CLICK_ID_PARAMS, MAX_ID_LENGTH, UTM_PARAMS } from '@rapport/protocol';
-import type { Campaign, JsonObject, PageContext } from '@rapport/protocol';
+import type { Campaign, JsonObject, Message, PageContext } from '@rapport/protocol';
 
 /**
  * A random UUID v4. `crypto.randomUUID` exists only in secure contexts (https, localhost), so
@@ -57,11 +57,20 @@ export const idOf = (value: unknown): string => {
   throw new TypeError('rapport: userId');
 };
 
-/** The visitor's time zone, when the browser tells. */
-// Read once: building a DateTimeFormat for every message was a sixth of the cost of track().
+// The visitor's time zone, read once: building a DateTimeFormat for every message was a sixth
+// of the cost of track(), and the first one of a page costs 15–30 ms (ICU loads its data).
 let zone: string | undefined;
-export const timezone = (): string | undefined => {
+
+/** The time zone if it has been read; messages made while the page starts go without it. */
+export const knownTimezone = (): string | undefined => zone;
+
+/**
+ * Gives a message the time zone when it is sent, reading it if need be: the first read happens
+ * in the task of the first flush, not in the one that starts the SDK on a loading page.
+ */
+export const withTimezone = (message: Message): void => {
+  const context = message.context;
   try {
-    return (zone = zone || Intl.DateTimeFormat().resolvedOptions().timeZone);
+    if (context && !context.timezone) context.timezone = zone = zone || Intl.DateTimeFormat().resolvedOptions().timeZone;
   } catch {}
 };

@@ -1,6 +1,6 @@
 import { SESSION_TIMEOUT_MS } from '@rapport/protocol';
 import type { Context, FirstTouch, JsonObject, Message } from '@rapport/protocol';
-import { campaignOf, idOf, objectOr, pageOf, timezone, uuid } from './context';
+import { campaignOf, idOf, knownTimezone, objectOr, pageOf, uuid } from './context';
 import { createDelivery } from './delivery';
 import { ID, createStore } from './storage';
 import type { Core, IdentifyOptions, Module, RapportOptions } from './types';
@@ -78,7 +78,7 @@ export function createCore(given: RapportOptions, modules: Module[] = []): Core 
       campaign: campaignOf(location.search),
       userAgent: navigator.userAgent,
       locale: navigator.language,
-      timezone: timezone(),
+      timezone: knownTimezone(),
       library: { name: 'rapport.js', version: VERSION },
       sessionId,
       firstTouch: first,

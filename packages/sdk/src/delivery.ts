@@ -10,6 +10,7 @@ import {
   isFinal,
   retryAfter,
 } from './policy';
+import { withTimezone } from './context';
 import type { Store } from './storage';
 import type { Core, DeliveryError } from './types';
 
@@ -82,6 +83,7 @@ export function createDelivery({ url, writeKey, store, active, report, guard }: 
   const take = (list: Message[]) => {
     let n = 0;
     for (let size = 100; n < list.length; n++) {
+      withTimezone(list[n]);
       size += bytes(JSON.stringify(list[n])) + 1;
       if (n && size > MAX_REQUEST_BYTES) break;
     }
