@@ -1,6 +1,7 @@
-// Builds the browser SDK: an ESM module with .d.ts types for bundlers, and the script-tag bundle
-// that the server serves as /sdk.js (resolved through `@rapport/sdk/script`). Tests import this
-// config too (the size test, e2e/global-setup.ts), so paths do not depend on the working directory.
+// Builds the browser SDK: an ESM module with .d.ts types for bundlers, the script-tag bundle
+// that the server serves as /sdk.js (resolved through `@rapport/sdk/script`), and beside it the
+// product cards module /sdk-cards.js. Tests import this config too (the size test,
+// e2e/global-setup.ts), so paths do not depend on the working directory.
 import { fileURLToPath } from 'node:url';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
@@ -38,13 +39,25 @@ export default [
     // relative to its virtual output folder, two levels deeper than the sources.
     input: `${sdk}/src/script-tag.ts`,
     output: { file: `${sdk}/dist/sdk.js`, format: 'iife', sourcemap: true },
-    plugins: [
-      nodeResolve({ browser: true }),
-      typescript({
-        tsconfig,
-        compilerOptions: { noEmit: false, rootDir: '..', outDir: `${sdk}/dist`, sourceRoot: `${sdk}/..` },
-      }),
-      terser({ compress: { passes: 2 }, format: { comments: false } }),
-    ],
+    plugins: browser(),
+  },
+  {
+    // The product cards, served as /sdk-cards.js beside /sdk.js: an ES module that the slots
+    // import only when an offer is recommendations, so that the script tag does not carry it.
+    input: `${sdk}/src/cards.ts`,
+    output: { file: `${sdk}/dist/sdk-cards.js`, format: 'es', sourcemap: true },
+    plugins: browser(),
   },
 ];
+
+// Minified builds for browsers, one set of plugin instances each.
+function browser() {
+  return [
+    nodeResolve({ browser: true }),
+    typescript({
+      tsconfig,
+      compilerOptions: { noEmit: false, rootDir: '..', outDir: `${sdk}/dist`, sourceRoot: `${sdk}/..` },
+    }),
+    terser({ compress: { passes: 2 }, format: { comments: false } }),
+  ];
+}

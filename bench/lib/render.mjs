@@ -69,7 +69,7 @@ function profileLine(p) {
   return `by area ${areas}; by function ${fns}.`;
 }
 
-export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, postgres, automations, repair, worstCase, worstCaseBefore, run }) {
+export function renderBenchmarks({ machine, ingest, decide, growth, identity, sdk, postgres, automations, repair, recommendations, worstCase, worstCaseBefore, run }) {
   const out = [];
   out.push('# Benchmarks', '');
   out.push(
@@ -113,6 +113,13 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
       if (store === t.store) continue;
       out.push(`| … on ${storeName(store)} (1 node), ${fmt(r.spread.runs)} runs due spread at ${fmt(r.spread.due.meanPerSec)}/s | p99 ${secs(r.spread.latenessMs.p99)} | ${status(r.spread.latenessMs.p99 < t.ms && r.spread.delivered === r.spread.runs)} |`);
     }
+  }
+  if (recommendations?.targets) {
+    const t = recommendations.targets;
+    const r = recommendations;
+    out.push(`| Recommendations: bought-together finds ≥ ${fmt(100 * t.planted.recallAt5)}% of the ${fmt(r.planted.pairs)} planted pairs in its top 5 (offline, simulated shop) | ${fmt(100 * t.planted.measured, 1)}% (${fmt(r.planted.found)} of ${fmt(r.planted.pairs)}) | ${status(t.planted.met)} |`);
+    out.push(`| Recommendations: for-you hit rate@10 ≥ ${fmt(t.forYou.ratio)}× the popularity baseline's (offline, time split) | ${fmt(t.forYou.measured, 2)}× (${fmt(100 * t.forYou.forYou, 1)}% against ${fmt(100 * t.forYou.popularity, 1)}%) | ${status(t.forYou.met)} |`);
+    out.push(`| Recommendations p99 < ${fmt(t.p99.ms)} ms at ${fmt(t.p99.rate)} requests/s (\`POST /v1/recommendations\`, mixed strategies) | p99 ${ms(r.serving.fixed.p99)} ms | ${status(t.p99.met)} |`);
   }
   out.push('');
 
@@ -275,6 +282,7 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
   if (postgres) out.push(...renderPostgres(postgres));
   if (automations) out.push(...renderAutomations(automations));
   if (repair) out.push(...renderRepair(repair));
+  if (recommendations) out.push(...renderRecommendations(recommendations));
 
   out.push('## Run', '', '| step | seconds |', '| --- | ---: |', ...run.steps.map((s) => `| ${s.name} | ${fmt(s.seconds, 1)} |`), `| **total** | **${fmt(run.seconds, 1)}** |`, '');
   if (worstCase || worstCaseBefore) out.push(...renderWorstCase(worstCase, worstCaseBefore));
@@ -624,5 +632,80 @@ function renderRepair(r) {
   const cell = (values) => `${fmt(percentile(values, 50))} ms (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
   for (const [store, m] of Object.entries(r.stores)) out.push(`| ${storeName(store)} | ${cell(m.split)} | ${cell(m.ingestMerge)} | ${cell(m.operatorMerge)} |`);
   out.push('');
+  return out;
+}
+
+/** The recommendations step (bench/recommendations.mjs): offline quality on a simulated shop, training at 1M orders, serving latency. */
+function renderRecommendations(r) {
+  const d = r.dataset;
+  const sh = r.shop;
+  const pcent = (v) => `${fmt(100 * v, 1)}%`;
+  const out = ['## 10. Recommendations', ''];
+  out.push(
+    `\`node bench/recommendations.mjs\`${r.settings.quick ? ' (quick settings)' : ''}: the built recommendation models (\`packages/server/src/recommendations/models/\`, untouched by the benchmark) on a simulated shop with planted structure (\`bench/lib/shop-generator.mjs\`, seeded: its header gives every parameter): ${fmt(sh.products)} products in ${fmt(sh.categories)} categories (${sh.consumableCategories.map((c) => `"${c}"`).join(' and ')} bought again), ${fmt(sh.clusters)} taste clusters (each person has one or two and mostly views and buys in them), ${fmt(sh.pairs)} planted complementary pairs A → B (B joins an order with A with probability ${fmt(sh.pairProbability, 1)}, and is otherwise rare). The step took ${fmt(r.seconds / 60, 1)} minutes and ended ${r.finishedAt?.slice(0, 16).replace('T', ' ')} UTC.`,
+    '',
+    `### Offline quality, time split`,
+    '',
+    `${fmt(d.people)} people over ${fmt(sh.days)} days: ${fmt(d.interactions)} interactions (${fmt(d.views)} views, ${fmt(d.carts)} carts, ${fmt(d.orderLines)} order lines: ${fmt(d.viewsPerOrderLine, 1)} views per line), ${fmt(d.orders)} orders of ${fmt(d.linesPerOrder, 2)} lines. The models are trained on the ${fmt(sh.splitDay)} days before the split (${fmt(d.trainInteractions)} interactions, ${fmt(d.trainOrders)} orders; ${fmt(r.timings.trainSeconds, 1)} s) and scored on the ${fmt(sh.days - sh.splitDay)} days after it (${fmt(d.testOrders)} orders, ${fmt(d.testSessions)} sessions), asking \`recommend()\` of the built models directly (${fmt(r.timings.microsecondsPerRequest)} µs a request). Relevance is binary; NDCG@10 divides by the best order of the relevant products.`,
+    '',
+    '| list | asked for | relevant | cases | hit rate@10 | NDCG@10 |',
+    '| --- | --- | --- | ---: | ---: | ---: |',
+  );
+  const row = (name, what, relevant, s, bold = false) => out.push(`| ${name} | ${what} | ${relevant} | ${fmt(s.cases)} | ${bold ? '**' : ''}${pcent(s.hitRate)}${bold ? '**' : ''} | ${fmt(s.ndcg, 3)} |`);
+  const people = 'each person with a training interaction and a test purchase (history: their training interactions, newest first)';
+  const p = r.perPerson;
+  row('**for-you**', people, 'what they bought after the split', p.forYou, true);
+  row('trending', 'the same people', 'the same', p.trending);
+  row('popularity baseline', 'the 10 most bought products of the training days, less what the person bought (as for-you leaves it out)', 'the same', p.popularity);
+  row('… without leaving anything out', 'the 10 most bought products', 'the same', p.popularityUnfiltered);
+  row('**bought-together**', "each test order of 2+ products: its first product's page", "the order's other products", r.baskets.boughtTogether, true);
+  row('most bought', 'the same orders: the 10 most bought, less the query', 'the same', r.baskets.popularity);
+  row('**viewed-together**', "each test session of 2+ distinct views: its first viewed product's page", "the session's other views", r.sessions.viewedTogether, true);
+  row('most viewed', 'the same sessions: the 10 most viewed, less the query', 'the same', r.sessions.popularity);
+  out.push('');
+  const pl = r.planted;
+  const t = r.targets;
+  out.push(
+    `Planted pairs: bought-together has B in A's top 5 for **${fmt(pl.found)} of ${fmt(pl.pairs)}** pairs (${pcent(pl.recallAt5)}; ${fmt(pl.foundFirst)} at rank 1); target ≥ ${fmt(100 * t.planted.recallAt5)}%: ${status(t.planted.met)}. ${fmt(pl.findable)} pairs had at least 2 training orders with both A and B (the models' minimum support), and ${fmt(pl.foundFindable)} of those were found${pl.findable < pl.pairs ? ": a pair with a rare A (the A's are spread from the head to the tail of their cluster's popularity) may not be in 2 baskets before the split" : ''}.`,
+    '',
+    `For-you against the popularity baseline: hit rate@10 ${pcent(t.forYou.forYou)} against ${pcent(t.forYou.popularity)}, **${fmt(t.forYou.measured, 2)}×** (target ≥ ${fmt(t.forYou.ratio)}×: ${status(t.forYou.met)}); ${pcent(r.forYouSources.similarShare)} of its items came from similar products${r.forYouSources.fallback > 0 ? `, ${fmt(r.forYouSources.fallback)} from its popularity fill-up` : ''}. Model of the evaluation: ${fmt(r.model.stats.products)} products, coverage bought-together ${pcent(r.model.stats.coverage.boughtTogether)}, viewed-together ${pcent(r.model.stats.coverage.viewedTogether)}, similar ${pcent(r.model.stats.coverage.similar)}; ${bytes(r.model.bytes)} serialized.`,
+    '',
+  );
+  const st = r.stream;
+  out.push(
+    `### Training at ${fmt(st.counts.orders)} orders`,
+    '',
+    `The same shop's generator streams ${fmt(st.people)} people's ${fmt(sh.days)} days, a day at a time, oldest first, into \`ModelTrainer.add\` (never held whole), in a child process of its own; then \`finish()\` and \`serializeModel\`. Training time is the time spent in \`add()\` and \`finish()\`; generating the stream (${fmt(st.generateSeconds, 1)} s) is not counted in it, but its memory is in the RSS (the schedule of ${fmt(st.counts.sessions)} sessions and a day's interactions at a time; ${mb(st.rssBeforeFirstDayMb)} before the first day).`,
+    '',
+    '| orders | interactions | people | training (add + finish) | interactions/s | peak RSS | model (serialized JSON) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${fmt(st.counts.orders)} | ${fmt(st.counts.interactions)} (${fmt(st.counts.views)} views, ${fmt(st.counts.carts)} carts, ${fmt(st.counts.orderLines)} lines) | ${fmt(st.people)} | **${fmt(st.seconds, 1)} s** (${fmt(st.addSeconds, 1)} + ${fmt(st.finishSeconds, 1)}) | ${fmt(st.interactionsPerSec)} | **${mb(st.peakRssMb)}** (VmHWM ${mb(st.vmHwmMb)}) | ${bytes(st.modelBytes)} (${fmt(st.serializeSeconds, 2)} s) |`,
+    '',
+    `Peak RSS: \`process.memoryUsage().rss\` sampled every 65,536 interactions, after every day and around \`finish()\` (${fmt(st.rssSamples)} samples); VmHWM is the kernel's high-water mark of the child process. The model: ${fmt(st.modelStats.products)} products, ${fmt(st.modelStats.people)} people, ${fmt(st.modelStats.sessions)} sessions; coverage bought-together ${pcent(st.modelStats.coverage.boughtTogether)}, viewed-together ${pcent(st.modelStats.coverage.viewedTogether)}, similar ${pcent(st.modelStats.coverage.similar)}.`,
+    '',
+  );
+  const s = r.serving;
+  const ss = s.settings;
+  const mix = Object.entries(ss.mix).map(([k, v]) => `${fmt(100 * v)}% ${k}`).join(', ');
+  out.push(
+    '### Serving',
+    '',
+    `The built server (\`rapport serve\`, a fresh SQLite database), a site made through the admin API, the training events of the first ${fmt(ss.people)} people of the evaluation (${fmt(s.events)} events: product views, cart adds, orders) sent through \`POST /v1/batch\` in ${fmt(s.ingestSeconds, 1)} s, then \`POST /api/recommendations/train\` (${fmt(s.trainMs)} ms: ${fmt(s.trained.stats.products)} products, ${fmt(s.trained.stats.orders)} orders). Then \`POST /v1/recommendations\` with the write key, ${fmt(ss.limit)} items, paced at ${fmt(ss.rate)} requests/s (open loop, \`bench/lib/paced.mjs\`, up to ${fmt(ss.connections)} connections) for ${fmt(ss.seconds)} s a run, ${runs(ss.runs)} after ${fmt(ss.warmupSeconds)} s of warm-up; ${mix}, each for a random person of the ${fmt(ss.people)} by anonymous id. The load generator shares the 2 cores with the server.`,
+    '',
+    '| | served/s | p50 | p90 | p99 | p99.9 | max | server CPU (cores) | load generator (cores) | other processes (cores) | failed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| \`POST /v1/recommendations\` at ${fmt(ss.rate)}/s | ${n(s.fixed.okPerSec)} | ${ms(s.fixed.p50)} ms | ${ms(s.fixed.p90)} ms | **${ms(s.fixed.p99)} ms** | ${ms(s.fixed.p999)} ms | ${ms(s.fixed.maxMs, 1)} ms | ${ms(s.fixed.serverCpuCores)} | ${ms(s.fixed.loadGeneratorCores)} | ${ms(s.fixed.otherCores)} | ${fmt(s.failed)} |`,
+    '',
+    `Per run (p99, other processes): ${s.runs.map((x) => `${fmt(x.p99, 2)} ms, ${fmt(x.otherCores, 2)} cores`).join('; ')}. "Other processes" is the machine's busy time (/proc/stat) less the server's and the load generator's: what else ran on this shared ${fmt(s.runs[0]?.machineCores ?? 2, 0)}-core machine during the run. A run with other processes taking a core has a p99 that the machine, not the server, made worse.`,
+    '',
+    `Target p99 < ${fmt(t.p99.ms)} ms at ${fmt(t.p99.rate)} requests/s: ${status(t.p99.met)}. Before the paced runs, 400 requests one at a time (the first, which loads the model, took ${fmt(s.firstRequestMs, 1)} ms): ${Object.entries(s.answers).map(([k, a]) => `${k} p50 ${fmt(a.p50, 2)} ms, ${pcent(a.nonEmptyShare)} with items (${fmt(a.meanItems, 1)} on average)`).join('; ')}. A bought- or viewed-together answer is empty when the page's product has no neighbour in a model of ${fmt(ss.people)} people; a for-you answer is filled up with popularity. Load average of the machine at the end of the step: ${(r.loadAverage ?? []).map((v) => fmt(v, 2)).join(', ')}.`,
+    '',
+  );
+  if (s.profile) {
+    const pr = s.profile;
+    out.push(`Profiled run (a server of its own on the same database under \`--cpu-prof\`, paced at ${fmt(s.settings.rate)}/s, not counted; the profile covers the server's whole life, start-up and 1 s of warm-up included: p50 ${fmt(pr.run.p50, 2)} ms, p99 ${fmt(pr.run.p99, 2)} ms): ${profileLine(pr.summary)}`, '');
+    out.push(profileMd(pr.summary, 'Profile of the server answering POST /v1/recommendations'));
+  }
+  if (r.problems?.length) out.push(`- **Problems**: ${r.problems.join('; ')}.`, '');
   return out;
 }

@@ -48,6 +48,16 @@ describe('rapportProxy (fetch-style)', () => {
     expect(String(got.headers[PROXY_HEADER])).toBe(`ip=203.0.113.9; t=${fields.t}; k=wk_1; s=${expected}`);
   });
 
+  it('forwards the SDK and the product cards module it loads, and no other file', async () => {
+    const s = await upstream();
+    const proxy = rapportProxy({ host: s.url, writeKey: 'wk', secret: 'sk' });
+    for (const path of ['/rp/sdk.js', '/rp/sdk.js.map', '/rp/sdk-cards.js', '/rp/sdk-cards.js.map']) {
+      expect((await proxy.fetch(new Request(`https://shop.example${path}`))).status, path).toBe(200);
+    }
+    expect((await proxy.fetch(new Request('https://shop.example/rp/sdk-other.js'))).status).toBe(404);
+    expect(s.received.map((r) => r.url)).toEqual(['/sdk.js', '/sdk.js.map', '/sdk-cards.js', '/sdk-cards.js.map']);
+  });
+
   it('passes a redirect on to the browser instead of following it', async () => {
     const s = await upstream();
     const res = await rapportProxy({ host: s.url, writeKey: 'wk', secret: 'sk' }).fetch(new Request('https://shop.example/rp/v1/r?k=wk&to=x&s=y'));

@@ -54,6 +54,9 @@ const FORWARD_RESPONSE = ['access-control-allow-origin', 'cache-control', 'conte
  * @example
  * const proxy = rapportProxy({ host: 'https://rapport.example.com', writeKey: 'wk_live_123', secret: process.env.RAPPORT_SECRET });
  */
+/** The SDK's files: the script tag, and the product cards it loads for a recommendations slot. */
+const SCRIPTS = new Set(['/sdk.js', '/sdk.js.map', '/sdk-cards.js', '/sdk-cards.js.map']);
+
 export function rapportProxy(options: ProxyOptions): RapportProxy {
   const host = options.host.replace(/\/+$/, '');
   const mount = '/' + (options.path ?? '/rp').replace(/^\/+|\/+$/g, '');
@@ -64,7 +67,7 @@ export function rapportProxy(options: ProxyOptions): RapportProxy {
   const target = (pathname: string): string | null => {
     if (!pathname.startsWith(mount + '/')) return null;
     const rest = pathname.slice(mount.length);
-    return rest === '/sdk.js' || rest === '/sdk.js.map' || /^\/v1\/[\w.-]+$/.test(rest) ? rest : null;
+    return SCRIPTS.has(rest) || /^\/v1\/[\w.-]+$/.test(rest) ? rest : null;
   };
 
   const signature = (ip: string) => {

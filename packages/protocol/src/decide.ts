@@ -28,7 +28,41 @@ export interface OfferContent {
   image?: string;
   link?: string;
   linkText?: string;
+  /**
+   * `recommendations`: product cards. The offer names `strategy` and `limit`; decide fills in
+   * `items` for the visitor (the slot keeps its default when there are none).
+   */
+  type?: 'recommendations';
+  strategy?: RecommendationStrategy;
+  limit?: number;
+  items?: RecommendedItem[];
 }
+
+/** How products are picked (see `POST /v1/recommendations`). */
+export type RecommendationStrategy = 'bought-together' | 'viewed-together' | 'for-you' | 'trending';
+
+/** One recommended product with its catalog fields and why it was chosen. */
+export interface RecommendedItem {
+  productId: string;
+  name: string | null;
+  price: number | null;
+  currency: string | null;
+  url: string | null;
+  imageUrl: string | null;
+  /** A short phrase: "bought together with p-12", "trending", ... */
+  reason: string;
+  score: number;
+}
+
+/**
+ * The events of recommended items, with `product_id`, `position` (1-based), `strategy`,
+ * `offerId` and `slot`: the list's impression (once the slot is half visible, with `products`:
+ * `[{ product_id, position }]`) and the click on one card (Segment's e-commerce names).
+ */
+export const RECOMMENDATION_EVENTS = {
+  impression: 'Product List Viewed',
+  click: 'Product Clicked',
+} as const;
 
 /**
  * What one slot shows. `variant: 'control'` means the visitor is in the offer's control group:

@@ -1,7 +1,8 @@
-import { SLOT_EVENTS } from '@rapport/protocol';
-import type { DecideRequest, DecideResponse, TrackMessage } from '@rapport/protocol';
+import { RECOMMENDATION_EVENTS, SLOT_EVENTS } from '@rapport/protocol';
+import type { DecideRequest, DecideResponse, SlotDecision, TrackMessage } from '@rapport/protocol';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { PENDING_ATTR, SLOT_TIMEOUT_MS, renderOffer, safeUrl, slots } from './slots';
+import * as cardsSource from './cards';
+import { PENDING_ATTR, SLOT_TIMEOUT_MS, cardsModule, renderOffer, safeUrl, slots } from './slots';
 import { HOST, WRITE_KEY, type FetchMock, json, mockFetch, sentOf, setUrl, settle, start } from './test-helpers';
 import type { RapportOptions } from './types';
 
@@ -354,5 +355,220 @@ describe('bootstrapped slots (decided while the server rendered the page)', () =
     await settle(0);
     expect(decideRequests(fetch).map((r) => r.slots)).toEqual([['sidebar']]);
     expect(slot('sidebar').getAttribute('data-rapport-offer')).toBe('of-2');
+  });
+});
+
+describe('recommendation slots', () => {
+  const recommendations: SlotDecision = {
+    offerId: 'of-recs',
+    variant: 'offer',
+    content: {
+      type: 'recommendations',
+      strategy: 'viewed-together',
+      limit: 4,
+      items: [
+        { productId: 'p-1', name: 'Tent', price: 120, currency: 'EUR', url: '/p/1', imageUrl: 'https://cdn.example/1.jpg', reason: 'viewed together with p-9', score: 0.9 },
+        { productId: 'p-2', name: 'Stove', price: 45, currency: 'EUR', url: '/p/2', imageUrl: null, reason: 'viewed together with p-9', score: 0.5 },
+      ],
+    },
+  };
+  const list = { offerId: 'of-recs', slot: 'home-hero', strategy: 'viewed-together' };
+  const viewed = [
+    [SLOT_EVENTS.impression, { offerId: 'of-recs', slot: 'home-hero', variant: 'offer' }],
+    [RECOMMENDATION_EVENTS.impression, { ...list, products: [{ product_id: 'p-1', position: 1 }, { product_id: 'p-2', position: 2 }] }],
+  ];
+  /** The module import, resolved by the test: `arrive()` hands over the cards, `fail()` rejects. */
+  const importCards = () => {
+    let arrive: () => void = () => {};
+    let fail: (error: Error) => void = () => {};
+    const load = vi.spyOn(cardsModule, 'load').mockImplementation(
+      () =>
+        new Promise((resolve, reject) => {
+          arrive = () => resolve(cardsSource);
+          fail = reject;
+        }),
+    );
+    return { load, arrive: () => arrive(), fail: (error: Error) => fail(error) };
+  };
+
+  it('imports the cards module from the host only for recommendations, the slot hidden meanwhile', async () => {
+    document.body.innerHTML = `<div data-rapport-slot="home-hero">Welcome</div><div data-rapport-slot="sidebar">Sale</div>`;
+    const module = importCards();
+    decide({ slots: { 'home-hero': recommendations, sidebar: offer } });
+    const rapport = withSlots();
+    const ready = vi.fn();
+    rapport.ready(ready);
+    await settle(0);
+    expect(module.load).toHaveBeenCalledTimes(1);
+    expect(module.load).toHaveBeenCalledWith(HOST);
+    // The plain offer shows at once; only the recommendations wait for their module.
+    expect(slot('sidebar').querySelector('.rapport-offer')).not.toBeNull();
+    expect(slot('sidebar').style.visibility).toBe('');
+    expect(slot().style.visibility).toBe('hidden');
+    expect(slot().hasAttribute(PENDING_ATTR)).toBe(true);
+    expect(slot().textContent).toBe('Welcome');
+    expect(ready).not.toHaveBeenCalled();
+
+    module.arrive();
+    await settle(0);
+    expect(slot().style.visibility).toBe('');
+    expect(slot().hasAttribute(PENDING_ATTR)).toBe(false);
+    expect(slot().getAttribute('data-rapport-offer')).toBe('of-recs');
+    expect([...slot().querySelectorAll('a.rapport-card')].map((a) => a.getAttribute('href'))).toEqual([
+      'https://shop.example/p/1',
+      'https://shop.example/p/2',
+    ]);
+    expect(slot().textContent).not.toContain('Welcome');
+    expect(ready).toHaveBeenCalledTimes(1);
+  });
+
+  it('never imports the module for plain offers', async () => {
+    document.body.innerHTML = `<div data-rapport-slot="home-hero">Welcome</div>`;
+    const module = importCards();
+    decide({ slots: { 'home-hero': offer } });
+    withSlots();
+    await settle(1000);
+    expect(module.load).not.toHaveBeenCalled();
+    expect(slot().querySelector('.rapport-offer')).not.toBeNull();
+  });
+
+  it('records Offer Viewed and Product List Viewed once half visible, Offer Clicked and Product Clicked on a card', async () => {
+    document.body.innerHTML = `<div data-rapport-slot="home-hero">Welcome</div>`;
+    const module = importCards();
+    const fetch = decide({ slots: { 'home-hero': recommendations } });
+    withSlots();
+    await settle(0);
+    module.arrive();
+    await settle(0);
+    FakeIntersectionObserver.show(slot(), 0.3);
+    await settle(1000);
+    expect(tracked(fetch)).toEqual([]);
+    FakeIntersectionObserver.show(slot(), 0.5);
+    FakeIntersectionObserver.show(slot(), 1);
+    await settle(1000);
+    expect(tracked(fetch)).toEqual(viewed);
+
+    const card = slot().querySelector<HTMLElement>('[data-rapport-position="2"]')!;
+    card.addEventListener('click', (event) => event.preventDefault());
+    card.click();
+    await settle(1000);
+    expect(tracked(fetch).slice(2)).toEqual([
+      [SLOT_EVENTS.click, { offerId: 'of-recs', slot: 'home-hero', variant: 'offer' }],
+      [RECOMMENDATION_EVENTS.click, { ...list, product_id: 'p-2', position: 2 }],
+    ]);
+  });
+
+  it('keeps the default when the module fails, telling onError and throwing nothing into the page', async () => {
+    document.body.innerHTML = `<div data-rapport-slot="home-hero">Welcome</div>`;
+    const module = importCards();
+    const onError = vi.fn();
+    const fetch = decide({ slots: { 'home-hero': recommendations } });
+    const rapport = withSlots({ onError });
+    const ready = vi.fn();
+    rapport.ready(ready);
+    await settle(0);
+    module.fail(new TypeError('Failed to fetch dynamically imported module'));
+    await settle(0);
+    expect(onError).toHaveBeenCalledWith(expect.any(TypeError));
+    expect(slot().textContent).toBe('Welcome');
+    expect(slot().style.visibility).toBe('');
+    expect(slot().hasAttribute(PENDING_ATTR)).toBe(false);
+    expect(slot().hasAttribute('data-rapport-offer')).toBe(false);
+    expect(ready).toHaveBeenCalledTimes(1);
+    FakeIntersectionObserver.show(slot(), 1);
+    await settle(1000);
+    expect(tracked(fetch)).toEqual([]);
+  });
+
+  it(`keeps the default when the module is later than the slot timeout, and ignores it then`, async () => {
+    document.body.innerHTML = `<div data-rapport-slot="home-hero">Welcome</div>`;
+    const module = importCards();
+    decide({ slots: { 'home-hero': recommendations } });
+    withSlots();
+    await settle(SLOT_TIMEOUT_MS - 1);
+    expect(slot().style.visibility).toBe('hidden');
+    await settle(1);
+    expect(slot().style.visibility).toBe('');
+    expect(slot().textContent).toBe('Welcome');
+    module.arrive();
+    await settle(0);
+    expect(slot().textContent).toBe('Welcome');
+    expect(slot().querySelector('.rapport-cards')).toBeNull();
+  });
+
+  it('keeps the default when there are no items', async () => {
+    document.body.innerHTML = `<div data-rapport-slot="a">A</div>`;
+    vi.spyOn(cardsModule, 'load').mockResolvedValue(cardsSource);
+    decide({ slots: { a: { ...recommendations, content: { type: 'recommendations', strategy: 'trending', items: [] } } } });
+    withSlots();
+    await settle(0);
+    expect(slot('a').textContent).toBe('A');
+    expect(slot('a').style.visibility).toBe('');
+    expect(slot('a').hasAttribute('data-rapport-offer')).toBe(false);
+  });
+
+  it('keeps the default when the module is not what it should be', async () => {
+    const onError = vi.fn();
+    document.body.innerHTML = `<div data-rapport-slot="b">B</div>`;
+    vi.spyOn(cardsModule, 'load').mockResolvedValue({} as never);
+    decide({ slots: { b: recommendations } });
+    withSlots({ onError });
+    await settle(0);
+    expect(slot('b').textContent).toBe('B');
+    expect(slot('b').style.visibility).toBe('');
+    expect(onError).toHaveBeenCalledWith(expect.any(TypeError));
+  });
+
+  it('imports the module once for slots that appear later', async () => {
+    document.body.innerHTML = `<div data-rapport-slot="home-hero">Welcome</div>`;
+    const load = vi.spyOn(cardsModule, 'load').mockResolvedValue(cardsSource);
+    decide({ slots: { 'home-hero': recommendations, sidebar: { ...recommendations, offerId: 'of-2' } } });
+    withSlots();
+    await settle(0);
+    const later = document.createElement('div');
+    later.setAttribute('data-rapport-slot', 'sidebar');
+    document.body.appendChild(later);
+    await settle(1);
+    await settle(0);
+    expect(slot('sidebar').querySelectorAll('.rapport-card')).toHaveLength(2);
+    expect(load).toHaveBeenCalledTimes(1);
+  });
+
+  describe('rendered by the server', () => {
+    const rendered = `<div data-rapport-slot="home-hero" data-rapport-decision='${JSON.stringify({
+      offerId: 'of-recs',
+      variant: 'offer',
+      content: { type: 'recommendations', strategy: 'viewed-together' },
+    })}'><div class="rapport-cards">
+      <a class="rapport-card" href="/p/1" data-rapport-product="p-1" data-rapport-position="1"><span class="rapport-card__name">Tent</span></a>
+      <div class="rapport-card" data-rapport-product="p-2" data-rapport-position="2"><span class="rapport-card__name">Stove</span></div>
+    </div></div>`;
+
+    it('records the same events on the cards in the page, without importing the module', async () => {
+      document.body.innerHTML = rendered;
+      const module = importCards();
+      const fetch = decide({ slots: {} });
+      withSlots();
+      await settle(0);
+      expect(module.load).not.toHaveBeenCalled();
+      expect(decideRequests(fetch)).toEqual([]);
+      expect(slot().style.visibility).toBe('');
+      FakeIntersectionObserver.show(slot(), 0.6);
+      await settle(1000);
+      expect(tracked(fetch)).toEqual(viewed);
+
+      const [link, card] = slot().querySelectorAll<HTMLElement>('[data-rapport-product]');
+      link.addEventListener('click', (event) => event.preventDefault());
+      link.click();
+      card.querySelector<HTMLElement>('.rapport-card__name')!.click();
+      await settle(1000);
+      const clicked = [SLOT_EVENTS.click, { offerId: 'of-recs', slot: 'home-hero', variant: 'offer' }];
+      expect(tracked(fetch).slice(2)).toEqual([
+        clicked,
+        [RECOMMENDATION_EVENTS.click, { ...list, product_id: 'p-1', position: 1 }],
+        clicked,
+        [RECOMMENDATION_EVENTS.click, { ...list, product_id: 'p-2', position: 2 }],
+      ]);
+    });
   });
 });

@@ -1,5 +1,6 @@
-import { SLOT_EVENTS } from '@rapport/protocol';
+import { RECOMMENDATION_EVENTS, SLOT_EVENTS } from '@rapport/protocol';
 import type { DecideRequest, DecideResponse, OfferContent, SlotDecision } from '@rapport/protocol';
+import type { renderCards } from './cards';
 import { deliveryError } from './delivery';
 import type { Module } from './types';
 
@@ -14,6 +15,24 @@ export const PENDING_ATTR = 'data-rapport-pending';
 export const DECISION_ATTR = 'data-rapport-decision';
 /** Default of `slotTimeout`. */
 export const SLOT_TIMEOUT_MS = 400;
+/** Attribute of a product card: the product's id; `data-rapport-position` is its 1-based place. */
+const PRODUCT_ATTR = 'data-rapport-product';
+
+/** What `dist/sdk-cards.js` exports. */
+export interface CardsModule {
+  renderCards: typeof renderCards;
+}
+
+/**
+ * Where the product cards come from: `{host}/sdk-cards.js`, imported the first time a slot's
+ * offer is recommendations, so that pages without any do not download their code. An object so
+ * that tests can stand in for the import; the comments keep the bundlers of applications that
+ * use the ESM build from trying to resolve a URL of the server at build time.
+ */
+export const cardsModule = {
+  load: (host: string): Promise<CardsModule> =>
+    import(/* webpackIgnore: true */ /* @vite-ignore */ host + '/sdk-cards.js'),
+};
 
 /** The URL when it is http(s), resolved against the page; anything else (javascript:, data:) is dropped. */
 export const safeUrl = (url: unknown): string | undefined => {
@@ -53,6 +72,8 @@ export const renderOffer = (content: OfferContent, onFollow: () => void): HTMLEl
   return root;
 };
 
+const recommends = (decision: SlotDecision) => !!decision.content && decision.content.type == 'recommendations';
+
 /**
  * Personalized slots: `<div data-rapport-slot="home-hero">default</div>`. All slots of the page
  * are decided in one `POST /v1/decide`; slots added later (SPA) are decided when they appear.
@@ -61,13 +82,16 @@ export const renderOffer = (content: OfferContent, onFollow: () => void): HTMLEl
  * is visible, a click when its link is followed; a control visitor keeps the default, and the
  * control exposure is recorded under the same visibility rule, so both groups count alike.
  * A slot with `data-rapport-decision` was decided and rendered by the server: it is not hidden
- * and not asked for, and its events are recorded the same way.
+ * and not asked for, and its events are recorded the same way. Product recommendations are
+ * rendered by the cards module, imported only for them; their cards also record the product
+ * list's impression and the product's click.
  */
 export const slots: Module = (core) => {
   const { options, guard } = core;
   if (options.slots === false) return;
   const wait = options.slotTimeout == null ? SLOT_TIMEOUT_MS : +options.slotTimeout;
   const seen = new WeakSet<Element>();
+  let cards: CardsModule | undefined;
 
   const whenVisible = (el: Element, record: () => void) => {
     if (typeof IntersectionObserver != 'function') return record();
@@ -84,22 +108,45 @@ export const slots: Module = (core) => {
   };
 
   // `rendered`: the server put the offer in the page already (a bootstrapped slot); only its
-  // links need counting.
+  // links, or its product cards, need counting.
   const show = (el: HTMLElement, slot: string, decision: SlotDecision, rendered?: boolean) => {
-    const properties = { offerId: decision.offerId, slot, variant: decision.variant };
+    const { offerId, content } = decision;
+    const properties = { offerId, slot, variant: decision.variant };
     const track = (event: string) => () => core.track(event, properties);
     if (decision.variant == 'control') return whenVisible(el, track(SLOT_EVENTS.control));
     const follow = guard(track(SLOT_EVENTS.click));
-    if (rendered) el.querySelectorAll('a').forEach((a) => a.addEventListener('click', follow));
-    else {
-      const offer = decision.content && renderOffer(decision.content, follow);
+    // Product recommendations: the product events carry the list's properties.
+    const list = recommends(decision) && { offerId, slot, strategy: content!.strategy };
+    const pick = (product: object) => {
+      follow();
+      core.track(RECOMMENDATION_EVENTS.click, { ...list, ...product });
+    };
+    if (!rendered) {
+      const offer =
+        content &&
+        (list
+          ? cards && cards.renderCards(content, (item, position) => pick({ product_id: item.productId, position }))
+          : renderOffer(content, follow));
       // Nothing to show (no content, or none of it usable): the default stays.
       if (!offer || !offer.firstChild) return;
       el.textContent = '';
       el.appendChild(offer);
     }
-    el.setAttribute('data-rapport-offer', decision.offerId);
-    whenVisible(el, track(SLOT_EVENTS.impression));
+    // The cards in the slot, whoever rendered them: the list's impression names what was shown.
+    const found = el.querySelectorAll('[data-rapport-product]');
+    const products = Array.from(found, (card) => ({
+      product_id: card.getAttribute(PRODUCT_ATTR),
+      position: +card.getAttribute('data-rapport-position')!,
+    }));
+    if (rendered)
+      (list ? found : el.querySelectorAll('a')).forEach((a, i) =>
+        a.addEventListener('click', list ? () => pick(products[i]) : follow),
+      );
+    el.setAttribute('data-rapport-offer', offerId);
+    whenVisible(el, () => {
+      track(SLOT_EVENTS.impression)();
+      if (list) core.track(RECOMMENDATION_EVENTS.impression, { ...list, products });
+    });
   };
 
   const fill = (): Promise<void> | undefined => {
@@ -136,21 +183,26 @@ export const slots: Module = (core) => {
       context: core.context(),
     };
     return new Promise<void>((resolve) => {
-      let done = false;
-      // Whichever comes first, the answer or the timeout; a late answer is ignored, so a slot
-      // never flips from its default to an offer in front of the visitor.
+      // For each slot whichever comes first, its answer or the timeout; a late answer is ignored,
+      // so a slot never flips from its default to an offer in front of the visitor. A slot with
+      // recommendations stays hidden, within the same timeout, until the cards module is there;
+      // the others show their answer meanwhile. Returns whether a slot waits for the module.
       const finish = guard((answer?: DecideResponse | void) => {
-        if (done) return;
-        done = true;
-        resolve();
-        clearTimeout(timer);
+        let waiting = false;
         els.forEach((el, i) => {
-          el.removeAttribute(PENDING_ATTR);
-          el.style.visibility = visibility[i];
           const slot = el.getAttribute(SLOT_ATTR)!;
           const decision = answer && answer.slots && answer.slots[slot];
+          if (!el.hasAttribute(PENDING_ATTR)) return;
+          if (decision && recommends(decision) && !cards) return (waiting = true);
+          el.removeAttribute(PENDING_ATTR);
+          el.style.visibility = visibility[i];
           if (decision) guard(show)(el, slot, decision);
         });
+        if (!waiting) {
+          clearTimeout(timer);
+          resolve();
+        }
+        return waiting;
       });
       const timer = setTimeout(finish, wait);
       Promise.resolve()
@@ -159,7 +211,15 @@ export const slots: Module = (core) => {
         .then<DecideResponse | void>((res) =>
           res.ok ? res.json() : core.report(deliveryError(res.status)),
         )
-        .then(finish, (error) => {
+        .then((answer) => {
+          if (finish(answer))
+            return cardsModule.load(core.host).then((module) => {
+              cards = module;
+              finish(answer);
+            });
+        })
+        // A failed module keeps the defaults of the slots that waited for it.
+        .catch((error) => {
           core.report(error);
           finish();
         });

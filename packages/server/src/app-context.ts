@@ -9,6 +9,7 @@ import type { Store } from './store/store.js';
 import { directIngester, type Ingester } from './collect/ingester.js';
 import { CookielessIds } from './identity/cookieless.js';
 import { AutomationEngine, type EngineOptions } from './automations/engine.js';
+import { Recommender } from './recommendations/service.js';
 
 /**
  * Options of `createApp`, with their defaults.
@@ -74,6 +75,8 @@ export interface AppContext {
   automations: AutomationEngine;
   /** The anonymous ids of browsers in cookieless mode (identity/cookieless.ts). */
   cookieless: CookielessIds;
+  /** Each site's trained recommendation models, served from memory (recommendations/service.ts). */
+  recommender: Recommender;
 }
 
 export function appContext(options: AppOptions): AppContext {
@@ -114,6 +117,7 @@ export function appContext(options: AppOptions): AppContext {
     cookieless: new CookielessIds(options.store, now),
     node,
     automations,
+    recommender: new Recommender(options.store, now),
   };
 }
 

@@ -15,6 +15,7 @@ import { ClientClosed } from './http/read-body.js';
 import { decideRoutes } from './decisions/routes.js';
 import { offerRoutes } from './decisions/offer-routes.js';
 import { profileRoutes } from './profiles/routes.js';
+import { productRoutes } from './recommendations/product-routes.js';
 import { funnelRoutes } from './reports/funnel-routes.js';
 import { reportRoutes } from './reports/routes.js';
 import { segmentRoutes } from './segments/routes.js';
@@ -22,6 +23,8 @@ import { automationRoutes } from './automations/routes.js';
 import { mailRoutes } from './automations/mail-routes.js';
 import { selfServiceRoutes } from './self-service/routes.js';
 import { siteRoutes } from './sites/routes.js';
+import { recommendationAdminRoutes } from './recommendations/admin-routes.js';
+import { recommendationRoutes } from './recommendations/routes.js';
 
 export type { AppOptions } from './app-context.js';
 
@@ -73,6 +76,7 @@ export function createApp(options: AppOptions) {
   app.route('/v1', pixelRoutes(ctx));
   app.route('/v1', redirectRoutes(ctx));
   app.route('/v1', decideRoutes(ctx));
+  app.route('/v1', recommendationRoutes(ctx));
 
   // Its own throttle, not the console login's: a script with a stale token must not lock people out.
   const adminThrottle = new LoginThrottle({ now: ctx.now });
@@ -82,14 +86,16 @@ export function createApp(options: AppOptions) {
   app.route('/api/profiles', profileRoutes(ctx));
   app.route('/api/segments', segmentRoutes(ctx));
   app.route('/api/offers', offerRoutes(ctx));
+  app.route('/api/products', productRoutes(ctx));
   app.route('/api/reports', reportRoutes(ctx));
   app.route('/api/reports', funnelRoutes(ctx));
   app.route('/api/automations', automationRoutes(ctx));
+  app.route('/api/recommendations', recommendationAdminRoutes(ctx));
   app.route('/console', consoleRoutes(ctx));
 
   app.route('/', sdkAssetRoutes(ctx.options.sdkDir));
   // `node`: this process's name among the nodes of one store, for work that runs on one of them.
-  return Object.assign(app, { node: ctx.node, automations: ctx.automations });
+  return Object.assign(app, { node: ctx.node, automations: ctx.automations, recommender: ctx.recommender });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -7,6 +7,7 @@ import type { RateLimit } from './http/rate-limit.js';
 import { newToken } from './ids.js';
 import { SiteDirectory } from './sites/directory.js';
 import { scheduleRetention } from './sites/retention.js';
+import { scheduleTraining } from './recommendations/trainer.js';
 import { openIngester } from './collect/ingester.js';
 import { openStore } from './store/open-store.js';
 import type { Synchronous } from './store/sqlite/open.js';
@@ -113,6 +114,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     listening = url;
     const demoSite = config.demo ? await ensureDemoSite(sites, [url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]) : null;
     const stopRetention = scheduleRetention(store, () => sites.list(), app.node);
+    const stopTraining = scheduleTraining(store, () => sites.list(), app.node, (trained) => app.recommender.invalidate(trained.siteId));
     app.automations.scheduler.start();
 
     let closing: Promise<void> | null = null;
@@ -128,6 +130,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       close: () =>
         (closing ??= drain(server).then(async () => {
           stopRetention();
+          stopTraining();
           // The steps in hand finish (their outcome written) before the store closes.
           await app.automations.scheduler.stop();
           await ingester.close();

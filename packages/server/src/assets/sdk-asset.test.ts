@@ -10,6 +10,8 @@ let missing: TestServer;
 beforeAll(async () => {
   writeFileSync(path.join(dir, 'sdk.js'), '(()=>{window.rapport=1})();\n//# sourceMappingURL=sdk.js.map\n');
   writeFileSync(path.join(dir, 'sdk.js.map'), '{"version":3,"sources":[],"mappings":""}');
+  writeFileSync(path.join(dir, 'sdk-cards.js'), 'const e=()=>null;export{e as renderCards};\n//# sourceMappingURL=sdk-cards.js.map\n');
+  writeFileSync(path.join(dir, 'sdk-cards.js.map'), '{"version":3,"sources":[],"mappings":""}');
   t = await startTestServer({ sdkDir: dir });
   missing = await startTestServer({ sdkDir: path.join(dir, 'nothing-here') });
 });
@@ -47,6 +49,30 @@ describe('GET /sdk.js', () => {
 
   it('says how to build when the SDK is not built', async () => {
     const res = await fetch(`${missing.url}/sdk.js`);
+    expect(res.status).toBe(503);
+    expect((await res.json()).error).toMatch(/npm run build/);
+  });
+});
+
+describe('GET /sdk-cards.js', () => {
+  it('serves the cards module like /sdk.js, with the CORS header a cross-origin module import needs', async () => {
+    const res = await fetch(`${t.url}/sdk-cards.js`, { headers: { origin: 'https://shop.example' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300');
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await res.text()).toContain('renderCards');
+    const etag = res.headers.get('etag')!;
+    expect(etag).not.toBe((await fetch(`${t.url}/sdk.js`)).headers.get('etag'));
+    expect((await fetch(`${t.url}/sdk-cards.js`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    const map = await fetch(`${t.url}/sdk-cards.js.map`);
+    expect(map.status).toBe(200);
+    expect(map.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await map.json()).toMatchObject({ version: 3 });
+  });
+
+  it('says how to build when it is not built', async () => {
+    const res = await fetch(`${missing.url}/sdk-cards.js`);
     expect(res.status).toBe(503);
     expect((await res.json()).error).toMatch(/npm run build/);
   });

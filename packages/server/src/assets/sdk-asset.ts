@@ -20,7 +20,9 @@ export function defaultSdkDir(): string | undefined {
 
 /**
  * `GET /sdk.js` and its source map: the script-tag build, with an ETag and a short cache
- * lifetime (pages pick up a new SDK within minutes, and revalidation is a 304).
+ * lifetime (pages pick up a new SDK within minutes, and revalidation is a 304). Beside it
+ * `/sdk-cards.js`, the product cards module that the SDK imports for recommendations, served
+ * alike: a module script from another origin loads only with the CORS header.
  */
 export function sdkAssetRoutes(sdkDir: string | undefined) {
   const app = new Hono();
@@ -39,6 +41,8 @@ export function sdkAssetRoutes(sdkDir: string | undefined) {
   };
   app.get('/sdk.js', serve('sdk.js', 'text/javascript; charset=utf-8'));
   app.get('/sdk.js.map', serve('sdk.js.map', 'application/json; charset=utf-8'));
+  app.get('/sdk-cards.js', serve('sdk-cards.js', 'text/javascript; charset=utf-8'));
+  app.get('/sdk-cards.js.map', serve('sdk-cards.js.map', 'application/json; charset=utf-8'));
   return app;
 }
 

@@ -12,6 +12,7 @@ import { customerRoutes } from './customers/routes.js';
 import type { ConsoleEnv } from './env.js';
 import { offerRoutes } from './offers/routes.js';
 import { overviewRoutes } from './overview/routes.js';
+import { productPages } from './products/routes.js';
 import { attributionPages } from './reports/attribution.js';
 import { funnelPages } from './reports/funnel.js';
 import { retentionPages } from './reports/retention.js';
@@ -50,6 +51,7 @@ export function consoleRoutes(ctx: AppContext) {
   app.route('/customers', customerRoutes(ctx));
   app.route('/', segmentRoutes(ctx));
   app.route('/', offerRoutes(ctx));
+  app.route('/products', productPages(ctx));
   app.route('/', automationPages(ctx));
   app.route('/reports', attributionPages(ctx));
   app.route('/reports', funnelPages(ctx));

@@ -99,8 +99,40 @@ export function checkOffer(offer: Omit<Offer, 'id' | 'createdAt' | 'updatedAt'>)
   }
 }
 
+/** The products a recommendations offer shows at most (what `POST /v1/recommendations` allows). */
+export const MAX_RECOMMENDED_ITEMS = 50;
+const RECOMMENDATION_STRATEGIES = ['bought-together', 'viewed-together', 'for-you', 'trending'] as const;
+
+/**
+ * `{ type: 'recommendations', strategy, limit, title? }`: product cards that decide fills in for
+ * the visitor; the shop's own text fields stay out (the cards are the content).
+ */
+function recommendationsContent(value: Record<string, unknown>): OfferContent {
+  for (const key of Object.keys(value)) {
+    if (!['type', 'strategy', 'limit', 'title'].includes(key)) throw invalidField(`content.${key}`, 'unknown field; recommendations content has type, strategy, limit, title');
+  }
+  const strategy = value.strategy;
+  if (typeof strategy !== 'string' || !(RECOMMENDATION_STRATEGIES as readonly string[]).includes(strategy)) {
+    throw invalidField('content.strategy', `must be one of ${RECOMMENDATION_STRATEGIES.join(', ')}`);
+  }
+  const limit = value.limit ?? 4;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_RECOMMENDED_ITEMS) {
+    throw invalidField('content.limit', `must be a whole number from 1 to ${MAX_RECOMMENDED_ITEMS}`);
+  }
+  const out: OfferContent = { type: 'recommendations', strategy: strategy as OfferContent['strategy'], limit };
+  if (value.title !== undefined && value.title !== null && value.title !== '') {
+    if (typeof value.title !== 'string' || value.title.length > CONTENT_LIMITS.title) throw invalidField('content.title', `must be a string of at most ${CONTENT_LIMITS.title} characters`);
+    out.title = value.title;
+  }
+  return out;
+}
+
 function content(value: unknown): OfferContent {
   if (!isObject(value)) throw invalidField('content', 'must be an object with title, text, image, link, linkText');
+  if (value.type !== undefined) {
+    if (value.type !== 'recommendations') throw invalidField('content.type', 'must be "recommendations" or absent');
+    return recommendationsContent(value);
+  }
   const out: OfferContent = {};
   for (const key of Object.keys(value)) {
     if (!(key in CONTENT_LIMITS)) throw invalidField(`content.${key}`, 'unknown field; content has title, text, image, link, linkText');
@@ -112,7 +144,7 @@ function content(value: unknown): OfferContent {
     if ((key === 'link' || key === 'image') && !safeUrl(text)) {
       throw invalidField(`content.${key}`, 'must be an http(s) URL or a path starting with /');
     }
-    out[key as keyof OfferContent] = text;
+    out[key as keyof typeof CONTENT_LIMITS] = text;
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { newId } from '../ids.js';
 import { siteOf } from '../sites/routes.js';
 import { checkOffer, givenOfferFields, OFFER_DEFAULTS, OFFER_FIELDS } from './offer-input.js';
 import { offerReport } from './report.js';
+import { recommendationReport } from '../recommendations/report.js';
 import type { Offer } from './types.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -79,7 +80,11 @@ export function offerRoutes(ctx: AppContext) {
 
   app.get('/:id/report', async (c) => {
     const offer = await findOffer(ctx, c.req.param('id'));
-    return c.json(await offerReport(ctx.store, offer, ctx.now(), ctx.sites.get(offer.siteId)?.settings.timeZone));
+    const site = ctx.sites.get(offer.siteId);
+    const report = await offerReport(ctx.store, offer, ctx.now(), site?.settings.timeZone);
+    // An offer of product cards also answers for its products: clicks, attributed revenue.
+    if (offer.content.type === 'recommendations' && site) return c.json({ ...report, recommendations: await recommendationReport(ctx.store, offer, site, ctx.now()) });
+    return c.json(report);
   });
 
   return app;

@@ -13,7 +13,7 @@ const MAX_FILLED = 200;
  * which the SDK shows with `textContent` and the console with escaping JSX, never as HTML.
  */
 export function fillContent(content: OfferContent, traits: JsonObject): OfferContent {
-  const out: OfferContent = {};
+  const out: OfferContent = content.type ? { type: content.type, strategy: content.strategy, limit: content.limit } : {};
   for (const key of ['title', 'text', 'linkText'] as const) {
     if (content[key] !== undefined) out[key] = fill(content[key]!, traits, (v) => v.replace(CONTROL, ''));
   }

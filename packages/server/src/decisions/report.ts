@@ -18,7 +18,7 @@ export function significanceOf(test: { z: number | null; pValue: number | null }
   };
 }
 
-interface Exposed {
+export interface Exposed {
   firstAt: number;
   convertedAt: number | null;
 }
@@ -122,6 +122,19 @@ export async function offerReport(store: Store, offer: Offer, now: number, timeZ
 }
 
 export type OfferReport = Awaited<ReturnType<typeof offerReport>>;
+
+/**
+ * The offer and control groups of an offer's events, by profile, with each one's first exposure.
+ *
+ * @example
+ * const { offerGroup, controlGroup } = exposureGroups(await store.offerEvents(site.id, offer.id));
+ */
+export function exposureGroups(rows: OfferEventRow[]) {
+  const offerGroup = new Map<string, Exposed>();
+  const controlGroup = new Map<string, Exposed>();
+  for (const row of rows) addExposure(row, offerGroup, controlGroup);
+  return { offerGroup, controlGroup };
+}
 
 /**
  * A visitor belongs to the group of their first exposure: a merge can bring one profile both

@@ -15,6 +15,7 @@ import { userHashOf, verifyUserHash } from '../identity/verify.js';
 import type { ProfileRecord } from '../profiles/types.js';
 import type { CurrentContext } from '../segments/subject.js';
 import type { Identity, Site } from '../store/types.js';
+import { fillRecommendations } from '../recommendations/offer-items.js';
 import { decide } from './decide.js';
 
 export const SLOT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -78,6 +79,7 @@ export function decideRoutes(ctx: AppContext) {
       rankings: catalog.usesRankings ? ctx.rankings.peek(site.id) : null,
       now,
     });
+    await fillRecommendations(ctx.recommender, site, answer, profile?.id ?? null);
     if (request.userId && !vouched) {
       answer.warnings = [
         {
@@ -153,7 +155,7 @@ function originOf(url: string | null): string | null {
 }
 
 /** The profile of the user id (or the user id it was aliased from), else of the anonymous id. */
-function findProfile(ctx: AppContext, site: Site, userId: string | null, anonymousId: string | null): Promise<ProfileRecord | null> {
+export function findProfile(ctx: AppContext, site: Site, userId: string | null, anonymousId: string | null): Promise<ProfileRecord | null> {
   const keys: Identity[] = [];
   if (userId) keys.push({ kind: 'user', value: userId }, { kind: 'alias', value: userId });
   if (anonymousId) keys.push({ kind: 'anonymous', value: anonymousId });

@@ -28,6 +28,24 @@ export async function readJsonBody(c: Context, limit: number): Promise<JsonBody>
   if (!ACCEPTED_TYPES.has(type)) {
     throw new HttpError(415, `content type ${type} is not accepted: send application/json or text/plain`);
   }
+  const { text, bytes } = await readTextBody(c, limit, 'a JSON object');
+  try {
+    return { value: JSON.parse(text), bytes };
+  } catch (error) {
+    throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Reads a request body of at most `limit` bytes as UTF-8 text, whatever its content type (the
+ * caller judges that): 413 past the limit (on Content-Length before reading, and while
+ * streaming), 415 for an unknown `Content-Encoding`, 400 for an empty body (`what` says what to
+ * send instead) or bytes that are not UTF-8. gzip and deflate are inflated within the limit.
+ *
+ * @example
+ * const { text } = await readTextBody(c, 20 * 1024 * 1024, 'the feed');
+ */
+export async function readTextBody(c: Context, limit: number, what: string): Promise<{ text: string; bytes: number }> {
   // An empty header is no encoding, as a missing one is.
   const encoding = (c.req.header('content-encoding') ?? '').trim().toLowerCase() || 'identity';
   if (!INFLATE.has(encoding)) {
@@ -40,17 +58,11 @@ export async function readJsonBody(c: Context, limit: number): Promise<JsonBody>
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const sent = incoming && !incoming.readableEnded ? await readNodeLimited(incoming, limit) : await readLimited(c.req.raw, limit);
   const bytes = sent.length ? inflated(sent, encoding, limit) : sent;
-  if (bytes.length === 0) throw new HttpError(400, 'the body is empty: send a JSON object');
-  let text: string;
+  if (bytes.length === 0) throw new HttpError(400, `the body is empty: send ${what}`);
   try {
-    text = utf8.decode(bytes);
+    return { text: utf8.decode(bytes), bytes: bytes.length };
   } catch {
     throw new HttpError(400, 'the body is not valid UTF-8');
-  }
-  try {
-    return { value: JSON.parse(text), bytes: bytes.length };
-  } catch (error) {
-    throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
   }
 }
 
@@ -85,7 +97,7 @@ function inflated(bytes: Uint8Array, encoding: string, limit: number): Uint8Arra
 
 // The rest of an oversized body is never read, so the connection cannot carry another request.
 const tooLarge = (limit: number) =>
-  new HttpError(413, `the body is larger than the limit of ${Math.round(limit / 1024)} KB`, undefined, {
+  new HttpError(413, `the body is larger than the limit of ${limit >= 1024 * 1024 ? `${Math.round(limit / 1024 / 1024)} MB` : `${Math.round(limit / 1024)} KB`}`, undefined, {
     Connection: 'close',
   });
 

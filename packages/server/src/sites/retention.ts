@@ -1,5 +1,6 @@
 import type { RetentionResult, Store } from '../store/store.js';
 import type { Site } from '../store/types.js';
+import { everyInterval } from '../periodic.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** How often a node checks whether retention is due; one node runs it per period (a lease). */
@@ -32,23 +33,13 @@ export async function runRetention(store: Store, sites: Site[], node: string, no
  * const stop = scheduleRetention(store, () => sites.list(), ctx.node);
  */
 export function scheduleRetention(store: Store, sites: () => Site[], node: string, everyMs = RETENTION_EVERY_MS): () => void {
-  let running: Promise<void> | null = null;
-  const run = () => {
-    running ??= (async () => {
+  return everyInterval(
+    async () => {
       const result = await runRetention(store, sites(), node, Date.now(), everyMs);
       if (result && result.events > 0) {
         console.log(`rapport: retention deleted ${result.events} events (${result.partitionsDropped} whole partitions)`);
       }
-    })()
-      .catch((error) => console.error('rapport: retention failed; it runs again within the hour', error))
-      .finally(() => (running = null));
-  };
-  const first = setTimeout(run, 10_000);
-  const timer = setInterval(run, everyMs);
-  first.unref();
-  timer.unref();
-  return () => {
-    clearTimeout(first);
-    clearInterval(timer);
-  };
+    },
+    { firstMs: 10_000, everyMs, what: 'retention' },
+  );
 }

@@ -41,7 +41,7 @@ describe('/api/sites', () => {
     [{ name: 'x', origins: ['ftp://a.example'] }, 'origins[0]: "ftp://a.example" is not an http or https origin'],
     [{ name: 'x', origins: ['https://a.example/path'] }, 'origins[0]: "https://a.example/path" has more than an origin; give only scheme, host and port'],
     [{ name: 'x', requireUserHash: 'yes' }, 'requireUserHash: must be true or false'],
-    [{ name: 'x', colour: 'red' }, 'colour: unknown field; expected one of name, origins, requireUserHash, storeFullIp, emailMatching, exposeSegments, retentionDays, timeZone, smtpUrl, mailFrom, quietHours, sendCap, blockedIds, maxAnonymousIds, maxMerges, selfService'],
+    [{ name: 'x', colour: 'red' }, 'colour: unknown field; expected one of name, origins, requireUserHash, storeFullIp, emailMatching, exposeSegments, retentionDays, timeZone, smtpUrl, mailFrom, quietHours, sendCap, blockedIds, maxAnonymousIds, maxMerges, selfService, recommendations'],
     [{ name: 'x', retentionDays: 0 }, 'retentionDays: must be at least 1'],
     [{ name: 'x', retentionDays: 1.5 }, 'retentionDays: must be a whole number'],,
   ])('answers 400 naming the field for %j', async (body, error) => {
@@ -84,6 +84,25 @@ describe('/api/sites', () => {
     expect((await t.api('PATCH', `/api/sites/${created.id}`, { selfService: { cssUrl: null } })).status).toBe(200);
     // null restores the defaults.
     expect((await t.api('PATCH', `/api/sites/${created.id}`, { selfService: null })).body.selfService).toMatchObject({ shownSegments: [], logoUrl: null });
+  });
+
+  it('keeps the recommendation settings: defaults, a partial change, and refusals naming the field', async () => {
+    const created = (await t.api('POST', '/api/sites', { name: 'Recs' })).body;
+    expect(created.recommendations).toEqual({ trainEveryMinutes: 60, lookbackDays: 180, boughtAgainCategories: [], attributionDays: 7 });
+    const patched = await t.api('PATCH', `/api/sites/${created.id}`, { recommendations: { trainEveryMinutes: 15, boughtAgainCategories: ['coffee', ' coffee ', 'tea'] } });
+    expect(patched.body.recommendations).toEqual({ trainEveryMinutes: 15, lookbackDays: 180, boughtAgainCategories: ['coffee', 'tea'], attributionDays: 7 });
+    expect((await t.api('PATCH', `/api/sites/${created.id}`, { recommendations: { attributionDays: 3 } })).body.recommendations).toMatchObject({ trainEveryMinutes: 15, attributionDays: 3 });
+    for (const [body, error] of [
+      [{ trainEveryMinutes: 2 }, 'recommendations.trainEveryMinutes: must be 0 (only on request) or at least 5'],
+      [{ lookbackDays: 0 }, 'recommendations.lookbackDays: must be a whole number from 1 to 3650'],
+      [{ boughtAgainCategories: ['ok', ''] }, 'recommendations.boughtAgainCategories[1]: must be a non-empty string of at most 200 characters'],
+      [{ colour: 1 }, 'recommendations.colour: unknown field; expected one of trainEveryMinutes, lookbackDays, boughtAgainCategories, attributionDays'],
+    ] as const) {
+      const res = await t.api('PATCH', `/api/sites/${created.id}`, { recommendations: body });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe(error);
+    }
+    expect((await t.api('PATCH', `/api/sites/${created.id}`, { recommendations: null })).body.recommendations.trainEveryMinutes).toBe(60);
   });
 
   it("refuses a segment of another site among the shown ones", async () => {

@@ -7,9 +7,10 @@ import { isTimeZone } from '../reports/days.js';
 import { normalizeOrigin } from './origins.js';
 import { DEFAULT_BLOCKED_IDS, MAX_BLOCKED_ID_LENGTH, MAX_BLOCKED_IDS } from '../identity/blocked.js';
 import { checkShownSegments, givesShownSegments, selfServiceSettingsOf } from '../self-service/settings.js';
+import { recommendationSettingsOf } from '../recommendations/settings.js';
 
 const SWITCHES = ['requireUserHash', 'storeFullIp', 'emailMatching', 'exposeSegments'] as const;
-const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone', 'smtpUrl', 'mailFrom', 'quietHours', 'sendCap', 'blockedIds', 'maxAnonymousIds', 'maxMerges', 'selfService'] as const;
+const SETTING_FIELDS = [...SWITCHES, 'retentionDays', 'timeZone', 'smtpUrl', 'mailFrom', 'quietHours', 'sendCap', 'blockedIds', 'maxAnonymousIds', 'maxMerges', 'selfService', 'recommendations'] as const;
 /** Ten years: longer is no retention at all (null). */
 export const MAX_RETENTION_DAYS = 3650;
 
@@ -112,6 +113,7 @@ function settings(body: Record<string, unknown>, current?: Site): Partial<SiteSe
     if (cap !== undefined) out[field] = cap;
   }
   if (body.selfService !== undefined) out.selfService = selfServiceSettingsOf(body.selfService, current?.settings.selfService);
+  if (body.recommendations !== undefined) out.recommendations = recommendationSettingsOf(body.recommendations, current?.settings.recommendations);
   return out;
 }
 

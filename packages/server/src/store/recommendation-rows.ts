@@ -55,11 +55,16 @@ export const productToParams = (p: ProductRecord): Record<(typeof PRODUCT_COLUMN
  * and only fills the gaps of a feed product (the feed is the shop's word, events are hearsay).
  */
 export function upsertProductSql(param: (column: string) => string): string {
+  return upsertProductsFromSql(`VALUES (${PRODUCT_COLUMNS.map(param).join(', ')})`);
+}
+
+/** The same upsert of the rows of `source` (a VALUES list, or PostgreSQL's SELECT from unnest). */
+export function upsertProductsFromSql(source: string): string {
   const fields = ['sku', 'name', 'price', 'currency', 'category', 'url', 'image_url', 'available'];
   const set = fields.map(
     (f) => `${f} = CASE WHEN excluded.source = 'feed' THEN excluded.${f} WHEN products.source = 'feed' THEN COALESCE(products.${f}, excluded.${f}) ELSE COALESCE(excluded.${f}, products.${f}) END`,
   );
-  return `INSERT INTO products (${PRODUCT_COLUMNS.join(', ')}) VALUES (${PRODUCT_COLUMNS.map(param).join(', ')})
+  return `INSERT INTO products (${PRODUCT_COLUMNS.join(', ')}) ${source}
     ON CONFLICT (site_id, product_id) DO UPDATE SET ${set.join(', ')},
       source = CASE WHEN excluded.source = 'feed' OR products.source = 'feed' THEN 'feed' ELSE 'observed' END,
       updated_at = excluded.updated_at`;

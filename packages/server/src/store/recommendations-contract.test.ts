@@ -54,6 +54,20 @@ describe('products', () => {
     expect(await recs.countProducts(site.id)).toEqual({ feed: 2, observed: 1, unavailable: 1 });
   });
 
+  it('applies the rows of one call in order, a product given twice included, and takes thousands at once', async () => {
+    const recs = store.recommendations;
+    await recs.upsertProducts([
+      product('p1', { source: 'feed', name: 'Tent 2P', price: 120 }),
+      product('p2', { name: 'Stove' }),
+      product('p1', { name: 'Tent (seen)', price: 80, category: 'camping' }),
+      ...Array.from({ length: 6_000 }, (_, i) => product(`bulk-${i}`, { source: 'feed', price: i })),
+    ]);
+    const [p1] = await recs.getProducts(site.id, ['p1']);
+    expect(p1).toMatchObject({ source: 'feed', name: 'Tent 2P', price: 120, category: 'camping' });
+    expect(await recs.countProducts(site.id)).toEqual({ feed: 6_001, observed: 1, unavailable: 0 });
+    expect((await recs.getProducts(site.id, ['bulk-5999']))[0].price).toBe(5_999);
+  });
+
   it('lists by id, filters by text and category, and pages', async () => {
     const recs = store.recommendations;
     await recs.upsertProducts(['a', 'b', 'c', 'd'].map((id, i) => product(id, { name: `Item ${id.toUpperCase()}_%`, category: i % 2 ? 'odd' : 'even', sku: `SKU-${id}` })));
@@ -99,16 +113,33 @@ describe('product events', () => {
     const person = all[0].profileId;
     expect((await recs.profileProductEvents(site.id, person, 2)).map((e) => e.event)).toEqual(['Order Completed', 'Product Added']);
   });
+
+  it('scans other events of the list when asked: the clicks of recommended items beside orders', async () => {
+    const click = { offerId: 'of1', product_id: 'p2', position: 1 };
+    await ingest(store, site, [
+      ingestEvent({ anonymousId: 'a1', name: 'Product Viewed', properties: { product_id: 'p1' }, message: { properties: { product_id: 'p1' } }, timestamp: T0 }),
+      ingestEvent({ anonymousId: 'a1', name: 'Product Clicked', properties: click, message: { properties: click }, timestamp: T0 + 1 }),
+      ingestEvent({ anonymousId: 'a1', name: 'Order Completed', properties: { order_id: 'o1' }, message: { properties: { order_id: 'o1' } }, timestamp: T0 + 2 }),
+    ]);
+    const rows = await store.recommendations.productEvents(site.id, T0, null, 10, ['Product Clicked', 'Order Completed']);
+    expect(rows.map((e) => e.event)).toEqual(['Product Clicked', 'Order Completed']);
+    expect(rows[0].properties).toEqual(click);
+    // Not among what training reads.
+    expect((await store.recommendations.productEvents(site.id, T0, null, 10)).map((e) => e.event)).toEqual(['Product Viewed', 'Order Completed']);
+  });
 });
 
 describe('models', () => {
   it('keeps one model per site, replaced by the next training', async () => {
     const recs = store.recommendations;
     expect(await recs.loadModel(site.id)).toBeNull();
+    expect(await recs.modelStatus(site.id)).toBeNull();
     expect(await recs.modelTrainedAt(site.id)).toBeNull();
     await recs.saveModel({ siteId: site.id, trainedAt: T0, stats: { products: 1 }, data: '{"a":1}' });
     await recs.saveModel({ siteId: site.id, trainedAt: T0 + 5, stats: { products: 2 }, data: '{"a":2}' });
     expect(await recs.loadModel(site.id)).toEqual({ siteId: site.id, trainedAt: T0 + 5, stats: { products: 2 }, data: '{"a":2}' });
     expect(await recs.modelTrainedAt(site.id)).toBe(T0 + 5);
+    expect(await recs.modelStatus(site.id)).toEqual({ siteId: site.id, trainedAt: T0 + 5, stats: { products: 2 } });
+    expect(await recs.modelStatus('site_other')).toBeNull();
   });
 });

@@ -7,9 +7,8 @@ import type { Page } from './types.js';
  */
 export type ProductSource = 'feed' | 'observed';
 
-/** A product of a site's catalog. Fields the shop never told are null. */
-export interface ProductRecord {
-  siteId: string;
+/** What is known of a product: a feed row, what an event says, the catalog's fields. Null where nothing is said. */
+export interface ProductFields {
   productId: string;
   sku: string | null;
   name: string | null;
@@ -20,6 +19,11 @@ export interface ProductRecord {
   imageUrl: string | null;
   /** False: never recommended. Null: not said, which counts as available. */
   available: boolean | null;
+}
+
+/** A product of a site's catalog. Fields the shop never told are null. */
+export interface ProductRecord extends ProductFields {
+  siteId: string;
   source: ProductSource;
   updatedAt: number;
 }
@@ -69,15 +73,21 @@ export interface RecommendationStore {
   /**
    * The site's Product Viewed, Product Added and Order Completed events from `since` (ms) on,
    * oldest first, `limit` at a time: pass the last row back as `after` for the next page.
+   * `names`: other events of the list instead (the report of recommended items reads clicks).
    */
-  productEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number): Promise<ProductEventRow[]>;
+  productEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number, names?: readonly EventName[]): Promise<ProductEventRow[]>;
   /** One person's newest such events, newest first: what "for you" starts from. */
   profileProductEvents(siteId: string, profileId: string, limit: number): Promise<ProductEventRow[]>;
   saveModel(model: StoredModel): Promise<void>;
   loadModel(siteId: string): Promise<StoredModel | null>;
+  /** When the site's model was trained and its figures, without the model itself (status pages). */
+  modelStatus(siteId: string): Promise<Omit<StoredModel, 'data'> | null>;
   /** When the site's model was trained, null without one: a cheap check for a newer model. */
   modelTrainedAt(siteId: string): Promise<number | null>;
 }
 
-/** The events recommendations read, by name (Segment's e-commerce spec). */
+/** The events recommendations learn from, by name (Segment's e-commerce spec). */
 export const PRODUCT_EVENTS = ['Product Viewed', 'Product Added', 'Order Completed'] as const;
+/** Every event name `productEvents` may be asked for: those, and the events of recommended items. */
+export const RECOMMENDATION_EVENT_NAMES = [...PRODUCT_EVENTS, 'Product Clicked', 'Product List Viewed'] as const;
+export type EventName = (typeof RECOMMENDATION_EVENT_NAMES)[number];

@@ -63,7 +63,28 @@ export interface SiteSettings {
   maxMerges: number;
   /** The customer self-service page (self-service/): what customers may see and change there, and its look. */
   selfService: SelfServiceSettings;
+  /** How the site's recommendation models are trained and attributed (recommendations/). */
+  recommendations: RecommendationSettings;
 }
+
+/** A site's recommendation settings. */
+export interface RecommendationSettings {
+  /** Minutes between trainings of the site's models; 0 trains only on request. */
+  trainEveryMinutes: number;
+  /** Days of events a training reads. */
+  lookbackDays: number;
+  /** Categories whose products "for you" may recommend again to someone who bought them (consumables). */
+  boughtAgainCategories: string[];
+  /** Days after a click on a recommended product in which its order counts for the recommendation. */
+  attributionDays: number;
+}
+
+export const DEFAULT_RECOMMENDATIONS: RecommendationSettings = {
+  trainEveryMinutes: 60,
+  lookbackDays: 180,
+  boughtAgainCategories: [],
+  attributionDays: 7,
+};
 
 /** What a site's customers see and may change on their self-service page. */
 export interface SelfServiceSettings {
@@ -102,6 +123,7 @@ export const DEFAULT_SITE_SETTINGS: SiteSettings = {
   maxAnonymousIds: 100,
   maxMerges: 100,
   selfService: DEFAULT_SELF_SERVICE,
+  recommendations: DEFAULT_RECOMMENDATIONS,
 };
 
 export interface NewSite {

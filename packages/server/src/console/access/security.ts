@@ -8,10 +8,12 @@ import type { ConsoleEnv } from '../env.js';
 /**
  * The console's Content-Security-Policy: scripts, styles and connections from the server
  * itself only (no inline script or style, so injected markup could not run even if it got
- * through the escaping), no framing, forms that post only here.
+ * through the escaping), no framing, forms that post only here. Images may also come from any
+ * https origin: product pages show the shop's product images from its CDN (with
+ * `Referrer-Policy: same-origin`, those requests name no console page).
  */
 export const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; " +
   "frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /** Security headers on every console answer, errors and static files included. */

@@ -18,6 +18,7 @@ import { date, dateTime, money, num, personName, plural, valueText } from '../ui
 import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 import { NoSite } from '../ui/no-site.js';
+import { recommendedFor, RecommendedFor } from '../products/recommended-for.js';
 import { repairRoutes } from './repair.js';
 import { ReferralLine, Timeline } from './timeline.js';
 
@@ -115,7 +116,7 @@ export function customerRoutes(ctx: AppContext) {
     if (profile instanceof Response) return profile;
     const here = hereOf(c, ctx, profile.siteId);
     const cursor = cursorParam(c.req.query('events'), decodeCursorParts);
-    const [identities, merges, rankings, segments, events, runs, automations, names] = await Promise.all([
+    const [identities, merges, rankings, segments, events, runs, automations, names, recommended] = await Promise.all([
       ctx.store.profileIdentities(profile.siteId, profile.id),
       ctx.store.profileMerges(profile.siteId, profile.id),
       ctx.rankings.get(profile.siteId),
@@ -124,6 +125,7 @@ export function customerRoutes(ctx: AppContext) {
       ctx.store.automations.listRuns({ siteId: profile.siteId, profileId: profile.id, limit: RUNS_SIZE }),
       ctx.store.automations.listAutomations(profile.siteId),
       namesOf(ctx, profile.siteId),
+      recommendedFor(ctx, here.site, profile.id),
     ]);
     const computed = computedView(profile.computed, profile.id, here.now, rankings);
     const fast = mergingFast(profile.computed, here.now);
@@ -256,6 +258,7 @@ export function customerRoutes(ctx: AppContext) {
               <Merges merges={merges} self={profile.id} now={here.now} />
             </Card>
           </div>
+          <RecommendedFor here={here} recommended={recommended} />
           <Card title="Consent" id="consent">
             <ConsentList consent={profile.computed.consent ?? {}} timeZone={here.site?.settings.timeZone} />
           </Card>

@@ -1,5 +1,6 @@
 import type { OfferContent } from '@rapport/protocol';
 import { safeHref } from '../ui/format.js';
+import { DEFAULT_PRODUCT_COUNT } from './form.js';
 
 /**
  * How the SDK shows a link or an image: only an http(s) URL or a path of the site; anything
@@ -19,6 +20,7 @@ export function previewUrl(value: string | undefined): string | null {
  */
 export function OfferPreview(props: { content: OfferContent }) {
   const c = props.content;
+  if (c.type === 'recommendations') return <CardsNote content={c} />;
   const image = previewUrl(c.image);
   const link = previewUrl(c.link);
   if (!image && !c.title && !c.text && !link) {
@@ -34,6 +36,22 @@ export function OfferPreview(props: { content: OfferContent }) {
           {c.linkText || c.title || link}
         </a>
       ) : null}
+    </div>
+  );
+}
+
+/**
+ * Product cards depend on the visitor and the page (the product shown, what they viewed), so the
+ * editor cannot draw them: it says what the slot will hold.
+ */
+function CardsNote(props: { content: OfferContent }) {
+  const c = props.content;
+  return (
+    <div class="rapport-offer">
+      {c.title ? <div class="rapport-offer__title">{c.title}</div> : null}
+      <p class="rapport-offer__text muted">
+        {`Product cards, filled in for each visitor: up to ${c.limit ?? DEFAULT_PRODUCT_COUNT} products${c.strategy ? ` (${c.strategy})` : ''}.`}
+      </p>
     </div>
   );
 }

@@ -1,9 +1,13 @@
 import type { OfferReport } from '../../decisions/report.js';
 import type { Offer, Segment } from '../../decisions/types.js';
-import { DailyChart } from '../ui/charts.js';
-import { Card, Empty, Facts, type Tone } from '../ui/components.js';
-import { num, pct } from '../ui/format.js';
+import type { RecommendationReport } from '../../recommendations/report.js';
+import { productPath } from '../products/routes.js';
+import { BarList, DailyChart } from '../ui/charts.js';
+import { Card, Empty, Facts, Stat, type Tone } from '../ui/components.js';
+import { money, num, pct, plural, truncate } from '../ui/format.js';
 import { ComparisonTable, Figure, points } from '../ui/comparison.js';
+import type { Here } from '../ui/here.js';
+import { STRATEGY_LABELS } from './form.js';
 
 const DAY_MS = 86_400_000;
 
@@ -50,7 +54,7 @@ function days(r: OfferReport) {
 }
 
 /** Offer group against control group: figures, uplift, significance in words, and the days. */
-export function ReportPage(props: { offer: Offer; report: OfferReport; segment?: Segment }) {
+export function ReportPage(props: { here: Here; offer: Offer; report: OfferReport; segment?: Segment; recommendations?: { report: RecommendationReport; names: Map<string, string | null> } }) {
   const { offer, report: r } = props;
   const v = verdict(offer, r);
   const daily = days(r);
@@ -88,6 +92,7 @@ export function ReportPage(props: { offer: Offer; report: OfferReport; segment?:
           </p>
         </Card>
       </div>
+      {props.recommendations ? <RecommendationsCard here={props.here} report={props.recommendations.report} names={props.recommendations.names} /> : null}
       <Card title="Day by day">
         {daily.length ? (
           <div class="grid-2 charts">
@@ -133,5 +138,88 @@ export function ReportPage(props: { offer: Offer; report: OfferReport; segment?:
         )}
       </Card>
     </>
+  );
+}
+
+const perVisitor = (n: number | null) => (n === null ? '—' : money(n));
+
+/**
+ * The product cards of the offer: who saw them and clicked, the orders of clicked products, and
+ * revenue per visitor against the control group (which saw the slot's default).
+ */
+function RecommendationsCard(props: { here: Here; report: RecommendationReport; names: Map<string, string | null> }) {
+  const { here, report: r } = props;
+  const strategy = r.strategy && Object.hasOwn(STRATEGY_LABELS, r.strategy) ? STRATEGY_LABELS[r.strategy as keyof typeof STRATEGY_LABELS] : null;
+  return (
+    <Card title="Product recommendations" actions={strategy ? <span class="muted small">{strategy}</span> : undefined}>
+      <div class="stats">
+        <Stat label="Impressions" value={num(r.impressions)} hint="visitors shown the cards" />
+        <Stat label="Clicks" value={num(r.clicks)} hint="on a product of the cards" />
+        <Stat label="Click-through rate" value={pct(r.clickThroughRate)} hint="clicks per visitor shown" />
+        <Stat label="Attributed orders" value={num(r.attributed.orders)} hint={`with a clicked product, within ${plural(r.attributionDays, 'day')}`} />
+        <Stat label="Attributed revenue" value={money(r.attributed.revenue)} hint="the lines of clicked products" />
+      </div>
+      <div class="grid-2">
+        <div>
+          <h3 class="sub-head">Offer and control group</h3>
+          <ComparisonTable columns={['Offer group', 'Control group']}>
+            <Figure label="Visitors" first={num(r.offer.visitors)} second={num(r.control.visitors)} />
+            <Figure label="Buyers" first={num(r.offer.buyers)} second={num(r.control.buyers)} />
+            <Figure label="Orders" first={num(r.offer.orders)} second={num(r.control.orders)} />
+            <Figure label="Revenue" first={money(r.offer.revenue)} second={money(r.control.revenue)} />
+            <Figure label="Revenue per visitor" first={perVisitor(r.offer.revenuePerVisitor)} second={perVisitor(r.control.revenuePerVisitor)} strong />
+          </ComparisonTable>
+          <p class="hint">
+            {`Orders within ${plural(r.attributionDays, 'day')} of a visitor's first exposure. `}
+            {r.significance.pValue === null ? 'Too few visitors to test the share who bought yet.' : `Share who bought: p = ${r.significance.pValue.toFixed(3)} (${r.significance.test})${r.significance.significant ? ', significant' : ', not significant yet'}.`}
+          </p>
+        </div>
+        <div>
+          <h3 class="sub-head">Clicks by position</h3>
+          {r.byPosition.length ? (
+            <BarList title="Clicks by position in the list" unit="clicks" rows={r.byPosition.map((p) => ({ label: `Position ${p.position}`, value: p.clicks }))} />
+          ) : (
+            <p class="muted">No clicks yet.</p>
+          )}
+        </div>
+      </div>
+      <h3 class="sub-head">Top products</h3>
+      {r.products.length ? (
+        <table class="table compact">
+          <thead>
+            <tr>
+              <th scope="col">Product</th>
+              <th scope="col" class="num">
+                Clicks
+              </th>
+              <th scope="col" class="num">
+                Attributed orders
+              </th>
+              <th scope="col" class="num">
+                Attributed revenue
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.products.map((p) => {
+              const name = props.names.get(p.productId);
+              return (
+                <tr>
+                  <td>
+                    <a href={productPath(here, p.productId)}>{truncate(name ?? p.productId, 80)}</a>
+                    {name ? <div class="sub">{p.productId}</div> : null}
+                  </td>
+                  <td class="num">{num(p.clicks)}</td>
+                  <td class="num">{num(p.attributedOrders)}</td>
+                  <td class="num">{money(p.attributedRevenue)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      ) : (
+        <p class="muted">No product of the cards has been clicked yet.</p>
+      )}
+    </Card>
   );
 }

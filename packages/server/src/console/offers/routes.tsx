@@ -2,7 +2,7 @@ import type { OfferContent } from '@rapport/protocol';
 import { Hono, type Context } from 'hono';
 import type { AppContext } from '../../app-context.js';
 import { isObject } from '../../collect/validate.js';
-import { givenOfferFields, OFFER_DEFAULTS, offerFields } from '../../decisions/offer-input.js';
+import { givenOfferFields, MAX_RECOMMENDED_ITEMS, OFFER_DEFAULTS, offerFields } from '../../decisions/offer-input.js';
 import { findOffer, remove, save } from '../../decisions/offer-routes.js';
 import { fillContent } from '../../decisions/placeholders.js';
 import { offerReport } from '../../decisions/report.js';
@@ -11,6 +11,7 @@ import { HttpError } from '../../http/errors.js';
 import { jsonBody } from '../../http/input.js';
 import { newId } from '../../ids.js';
 import { findProfile } from '../../profiles/routes.js';
+import { recommendationReport } from '../../recommendations/report.js';
 import { siteOf } from '../../sites/routes.js';
 import type { Site } from '../../store/types.js';
 import type { ConsoleEnv } from '../env.js';
@@ -19,7 +20,7 @@ import { dateTime, num, truncate } from '../ui/format.js';
 import { hereOf, withQuery, type Here } from '../ui/here.js';
 import { page } from '../ui/layout.js';
 import { NoSite } from '../ui/no-site.js';
-import { EMPTY_OFFER, formValues, offerBody, offerValues, type OfferValues } from './form.js';
+import { DEFAULT_PRODUCT_COUNT, EMPTY_OFFER, formValues, kindOf, offerBody, offerValues, STRATEGY_LABELS, type OfferValues } from './form.js';
 import { OfferPreview } from './preview.js';
 import { ReportPage } from './report.js';
 
@@ -166,6 +167,7 @@ export function offerRoutes(ctx: AppContext) {
     const offer = await findOffer(ctx, c.req.param('id'));
     const here = hereOf(c, ctx, offer.siteId);
     const report = await offerReport(ctx.store, offer, here.now, here.site?.settings.timeZone);
+    const cards = offer.content.type === 'recommendations' && here.site ? await cardsReport(ctx, offer, here.site, here.now) : undefined;
     const segment = offer.segmentId ? (await ctx.catalog.forSite(offer.siteId)).segments.get(offer.segmentId)?.segment : undefined;
     return page(c, {
       here,
@@ -177,7 +179,7 @@ export function offerRoutes(ctx: AppContext) {
           Edit the offer
         </a>
       ),
-      children: <ReportPage offer={offer} report={report} segment={segment} />,
+      children: <ReportPage here={here} offer={offer} report={report} segment={segment} recommendations={cards} />,
     });
   });
 
@@ -206,6 +208,24 @@ export function offerRoutes(ctx: AppContext) {
   return app;
 }
 
+/** The report of an offer's product cards, with the names of its products. */
+async function cardsReport(ctx: AppContext, offer: Offer, site: Site, now: number) {
+  const report = await recommendationReport(ctx.store, offer, site, now);
+  const products = await ctx.store.recommendations.getProducts(site.id, report.products.map((p) => p.productId));
+  return { report, names: new Map(products.map((p) => [p.productId, p.name])) };
+}
+
+/** The content being edited, of its kind, for the first preview. */
+function editedContent(values: OfferValues): OfferContent {
+  if (kindOf(values) === 'recommendations') {
+    const limit = Number(values.limit);
+    const content: OfferContent = { type: 'recommendations', strategy: values.strategy as OfferContent['strategy'], limit: Number.isInteger(limit) ? limit : DEFAULT_PRODUCT_COUNT };
+    if (values.title.trim() !== '') content.title = values.title;
+    return content;
+  }
+  return Object.fromEntries(CONTENT_KEYS.filter((k) => values[k].trim() !== '').map((k) => [k, values[k]])) as OfferContent;
+}
+
 /** The form's fields through the API's validator; the form sends every field, so all are set. */
 function fieldsOf(values: OfferValues) {
   return givenOfferFields(offerBody(values));
@@ -217,6 +237,16 @@ const CONTENT_KEYS = ['title', 'text', 'image', 'link', 'linkText'] as const;
 function contentOf(value: unknown): OfferContent {
   const out: OfferContent = {};
   if (!isObject(value)) return out;
+  if (value.type === 'recommendations') {
+    // As typed too: the validator names a strategy or a number that will not do.
+    const cards = {
+      type: 'recommendations',
+      strategy: typeof value.strategy === 'string' ? value.strategy.slice(0, 100) : undefined,
+      limit: typeof value.limit === 'number' || typeof value.limit === 'string' ? value.limit : undefined,
+    } as OfferContent;
+    if (typeof value.title === 'string' && value.title.trim() !== '') cards.title = value.title.slice(0, 2048);
+    return cards;
+  }
   for (const key of CONTENT_KEYS) {
     const v = value[key];
     if (typeof v === 'string' && v.trim() !== '') out[key] = key === 'link' || key === 'image' ? v.trim().slice(0, 2048) : v.slice(0, 2048);
@@ -298,6 +328,7 @@ function OfferTable(props: { here: Here; offers: Offer[]; segments: Segment[] })
                   {o.name}
                 </a>
                 {o.content.title ? <div class="sub">{truncate(o.content.title, 80)}</div> : null}
+                {o.content.type === 'recommendations' ? <div class="sub">{`Product recommendations: ${o.content.strategy ?? ''}`}</div> : null}
               </td>
               <td>{o.segmentId ? <a href={here.to(`/console/segments/${o.segmentId}`)}>{names.get(o.segmentId) ?? o.segmentId}</a> : 'Everyone'}</td>
               <td class="num">{num(o.priority)}</td>
@@ -356,7 +387,7 @@ function Field(props: { id: keyof OfferValues; label: string; values: OfferValue
 const INPUT_OF: Record<string, string> = {
   'content.title': 'title', 'content.text': 'text', 'content.image': 'image', 'content.link': 'link', 'content.linkText': 'linkText',
   content: 'title', 'cap.count': 'capCount', 'cap.days': 'capDays', cap: 'capCount', 'goal.event': 'goalEvent', 'goal.withinDays': 'goalDays',
-  goal: 'goalEvent',
+  goal: 'goalEvent', 'content.type': 'contentKind', 'content.strategy': 'strategy', 'content.limit': 'limit',
 };
 
 const fieldOf = (apiField: string | undefined) => (apiField === undefined ? undefined : (INPUT_OF[apiField] ?? apiField));
@@ -365,11 +396,9 @@ async function editor(c: Context<ConsoleEnv>, ctx: AppContext, here: Here, value
   const site = here.site as Site;
   const [segments, offers] = await Promise.all([ctx.store.listSegments(site.id), ctx.store.listOffers(site.id)]);
   const slots = [...new Set(offers.map((o) => o.slot))];
-  const content = fillContent(
-    Object.fromEntries(CONTENT_KEYS.filter((k) => values[k].trim() !== '').map((k) => [k, values[k]])) as OfferContent,
-    SAMPLE_TRAITS,
-  );
+  const content = fillContent(editedContent(values), SAMPLE_TRAITS);
   const f = { values, problem };
+  const kind = kindOf(values);
   return page(
     c,
     {
@@ -429,7 +458,20 @@ async function editor(c: Context<ConsoleEnv>, ctx: AppContext, here: Here, value
           <div class="grid-2">
             <Card title="Content">
               <div class="form-grid form-grid-stacked">
+                <label for="contentKind">Kind</label>
+                <div>
+                  <select id="contentKind" name="contentKind">
+                    <option value="message" selected={kind === 'message'}>
+                      Title, text, image and link
+                    </option>
+                    <option value="recommendations" selected={kind === 'recommendations'}>
+                      Product recommendations
+                    </option>
+                  </select>
+                  <p class="hint">Product recommendations show cards of products picked for each visitor, under the title if there is one; the text, image and link are not used.</p>
+                </div>
                 <Field id="title" label="Title" {...f} placeholder="Hello {{traits.firstName|there}}!" />
+                <h3 class="sub-head">Title, text, image and link</h3>
                 <label for="text">Text</label>
                 <textarea id="text" name="text" rows={4}>
                   {values.text}
@@ -437,6 +479,16 @@ async function editor(c: Context<ConsoleEnv>, ctx: AppContext, here: Here, value
                 <Field id="image" label="Image URL" {...f} placeholder="https://… or /images/…" />
                 <Field id="link" label="Link" {...f} placeholder="https://… or /path" />
                 <Field id="linkText" label="Link text" {...f} placeholder="See the offer" />
+                <h3 class="sub-head">Product recommendations</h3>
+                <label for="strategy">Products</label>
+                <select id="strategy" name="strategy" aria-invalid={isBad(problem, 'strategy') ? 'true' : undefined} class={isBad(problem, 'strategy') ? 'invalid' : undefined}>
+                  {Object.entries(STRATEGY_LABELS).map(([value, label]) => (
+                    <option value={value} selected={values.strategy === value}>
+                      {label}
+                    </option>
+                  ))}
+                </select>
+                <Field id="limit" label="Number of products" type="number" {...f} min={1} max={MAX_RECOMMENDED_ITEMS} hint={`1 to ${MAX_RECOMMENDED_ITEMS}; fewer are shown when fewer fit the visitor, none leaves the slot's default.`} />
               </div>
               <p class="hint">
                 {'Personalize with placeholders: '}

@@ -31,8 +31,17 @@
     }
   };
 
+  // Product cards are picked per visitor: the preview says so, under the title (as preview.tsx).
+  function drawCards(content) {
+    const offer = el('div', 'rapport-offer');
+    if (content.title) offer.appendChild(el('div', 'rapport-offer__title', content.title));
+    offer.appendChild(el('p', 'rapport-offer__text muted', `Product cards, filled in for each visitor: up to ${content.limit ?? 4} products (${content.strategy}).`));
+    box.appendChild(offer);
+  }
+
   function draw(content) {
     box.textContent = '';
+    if (content.type === 'recommendations') return drawCards(content);
     const image = safeUrl(content.image);
     const link = safeUrl(content.link);
     if (!image && !content.title && !content.text && !link) {
@@ -58,7 +67,12 @@
   async function refresh() {
     const mine = ++sequence;
     const content = {};
-    for (const key of KEYS) content[key] = form.elements[key].value;
+    if (form.elements.contentKind.value === 'recommendations') {
+      const limit = form.elements.limit.value.trim();
+      Object.assign(content, { type: 'recommendations', strategy: form.elements.strategy.value, limit: limit === '' ? undefined : Number.isFinite(Number(limit)) ? Number(limit) : limit, title: form.elements.title.value });
+    } else {
+      for (const key of KEYS) content[key] = form.elements[key].value;
+    }
     try {
       const res = await fetch(box.dataset.previewUrl, {
         method: 'POST',
@@ -85,6 +99,6 @@
     clearTimeout(timer);
     timer = setTimeout(refresh, 250);
   };
-  for (const key of KEYS) form.elements[key].addEventListener('input', schedule);
+  for (const key of [...KEYS, 'contentKind', 'strategy', 'limit']) form.elements[key].addEventListener('input', schedule);
   customer.addEventListener('input', schedule);
 })();

@@ -4,13 +4,14 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CsrfField, Notice } from './components.js';
 import type { Here } from './here.js';
 
-export type Section = 'overview' | 'customers' | 'segments' | 'offers' | 'automations' | 'reports' | 'sites';
+export type Section = 'overview' | 'customers' | 'segments' | 'offers' | 'products' | 'automations' | 'reports' | 'sites';
 
 const SECTIONS: Array<{ id: Section; label: string; path: string; icon: string }> = [
   { id: 'overview', label: 'Overview', path: '/console', icon: 'M4 13h6V4H4zm10 7h6V4h-6zM4 20h6v-4H4z' },
   { id: 'customers', label: 'Customers', path: '/console/customers', icon: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 9c0-3.3 3.1-6 7-6s7 2.7 7 6M17 11a3 3 0 1 0 0-6M22 20c0-2.5-1.8-4.6-4.3-5.3' },
   { id: 'segments', label: 'Segments', path: '/console/segments', icon: 'M12 3v9l7.8 4.5A9 9 0 1 1 12 3zm3 0a9 9 0 0 1 6 8.4h-6z' },
   { id: 'offers', label: 'Offers', path: '/console/offers', icon: 'M3 7h18v4H3zm2 4h14v9H5zm7-4v13M12 7C10 3 6 4 7.5 6.5 8.3 7.5 12 7 12 7zm0 0c2-4 6-3 4.5-.5C15.7 7.5 12 7 12 7z' },
+  { id: 'products', label: 'Products', path: '/console/products', icon: 'M3 7.5 12 3l9 4.5v9L12 21l-9-4.5zm0 0 9 4.5 9-4.5M12 12v9' },
   { id: 'automations', label: 'Automations', path: '/console/automations', icon: 'M13 3 5 13.5h6L10 21l8-10.5h-6z' },
   { id: 'reports', label: 'Reports', path: '/console/reports/attribution', icon: 'M4 20V10m6 10V4m6 16v-7m6 7H2' },
   { id: 'sites', label: 'Sites', path: '/console/sites', icon: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM3 12h18M12 3c2.5 2.7 3.8 5.7 3.8 9s-1.3 6.3-3.8 9c-2.5-2.7-3.8-5.7-3.8-9S9.5 5.7 12 3z' },

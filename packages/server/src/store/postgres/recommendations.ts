@@ -1,14 +1,21 @@
 import type pg from 'pg';
 import { decodeCursorParts, encodeCursor } from '../cursor.js';
-import { PRODUCT_EVENTS, type ProductEventRow, type ProductQuery, type ProductRecord, type RecommendationStore, type StoredModel } from '../recommendations.js';
-import { PRODUCT_COLUMNS, productEventFromRow, productFromRow, productToParams, upsertProductSql, type ProductEventSqlRow, type ProductRow } from '../recommendation-rows.js';
+import { PRODUCT_EVENTS, type EventName, type ProductEventRow, type ProductQuery, type ProductRecord, type RecommendationStore, type StoredModel } from '../recommendations.js';
+import { PRODUCT_COLUMNS, productEventFromRow, productFromRow, productToParams, upsertProductsFromSql, type ProductEventSqlRow, type ProductRow } from '../recommendation-rows.js';
 import { pageOf } from '../rows.js';
 import type { Page } from '../types.js';
 import { pgText, pgTexts } from './rows.js';
 
 type Query = <R extends pg.QueryResultRow = any>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
 
-const UPSERT = upsertProductSql((c) => `$${PRODUCT_COLUMNS.indexOf(c as (typeof PRODUCT_COLUMNS)[number]) + 1}`);
+/** The type of each column's array in the upsert of many rows (`unnest`). */
+const ARRAY_TYPES: Record<(typeof PRODUCT_COLUMNS)[number], string> = {
+  site_id: 'text[]', product_id: 'text[]', sku: 'text[]', name: 'text[]', price: 'float8[]', currency: 'text[]', category: 'text[]',
+  url: 'text[]', image_url: 'text[]', available: 'boolean[]', source: 'text[]', updated_at: 'int8[]',
+};
+const UPSERT_MANY = upsertProductsFromSql(`SELECT * FROM unnest(${PRODUCT_COLUMNS.map((c, i) => `$${i + 1}::${ARRAY_TYPES[c]}`).join(', ')})`);
+/** Rows per statement: parameters are whole arrays, so only the statement's size bounds it. */
+const UPSERT_ROWS = 5_000;
 const NAMES = [...PRODUCT_EVENTS];
 
 /**
@@ -24,10 +31,24 @@ export class PostgresRecommendations implements RecommendationStore {
 
   async upsertProducts(products: ProductRecord[]): Promise<void> {
     if (products.length === 0) return;
+    // One statement per run of distinct products (a statement may not update one row twice):
+    // a feed of 100,000 rows is a hundred statements, not 100,000 round trips.
+    const runs: ProductRecord[][] = [[]];
+    let ids = new Set<string>();
+    for (const product of products) {
+      if (ids.has(product.productId) || runs[runs.length - 1].length === UPSERT_ROWS) {
+        runs.push([]);
+        ids = new Set();
+      }
+      ids.add(product.productId);
+      runs[runs.length - 1].push(product);
+    }
     await this.transaction(async (q) => {
-      for (const product of products) {
-        const params = productToParams(product);
-        await q(UPSERT, pgTexts(PRODUCT_COLUMNS.map((c) => (c === 'available' ? product.available : params[c]))));
+      for (const run of runs) {
+        const params = run.map(productToParams);
+        // PostgreSQL keeps availability as a boolean, not SQLite's 1 and 0.
+        const columns = PRODUCT_COLUMNS.map((c) => (c === 'available' ? run.map((p) => p.available) : params.map((row) => row[c])));
+        await q(UPSERT_MANY, columns.map((values) => pgTexts(values)));
       }
     });
   }
@@ -65,12 +86,12 @@ export class PostgresRecommendations implements RecommendationStore {
     return { feed: Number(rows[0].feed), observed: Number(rows[0].observed), unavailable: Number(rows[0].unavailable) };
   }
 
-  async productEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number): Promise<ProductEventRow[]> {
+  async productEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number, names: readonly EventName[] = NAMES): Promise<ProductEventRow[]> {
     const { rows } = await this.query<ProductEventSqlRow>(
       `SELECT seq, profile_id, name, session_id, timestamp, data FROM events
        WHERE site_id = $1 AND type = 'track' AND name = ANY($2) AND timestamp >= $3 AND (timestamp, seq) > ($4, $5)
        ORDER BY timestamp, seq LIMIT $6`,
-      [siteId, NAMES, since, after?.at ?? Number.MIN_SAFE_INTEGER, after?.seq ?? Number.MIN_SAFE_INTEGER, limit],
+      [siteId, [...names], since, after?.at ?? Number.MIN_SAFE_INTEGER, after?.seq ?? Number.MIN_SAFE_INTEGER, limit],
     );
     return rows.map(productEventFromRow);
   }
@@ -96,6 +117,12 @@ export class PostgresRecommendations implements RecommendationStore {
     const { rows } = await this.query<{ site_id: string; trained_at: string; stats: string; data: string }>('SELECT * FROM recommendation_models WHERE site_id = $1', [siteId]);
     const row = rows[0];
     return row ? { siteId: row.site_id, trainedAt: Number(row.trained_at), stats: JSON.parse(row.stats), data: row.data } : null;
+  }
+
+  async modelStatus(siteId: string): Promise<Omit<StoredModel, 'data'> | null> {
+    const { rows } = await this.query<{ site_id: string; trained_at: string; stats: string }>('SELECT site_id, trained_at, stats FROM recommendation_models WHERE site_id = $1', [siteId]);
+    const row = rows[0];
+    return row ? { siteId: row.site_id, trainedAt: Number(row.trained_at), stats: JSON.parse(row.stats) } : null;
   }
 
   async modelTrainedAt(siteId: string): Promise<number | null> {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { encodeCursor, decodeCursorParts } from '../cursor.js';
-import { PRODUCT_EVENTS, type ProductEventRow, type ProductQuery, type ProductRecord, type RecommendationStore, type StoredModel } from '../recommendations.js';
+import { PRODUCT_EVENTS, RECOMMENDATION_EVENT_NAMES, type EventName, type ProductEventRow, type ProductQuery, type ProductRecord, type RecommendationStore, type StoredModel } from '../recommendations.js';
 import { pageOf } from '../rows.js';
 import type { Page } from '../types.js';
 import { PRODUCT_COLUMNS, productEventFromRow, productFromRow, productToParams, upsertProductSql, type ProductEventSqlRow, type ProductRow } from '../recommendation-rows.js';
@@ -11,6 +11,8 @@ import { PRODUCT_COLUMNS, productEventFromRow, productFromRow, productToParams, 
  */
 export class SqliteRecommendations implements RecommendationStore {
   private readonly sql;
+  /** The event scan per list of names (constants of the code, see RECOMMENDATION_EVENT_NAMES). */
+  private readonly scans = new Map<string, Database.Statement>();
 
   constructor(
     private readonly db: Database.Database,
@@ -23,17 +25,12 @@ export class SqliteRecommendations implements RecommendationStore {
         `INSERT INTO recommendation_models (site_id, trained_at, stats, data) VALUES (?, ?, ?, ?)
          ON CONFLICT (site_id) DO UPDATE SET trained_at = excluded.trained_at, stats = excluded.stats, data = excluded.data`,
       ),
+      getProducts: db.prepare('SELECT * FROM products WHERE site_id = ? AND product_id IN (SELECT value FROM json_each(?))'),
       loadModel: db.prepare('SELECT * FROM recommendation_models WHERE site_id = ?'),
+      modelStatus: db.prepare('SELECT site_id, trained_at, stats FROM recommendation_models WHERE site_id = ?'),
       trainedAt: db.prepare('SELECT trained_at FROM recommendation_models WHERE site_id = ?').pluck(),
       counts: db.prepare(
         `SELECT SUM(source = 'feed') AS feed, SUM(source = 'observed') AS observed, SUM(available = 0) AS unavailable FROM products WHERE site_id = ?`,
-      ),
-      // The name index, one name at a time, merged by time: an IN list would make SQLite sort.
-      events: db.prepare(
-        `SELECT seq, profile_id, name, session_id, timestamp, json_extract(data, '$.message.properties') AS properties FROM events
-         WHERE site_id = @site AND type = 'track' AND name IN (${names}) AND timestamp >= @since
-           AND (timestamp > @at OR (timestamp = @at AND seq > @seq))
-         ORDER BY timestamp, seq LIMIT @limit`,
       ),
       profileEvents: db.prepare(
         `SELECT seq, profile_id, name, session_id, timestamp, json_extract(data, '$.message.properties') AS properties FROM events
@@ -51,16 +48,9 @@ export class SqliteRecommendations implements RecommendationStore {
   }
 
   async getProducts(siteId: string, productIds: string[]): Promise<ProductRecord[]> {
-    const found: ProductRecord[] = [];
-    // In chunks within SQLite's limit on bound parameters.
-    for (let i = 0; i < productIds.length; i += 500) {
-      const chunk = productIds.slice(i, i + 500);
-      const rows = this.db
-        .prepare(`SELECT * FROM products WHERE site_id = ? AND product_id IN (${chunk.map(() => '?').join(', ')})`)
-        .all(siteId, ...chunk) as ProductRow[];
-      found.push(...rows.map(productFromRow));
-    }
-    return found;
+    if (productIds.length === 0) return [];
+    // The ids as one JSON parameter: one statement prepared once, whatever their number.
+    return (this.sql.getProducts.all(siteId, JSON.stringify(productIds)) as ProductRow[]).map(productFromRow);
   }
 
   async listProducts(query: ProductQuery): Promise<Page<ProductRecord>> {
@@ -85,9 +75,26 @@ export class SqliteRecommendations implements RecommendationStore {
     return { feed: row.feed ?? 0, observed: row.observed ?? 0, unavailable: row.unavailable ?? 0 };
   }
 
-  async productEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number): Promise<ProductEventRow[]> {
-    const rows = this.sql.events.all({ site: siteId, since, at: after?.at ?? Number.MIN_SAFE_INTEGER, seq: after?.seq ?? Number.MIN_SAFE_INTEGER, limit }) as ProductEventSqlRow[];
+  async productEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number, names: readonly EventName[] = PRODUCT_EVENTS): Promise<ProductEventRow[]> {
+    const rows = this.scan(names).all({ site: siteId, since, at: after?.at ?? Number.MIN_SAFE_INTEGER, seq: after?.seq ?? Number.MIN_SAFE_INTEGER, limit }) as ProductEventSqlRow[];
     return rows.map(productEventFromRow);
+  }
+
+  private scan(names: readonly EventName[]): Database.Statement {
+    const key = names.join('|');
+    let statement = this.scans.get(key);
+    if (!statement) {
+      // Only names of the list: they are written into the SQL.
+      const list = names.filter((n) => (RECOMMENDATION_EVENT_NAMES as readonly string[]).includes(n)).map((n) => `'${n}'`).join(', ');
+      statement = this.db.prepare(
+        `SELECT seq, profile_id, name, session_id, timestamp, json_extract(data, '$.message.properties') AS properties FROM events
+         WHERE site_id = @site AND type = 'track' AND name IN (${list}) AND timestamp >= @since
+           AND (timestamp > @at OR (timestamp = @at AND seq > @seq))
+         ORDER BY timestamp, seq LIMIT @limit`,
+      );
+      this.scans.set(key, statement);
+    }
+    return statement;
   }
 
   async profileProductEvents(siteId: string, profileId: string, limit: number): Promise<ProductEventRow[]> {
@@ -101,6 +108,11 @@ export class SqliteRecommendations implements RecommendationStore {
   async loadModel(siteId: string): Promise<StoredModel | null> {
     const row = this.sql.loadModel.get(siteId) as { site_id: string; trained_at: number; stats: string; data: string } | undefined;
     return row ? { siteId: row.site_id, trainedAt: row.trained_at, stats: JSON.parse(row.stats), data: row.data } : null;
+  }
+
+  async modelStatus(siteId: string): Promise<Omit<StoredModel, 'data'> | null> {
+    const row = this.sql.modelStatus.get(siteId) as { site_id: string; trained_at: number; stats: string } | undefined;
+    return row ? { siteId: row.site_id, trainedAt: row.trained_at, stats: JSON.parse(row.stats) } : null;
   }
 
   async modelTrainedAt(siteId: string): Promise<number | null> {
