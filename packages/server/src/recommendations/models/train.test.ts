@@ -357,11 +357,14 @@ describe('streaming', () => {
     const groups = new OpenGroups(60_000, (items) => closed.push(items));
     groups.touch('s1', 0).items.push(1);
     groups.touch('s2', 10_000).items.push(2);
-    groups.touch('s1', 50_000).items.push(3); // s1 touched again: now the most recent
+    groups.touch('s1', 50_000).items.push(3); // s1 touched again
     groups.closeIdle(100_000); // s2 idle 90 s: closed; s1 idle 50 s: open
     expect(closed).toEqual([[2]]);
     expect(groups.size).toBe(1);
+    // Walks come every quarter of the idle time (15 s): at 111 s s1 is idle 61 s but no walk is due.
     groups.closeIdle(111_000);
+    expect(groups.size).toBe(1);
+    groups.closeIdle(115_000);
     expect(closed).toEqual([[2], [1, 3]]);
     expect(groups.size).toBe(0);
   });

@@ -31,8 +31,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const SESSION_IDLE_MS = 2 * SESSION_TIMEOUT_MS;
 /** An order's lines share one event time; an hour of slack absorbs pages slightly out of order. */
 const BASKET_IDLE_MS = 60 * 60 * 1000;
-/** Closing idle groups once per minute of event time keeps that check off the common path. */
-const SWEEP_EVERY_MS = 60 * 1000;
 /**
  * A person's products are pruned to the `PERSON_KEEP_FACTOR × maxItemsPerGroup` heaviest once
  * they exceed `PERSON_PRUNE_FACTOR ×` that: it bounds the memory and time of heavy users and bots,
@@ -462,7 +460,6 @@ export class ModelTrainer {
   private readonly tastes: Tastes;
   private readonly popularity: Popularity;
   private interactions = 0;
-  private sweptAt = -Infinity;
   private finished = false;
 
   constructor(options: TrainSettings) {
@@ -502,8 +499,6 @@ export class ModelTrainer {
   }
 
   private closeIdleGroups(at: number): void {
-    if (at < this.sweptAt + SWEEP_EVERY_MS) return;
-    this.sweptAt = at;
     this.bought.baskets.closeIdle(at);
     this.viewed.sessions.closeIdle(at);
   }
