@@ -38,6 +38,13 @@ describe('trainSite', () => {
     expect(products.has('old')).toBe(false);
     expect(await t.store.recommendations.modelTrainedAt(site.id)).toBe(T0);
   });
+
+  it('reads a site with more events than one page, every one of them', async () => {
+    const views = Array.from({ length: 2_500 }, (_, i) => viewed(`a${i % 50}`, { product_id: `p${i % 40}` }, T0 - DAY + i));
+    await ingest(t.store, site, views);
+    const trained = await trainSite(t.store, site, { now: T0, sink: inThreadSink });
+    expect(trained.stats).toMatchObject({ interactions: 2_500, products: 40, people: 50 });
+  });
 });
 
 describe('trainingDue', () => {

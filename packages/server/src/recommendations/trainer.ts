@@ -9,8 +9,12 @@ import { trainingThread, type TrainingSink } from './train-thread.js';
 import { everyInterval } from '../periodic.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Events read from the store per page: the batch posted to the training thread. */
-const PAGE = 5_000;
+/**
+ * Events read from the store per page, the batch posted to the training thread. Reading and
+ * parsing a page happens on this thread (SQLite reads block it): small pages keep each stall to
+ * a few milliseconds, so requests are answered between them while a large site trains.
+ */
+const PAGE = 1_000;
 /**
  * Products of events remembered per training for the catalog. A site with more distinct product
  * ids than this in its events is sending something other than products; the rest stay unknown.
