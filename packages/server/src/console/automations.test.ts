@@ -3,40 +3,17 @@ import { newWebhookSecret } from '../automations/webhook.js';
 import { newId } from '../ids.js';
 import type { AutomationRecord, RunRecord } from '../store/automations.js';
 import { startMailCatcher, type MailCatcher } from '../test-support/mail-catcher.js';
-import { ConsoleBrowser, consoleTestApp, seedShop } from './test-support/console-client.js';
+import { ConsoleBrowser, consoleTestApp, loggedInConsoles, pageHtml, seedShop, textOf } from './test-support/console-client.js';
 
 type TestApp = Awaited<ReturnType<typeof consoleTestApp>>;
-const apps: TestApp[] = [];
 const catchers: MailCatcher[] = [];
-async function setup(options: Parameters<typeof consoleTestApp>[0] = {}) {
-  const t = await consoleTestApp(options);
-  apps.push(t);
-  const b = new ConsoleBrowser(t.app);
-  await b.login();
-  return { t, b };
-}
+const setup = loggedInConsoles();
 afterEach(async () => {
-  for (const t of apps.splice(0)) await t.close();
   for (const c of catchers.splice(0)) await c.close();
 });
 
-/** The text a page shows: tags dropped, entities decoded. */
-const textOf = (html: string) =>
-  html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
 
-async function html(b: ConsoleBrowser, path: string, status = 200) {
-  const res = await b.get(path);
-  expect(res.status, path).toBe(status);
-  expect(res.headers.get('content-type')).toContain('text/html');
-  return res.text();
-}
+const html = pageHtml;
 
 const CART_STEPS = [
   {

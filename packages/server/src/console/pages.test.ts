@@ -2,37 +2,14 @@ import { RANKINGS_TTL_MS } from '../profiles/ranking-cache.js';
 import { rangeOf } from '../reports/days.js';
 import { siteOverview } from '../reports/overview.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConsoleBrowser, consoleTestApp, seedShop } from './test-support/console-client.js';
+import { ConsoleBrowser, consoleTestApp, loggedInConsoles, pageHtml, seedShop, textOf } from './test-support/console-client.js';
 
 type TestApp = Awaited<ReturnType<typeof consoleTestApp>>;
-const apps: TestApp[] = [];
-async function setup(options: Parameters<typeof consoleTestApp>[0] = {}) {
-  const t = await consoleTestApp(options);
-  apps.push(t);
-  const b = new ConsoleBrowser(t.app);
-  await b.login();
-  return { t, b };
-}
-afterEach(async () => {
-  for (const t of apps.splice(0)) await t.close();
-});
+const setup = loggedInConsoles();
 
-/** The text a page shows: tags dropped, entities decoded. */
-const textOf = (html: string) =>
-  html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
 
 async function html(b: ConsoleBrowser, path: string, status = 200) {
-  const res = await b.get(path);
-  expect(res.status, path).toBe(status);
-  expect(res.headers.get('content-type')).toContain('text/html');
-  const body = await res.text();
+  const body = await pageHtml(b, path, status);
   expect(body.startsWith('<!doctype html>')).toBe(true);
   return body;
 }

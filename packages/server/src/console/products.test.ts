@@ -1,41 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseModel } from '../recommendations/models/index.js';
 import { recommendationReport } from '../recommendations/report.js';
-import { ConsoleBrowser, consoleTestApp } from './test-support/console-client.js';
+import { ConsoleBrowser, consoleTestApp, loggedInConsoles, pageHtml, textOf } from './test-support/console-client.js';
 import { money, pct } from './ui/format.js';
 
 // The console's side of recommendations: the catalog with the model's status and its training,
 // a product's neighbours, "for you" on a person's page, offers of product cards and their report.
 
 type TestApp = Awaited<ReturnType<typeof consoleTestApp>>;
-const apps: TestApp[] = [];
-async function setup() {
-  const t = await consoleTestApp();
-  apps.push(t);
-  const b = new ConsoleBrowser(t.app);
-  await b.login();
-  return { t, b };
-}
-afterEach(async () => {
-  for (const t of apps.splice(0)) await t.close();
-});
+const setup = loggedInConsoles();
 
-/** The text a page shows: tags dropped, entities decoded. */
-const textOf = (html: string) =>
-  html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
 
-async function html(b: ConsoleBrowser, path: string, status = 200) {
-  const res = await b.get(path);
-  expect(res.status, path).toBe(status);
-  return res.text();
-}
+const html = pageHtml;
 
 const HOUR = 3_600_000;
 const SCRIPT = '<script>x</script>';

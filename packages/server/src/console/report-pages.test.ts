@@ -1,39 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isoDate, dayIn } from '../reports/days.js';
 import { mondayOf } from '../reports/cohorts.js';
-import { ConsoleBrowser, consoleTestApp } from './test-support/console-client.js';
+import { consoleTestApp, loggedInConsoles, pageHtml, textOf } from './test-support/console-client.js';
 
 // The funnel and retention pages of the console, rendered on the store of the run.
 
 type TestApp = Awaited<ReturnType<typeof consoleTestApp>>;
-const apps: TestApp[] = [];
-async function setup(options: Parameters<typeof consoleTestApp>[0] = {}) {
-  const t = await consoleTestApp(options);
-  apps.push(t);
-  const b = new ConsoleBrowser(t.app);
-  await b.login();
-  return { t, b };
-}
-afterEach(async () => {
-  for (const t of apps.splice(0)) await t.close();
-});
+const setup = loggedInConsoles();
 
-const textOf = (html: string) =>
-  html
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
 
-async function html(b: ConsoleBrowser, path: string, status = 200) {
-  const res = await b.get(path);
-  expect(res.status, path).toBe(status);
-  expect(res.headers.get('content-type')).toContain('text/html');
-  return res.text();
-}
+const html = pageHtml;
 
 const DAY = 86_400_000;
 

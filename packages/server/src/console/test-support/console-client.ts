@@ -1,3 +1,4 @@
+import { afterEach, expect } from 'vitest';
 import { createApp, type App } from '../../app.js';
 import type { TrustProxy } from '../../http/client-ip.js';
 import { SiteDirectory } from '../../sites/directory.js';
@@ -142,4 +143,44 @@ export async function seedShop(t: Awaited<ReturnType<typeof consoleTestApp>>, si
     ],
     site,
   );
+}
+
+/**
+ * A file's logged-in consoles, each over an app of its own, all closed after each test.
+ *
+ * @example
+ * const setup = loggedInConsoles();
+ * it('shows the overview', async () => { const { t, b } = await setup(); ... });
+ */
+export function loggedInConsoles() {
+  const apps: Awaited<ReturnType<typeof consoleTestApp>>[] = [];
+  afterEach(async () => {
+    for (const t of apps.splice(0)) await t.close();
+  });
+  return async (options: Parameters<typeof consoleTestApp>[0] = {}) => {
+    const t = await consoleTestApp(options);
+    apps.push(t);
+    const b = new ConsoleBrowser(t.app);
+    await b.login();
+    return { t, b };
+  };
+}
+
+/** The text a page shows: tags dropped, entities decoded. */
+export const textOf = (html: string) =>
+  html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
+
+/** A console page's HTML, checked to be an HTML answer with `status`. */
+export async function pageHtml(b: ConsoleBrowser, path: string, status = 200): Promise<string> {
+  const res = await b.get(path);
+  expect(res.status, path).toBe(status);
+  expect(res.headers.get('content-type')).toContain('text/html');
+  return res.text();
 }
