@@ -89,6 +89,7 @@ export default defineConfig({
             'packages/server/src/self-service/routes.test.ts',
             'packages/server/src/recommendations/product-routes.test.ts',
             'packages/server/src/recommendations/routes.test.ts',
+            'packages/server/src/recommendations/trainer.test.ts',
             'packages/server/src/console/products.test.ts',
           ],
           globalSetup: ['packages/server/src/test-support/postgres-global-setup.ts'],

@@ -5,7 +5,6 @@ import { siteOf } from '../sites/routes.js';
 import { STRATEGIES } from './models/types.js';
 import { DEFAULT_LIMIT } from './routes.js';
 import { MAX_LIMIT } from './service.js';
-import { trainSite } from './trainer.js';
 
 /**
  * The admin side of recommendations (admin token):
@@ -16,18 +15,9 @@ import { trainSite } from './trainer.js';
  */
 export function recommendationAdminRoutes(ctx: AppContext) {
   const app = new Hono();
-  const training = new Map<string, Promise<unknown>>();
 
   app.post('/train', async (c) => {
-    const site = siteOf(ctx, c.req.query('site'));
-    // One training per site at a time on this node: a second request waits for the same one.
-    let run = training.get(site.id);
-    if (!run) {
-      run = trainSite(ctx.store, site, { now: ctx.now() }).finally(() => training.delete(site.id));
-      training.set(site.id, run);
-    }
-    const trained = (await run) as Awaited<ReturnType<typeof trainSite>>;
-    ctx.recommender.invalidate(site.id);
+    const trained = await ctx.recommender.train(siteOf(ctx, c.req.query('site')));
     return c.json({ trainedAt: new Date(trained.trainedAt).toISOString(), stats: trained.stats, observedProducts: trained.observedProducts });
   });
 

@@ -1,5 +1,5 @@
 import { RECOMMENDATION_EVENTS } from '@rapport/protocol';
-import { exposureGroups, significanceOf, type Exposed } from '../decisions/report.js';
+import { exposureGroups, significanceOf } from '../decisions/report.js';
 import { twoProportionTest } from '../decisions/statistics.js';
 import type { Offer } from '../decisions/types.js';
 import type { Store } from '../store/store.js';
@@ -62,8 +62,9 @@ export async function recommendationReport(store: Store, offer: Offer, site: Sit
   let attributedOrders = 0;
   let attributedRevenue = 0;
 
-  const firsts = [...offerGroup.values(), ...controlGroup.values()].map((e: Exposed) => e.firstAt);
-  const since = firsts.length ? Math.min(...firsts) : now;
+  // A loop, not Math.min(...): a spread of a large group's exposures overflows the call stack.
+  let since = now;
+  for (const group of [offerGroup, controlGroup]) for (const e of group.values()) if (e.firstAt < since) since = e.firstAt;
   let after: { at: number; seq: number } | null = null;
   for (;;) {
     const rows = await store.recommendations.productEvents(site.id, since, after, PAGE, [RECOMMENDATION_EVENTS.click, 'Order Completed']);

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import type { Site } from '../store/types.js';
 import { readProductEvent } from './interactions.js';
 import { parseModel, recommend } from './models/index.js';
+import { trainSite, type TrainedModel } from './trainer.js';
 import type { Interaction, Model, Reason, Strategy } from './models/types.js';
 
 /** How long a node serves a model before it asks the store whether a newer one was trained. */
@@ -40,6 +41,8 @@ interface Entry {
   checkedAt: number;
   /** A check or a load in flight: requests meanwhile are served the model in hand. */
   refreshing: Promise<void> | null;
+  /** When the stored model that could not be read was trained. */
+  unreadable?: number;
 }
 
 /**
@@ -55,6 +58,8 @@ export class Recommender {
   private readonly entries = new Map<string, Entry>();
   /** By site, by product id: its record (null: not in the catalog) and when it was read. */
   private readonly products = new Map<string, Map<string, { record: ProductRecord | null; at: number }>>();
+  /** Trainings asked for (API, console) and still running, by site. */
+  private readonly training = new Map<string, Promise<TrainedModel>>();
 
   constructor(
     private readonly store: Store,
@@ -88,6 +93,27 @@ export class Recommender {
   invalidate(siteId: string) {
     this.entries.delete(siteId);
     this.products.delete(siteId);
+  }
+
+  /**
+   * Trains a site's models now and serves the new ones on this node at once (other nodes notice
+   * within a second). A second call while one runs waits for the same training.
+   *
+   * @example
+   * const trained = await ctx.recommender.train(site);
+   */
+  train(site: Site): Promise<TrainedModel> {
+    let run = this.training.get(site.id);
+    if (!run) {
+      run = trainSite(this.store, site, { now: this.now() })
+        .then((trained) => {
+          this.invalidate(site.id);
+          return trained;
+        })
+        .finally(() => this.training.delete(site.id));
+      this.training.set(site.id, run);
+    }
+    return run;
   }
 
   /** Forgets a site's products (a feed import changed them). */
@@ -156,10 +182,12 @@ export class Recommender {
 
   private async refresh(siteId: string, entry: Entry) {
     const trainedAt = await this.store.recommendations.modelTrainedAt(siteId);
-    if (trainedAt === null || trainedAt === entry.loaded?.trainedAt) return;
+    if (trainedAt === null || trainedAt === entry.loaded?.trainedAt || trainedAt === entry.unreadable) return;
     const stored = await this.store.recommendations.loadModel(siteId);
     const model = stored && parseModel(stored.data);
     if (stored && model) entry.loaded = { trainedAt: stored.trainedAt, model };
+    // Another version's model: not loaded again every second, only once a newer one is saved.
+    else if (stored) entry.unreadable = stored.trainedAt;
   }
 }
 

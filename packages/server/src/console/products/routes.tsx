@@ -5,7 +5,6 @@ import type { AppContext } from '../../app-context.js';
 import { HttpError } from '../../http/errors.js';
 import { cursorParam, optionalString } from '../../http/input.js';
 import { DEFAULT_TRAIN_OPTIONS, type Association, type Model, type ModelStats, type Neighbour } from '../../recommendations/models/types.js';
-import { trainSite, type TrainedModel } from '../../recommendations/trainer.js';
 import { siteOf } from '../../sites/routes.js';
 import { decodeCursorParts } from '../../store/cursor.js';
 import type { ProductRecord } from '../../store/recommendations.js';
@@ -29,8 +28,6 @@ export const productPath = (here: Here, productId: string) => here.to(`/console/
 /** `/console/products`: the catalog, the model's status and its training, one product's neighbours. */
 export function productPages(ctx: AppContext) {
   const app = new Hono<ConsoleEnv>();
-  // A second click while a training runs waits for the same one instead of starting another.
-  const training = new Map<string, Promise<TrainedModel>>();
 
   app.get('/', async (c) => {
     const here = hereOf(c, ctx);
@@ -88,14 +85,8 @@ export function productPages(ctx: AppContext) {
   app.post('/train', async (c) => {
     const form = await c.req.parseBody();
     const site = siteOf(ctx, form.site);
-    let run = training.get(site.id);
-    if (!run) {
-      run = trainSite(ctx.store, site, { now: ctx.now() }).finally(() => training.delete(site.id));
-      training.set(site.id, run);
-    }
-    await run;
-    // This node serves the new model at once; other nodes notice it within a second.
-    ctx.recommender.invalidate(site.id);
+    // A second click while a training runs waits for the same one instead of starting another.
+    await ctx.recommender.train(site);
     return c.redirect(withQuery('/console/products', { site: site.id, done: 'trained' }), 303);
   });
 
