@@ -1,5 +1,6 @@
 import type { DecideResponse } from '@rapport/protocol';
 import type { Site } from '../store/types.js';
+import type { Interaction } from './models/types.js';
 import type { Recommender } from './service.js';
 
 /**
@@ -12,10 +13,13 @@ import type { Recommender } from './service.js';
  * await fillRecommendations(ctx.recommender, site, answer, profile?.id ?? null);
  */
 export async function fillRecommendations(recommender: Recommender, site: Site, answer: DecideResponse, profileId: string | null): Promise<void> {
+  // Read once for every slot of the page that needs it.
+  let history: Promise<Interaction[]> | undefined;
   for (const decision of Object.values(answer.slots)) {
     const content = decision?.variant === 'offer' ? decision.content : null;
     if (!decision || content?.type !== 'recommendations' || !content.strategy) continue;
-    const { items } = await recommender.recommend(site, { strategy: content.strategy, profileId, limit: content.limit ?? 4 });
+    if (profileId && content.strategy !== 'trending') history ??= recommender.history(site.id, profileId);
+    const { items } = await recommender.recommend(site, { strategy: content.strategy, profileId, limit: content.limit ?? 4, history });
     decision.content = items.length ? { ...content, items } : null;
   }
 }

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { userHashOf } from '../identity/verify.js';
 import { startTestApp, type TestApp } from '../test-support/app.js';
 
@@ -148,6 +148,19 @@ describe('an offer of product cards', () => {
       control: { visitors: 1, buyers: 0, orders: 0, revenue: 0, revenuePerVisitor: 0 },
     });
     expect(report.body.recommendations.products[0]).toMatchObject({ productId: 'pegs', clicks: 1, attributedOrders: 1, attributedRevenue: 10 });
+  });
+
+  it("reads the visitor's history once for every slot of cards on the page", async () => {
+    await shop();
+    for (const [slot, strategy] of [['a', 'bought-together'], ['b', 'for-you'], ['c', 'viewed-together']]) {
+      expect((await t.api('POST', '/api/offers', { site: t.site.id, name: slot, slot, content: { type: 'recommendations', strategy } })).status).toBe(201);
+    }
+    await t.send('/v1/track', view('reader', 'tent', 's-r', T0));
+    const reads = vi.spyOn(t.store.recommendations, 'profileProductEvents');
+    const decided = await t.send('/v1/decide', { anonymousId: 'reader', slots: ['a', 'b', 'c'] });
+    expect(decided.body.slots.a.content.items[0].productId).toBe('pegs');
+    expect(decided.body.slots.b.content.items.length).toBeGreaterThan(0);
+    expect(reads).toHaveBeenCalledTimes(1);
   });
 
   it('refuses recommendations content that names no strategy or has other fields', async () => {

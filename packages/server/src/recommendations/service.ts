@@ -29,6 +29,8 @@ export interface RecommendationQuery {
   productId?: string | null;
   category?: string | null;
   limit: number;
+  /** The person's history when the caller read it already (several slots of one page). */
+  history?: Promise<Interaction[]>;
 }
 
 interface Loaded {
@@ -127,7 +129,7 @@ export class Recommender {
     const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(query.limit)));
     // Trending needs no one's history; the lists of a product only when no product was given.
     const needsHistory = query.profileId !== null && (query.strategy === 'for-you' || (query.strategy !== 'trending' && !query.productId));
-    const history = needsHistory ? await this.history(site.id, query.profileId!) : [];
+    const history = needsHistory ? await (query.history ?? this.history(site.id, query.profileId!)) : [];
     const productId = query.productId ?? (query.strategy === 'for-you' || query.strategy === 'trending' ? undefined : lastLookedAt(history));
     if ((query.strategy === 'bought-together' || query.strategy === 'viewed-together') && !productId) return { items: [], trainedAt: loaded.trainedAt };
     // Asked for more than needed: some may turn out unavailable or missing from the catalog.
@@ -175,7 +177,8 @@ export class Recommender {
     return out;
   }
 
-  private async history(siteId: string, profileId: string): Promise<Interaction[]> {
+  /** A person's newest e-commerce interactions, newest first: what "for you" starts from. */
+  async history(siteId: string, profileId: string): Promise<Interaction[]> {
     const rows = await this.store.recommendations.profileProductEvents(siteId, profileId, HISTORY_EVENTS);
     return rows.flatMap((row) => readProductEvent(row).interactions);
   }
