@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../store/store.js';
 import type { RankingInput } from '../store/types.js';
-import { RankingCache, RANKINGS_TTL_MS } from './ranking-cache.js';
-import { computeRankings } from './rankings.js';
+import { decodeRankings, encodeRankings, RankingCache, RANKINGS_TTL_MS } from './ranking-cache.js';
+import { computeRankings, packRankings, unpackRankings } from './rankings.js';
 
 function fakeStore(inputs: () => RankingInput[]) {
   let calls = 0;
@@ -11,7 +11,7 @@ function fakeStore(inputs: () => RankingInput[]) {
     rankings: async (_site: string, now: number) => {
       calls++;
       if (calls > 1) await new Promise<void>((r) => (release = r));
-      return computeRankings(inputs(), now);
+      return packRankings(inputs(), now);
     },
   } as unknown as Store;
   return { store, calls: () => calls, release: () => release() };
@@ -72,7 +72,7 @@ describe('RankingCache shared by nodes', () => {
     let counts = 0;
     let clock = 0;
     const store = {
-      rankings: async (_site: string, now: number) => (counts++, computeRankings(inputs, now)),
+      rankings: async (_site: string, now: number) => (counts++, packRankings(inputs, now)),
       lease: async (name: string, holder: string, ms: number) => {
         const held = leases.get(name);
         if (held && held.holder !== holder && held.until > clock) return false;
@@ -111,5 +111,31 @@ describe('RankingCache shared by nodes', () => {
     shared.tick(RANKINGS_TTL_MS + 1);
     await b.get('s');
     expect(shared.counts()).toBe(2);
+  });
+});
+
+describe('rankings as the store keeps them', () => {
+  it('packs, encodes and decodes to the classes and scores of a count in place', async () => {
+    // More customers than one slice of unpacking (10,000), so that slices meet.
+    const inputs: RankingInput[] = Array.from({ length: 25_003 }, (_, i) => ({
+      id: `p${i}`,
+      orders: 1 + (i % 7),
+      revenue: (i * 37) % 1000,
+      lastOrderAt: i * 1000,
+    }));
+    const now = 40_000_000;
+    const inPlace = await computeRankings(inputs, now);
+    const decoded = decodeRankings(encodeRankings(packRankings(inputs, now), now))!;
+    expect(decoded.computedAt).toBe(now);
+    const unpacked = await unpackRankings(decoded.packed, now);
+    expect(unpacked.abc.size).toBe(inputs.length);
+    expect(unpacked.abc).toEqual(inPlace.abc);
+    expect(unpacked.rfm).toEqual(inPlace.rfm);
+    expect(unpacked.summary).toEqual(inPlace.summary);
+  });
+
+  it('reads nothing from a text of the earlier form, so that the node counts for itself', () => {
+    const earlier = JSON.stringify({ computedAt: 1, summary: { a: 1 }, ids: ['p'], abc: 'AQ==', r: 'AA==', f: 'AA==', m: 'AA==' });
+    expect(decodeRankings(earlier)).toBeNull();
   });
 });

@@ -142,13 +142,17 @@ export function abcOf(rankings: Rankings | null | undefined, profileId: string, 
 }
 
 /**
- * Rankings as arrays, cheap to hand over from a worker thread (a Map of every customer costs far
- * more to clone): for each input in order, its id, its ABC class (1 = A, 2 = B, 3 = C) and its R,
- * F and M scores (0 without orders).
+ * Rankings as arrays, cheap to hand over from a worker thread and to keep in the store (a Map of
+ * every customer costs far more to clone, and to encode): for each input in order, its id, its
+ * ABC class (1 = A, 2 = B, 3 = C) and its R, F and M scores (0 without orders).
  */
 export interface PackedRankings {
   summary: AbcSummary;
-  ids: string[];
+  /**
+   * The ids, one per line: a single string crosses threads and goes into the store as a copy,
+   * where an array of a million strings is cloned string by string on the receiving thread.
+   */
+  ids: string;
   abc: Uint8Array;
   r: Uint8Array;
   f: Uint8Array;
@@ -160,9 +164,8 @@ export function packRankings(inputs: RankingInput[], now: number): PackedRanking
   const abc = finish(abcSteps(inputs));
   const rfm = finish(rfmSteps(inputs, now));
   const n = inputs.length;
-  const packed = { summary: abcSummaryOf(inputs, abc), ids: new Array<string>(n), abc: new Uint8Array(n), r: new Uint8Array(n), f: new Uint8Array(n), m: new Uint8Array(n) };
+  const packed = { summary: abcSummaryOf(inputs, abc), ids: '', abc: new Uint8Array(n), r: new Uint8Array(n), f: new Uint8Array(n), m: new Uint8Array(n) };
   inputs.forEach((p, i) => {
-    packed.ids[i] = p.id;
     packed.abc[i] = ' ABC'.indexOf(abc.get(p.id)!);
     const score = rfm.get(p.id);
     if (score) {
@@ -171,6 +174,7 @@ export function packRankings(inputs: RankingInput[], now: number): PackedRanking
       packed.m[i] = score.m;
     }
   });
+  packed.ids = inputs.map((p) => p.id).join('\n');
   return packed;
 }
 
@@ -179,9 +183,12 @@ export async function unpackRankings(packed: PackedRankings, now: number): Promi
   const abc = new Map<string, AbcClass>();
   const rfm = new Map<string, Rfm>();
   const { ids, r, f, m } = packed;
-  for (let i = 0; i < ids.length; i++) {
-    abc.set(ids[i], ' ABC'.charAt(packed.abc[i]) as AbcClass);
-    if (r[i]) rfm.set(ids[i], { r: r[i], f: f[i], m: m[i], score: `${r[i]}${f[i]}${m[i]}` });
+  for (let i = 0, start = 0; i < packed.abc.length; i++) {
+    const end = ids.indexOf('\n', start);
+    const id = end === -1 ? ids.slice(start) : ids.slice(start, end);
+    start = end + 1;
+    abc.set(id, ' ABC'.charAt(packed.abc[i]) as AbcClass);
+    if (r[i]) rfm.set(id, { r: r[i], f: f[i], m: m[i], score: `${r[i]}${f[i]}${m[i]}` });
     if (i % 10_000 === 9_999) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return { computedAt: now, abc, rfm, summary: packed.summary };

@@ -200,6 +200,18 @@ export class RollupCounter {
     }
   }
 
+  /** Adds the increments of another call (a store that writes several calls in one transaction sums them). */
+  add(writes: RollupWrites): void {
+    for (const { day, ...counts } of writes.days) {
+      const d = this.day(day);
+      for (const k of Object.keys(counts) as Array<keyof DayCounts>) d[k] += counts[k];
+    }
+    for (const t of writes.touches) {
+      const counts = this.touch(t.day, t.touch, { medium: t.medium, source: t.source, campaign: t.campaign, term: t.term });
+      for (const k of Object.keys(counts) as Array<keyof TouchCounts>) counts[k] += t[k];
+    }
+  }
+
   /** The rows that change, in key order (a store shared by nodes locks them in that order). */
   writes(): RollupWrites {
     const days = [...this.days]

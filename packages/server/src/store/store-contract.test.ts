@@ -4,6 +4,7 @@ import { ingest } from '../collect/pipeline.js';
 import type { Offer, Segment } from '../decisions/types.js';
 import { rebuildRollups } from '../reports/rebuild.js';
 import { siteOverview } from '../reports/overview.js';
+import { unpackRankings } from '../profiles/rankings.js';
 import { uncountPerson } from '../reports/rollups.js';
 import { ingestEvent, pageEvent } from '../test-support/events.js';
 import { createTestSite, openTestStore, type TestStore } from '../test-support/store.js';
@@ -200,6 +201,61 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
       const buyer = (await store.findProfileId(site.id, 'user', 'buyer'))!;
       expect((await store.offerEvents(site.id, 'o1')).map((e) => e.profileId)).toEqual([buyer, buyer]);
       expect(await store.offerEvents(site.id, 'o2')).toEqual([{ profileId: buyer, kind: 'control', timestamp: T0 + 3 }]);
+    });
+
+    it('ends concurrent calls as the same calls one after another end: people, events, dedupe and rollups', async () => {
+      // Calls that a store may write together (PostgreSQL groups waiting calls into one
+      // transaction): many visitors; one user logging in from two browsers in two calls at once;
+      // a call resent while the first is in flight; an order that adds to the same rollup rows.
+      const callsFor = (tag: string) => {
+        const calls: IngestEvent[][] = [];
+        for (let i = 0; i < 24; i++) {
+          calls.push([
+            page(`${tag}-v${i}`, T0 + i, { medium: 'search', source: 'Google', term: 'tent' }),
+            track(`${tag}-v${i}`, 'Product Viewed', T0 + i + 1, { messageId: `${tag}-pv-${i}` }),
+          ]);
+        }
+        for (let i = 0; i < 6; i++) {
+          calls.push([page(`${tag}-phone${i}`, T0 + 100 + i, { medium: 'email', source: 'newsletter' }), identify(`${tag}-phone${i}`, `${tag}-u${i}`, T0 + 200 + i)]);
+          calls.push([page(`${tag}-laptop${i}`, T0 + 100 + i, { medium: 'email', source: 'newsletter' }), identify(`${tag}-laptop${i}`, `${tag}-u${i}`, T0 + 200 + i)]);
+        }
+        for (let i = 0; i < 6; i++) {
+          const order = track(`${tag}-v${i}`, 'Order Completed', T0 + 300 + i, { messageId: `${tag}-order-${i}`, properties: { revenue: 10 + i }, message: { properties: { revenue: 10 + i } } });
+          calls.push([order], [{ ...order }]);
+        }
+        return calls;
+      };
+      const other = await createTestSite(store, {}, 'One after another');
+      const together = await Promise.all(callsFor('t').map((events) => ingest(store, site, events)));
+      const inTurn = [];
+      for (const events of callsFor('s')) inTurn.push(await ingest(store, other, events));
+
+      const stored = (results: typeof together) => results.flatMap((r) => r.outcomes).filter((o) => o === 'stored').length;
+      expect(stored(together)).toBe(stored(inTurn));
+      expect(stored(together)).toBe(24 * 2 + 12 * 2 + 6);
+      expect(await allEvents(site.id)).toHaveLength(stored(together));
+      // Each resent order stored by exactly one of its two calls.
+      const orders = together.slice(-12);
+      for (let i = 0; i < 12; i += 2) expect([orders[i].outcomes[0], orders[i + 1].outcomes[0]].sort()).toEqual(['duplicate', 'stored']);
+      for (let i = 0; i < 6; i++) {
+        const user = (await store.findProfileId(site.id, 'user', `t-u${i}`))!;
+        expect(await store.findProfileId(site.id, 'anonymous', `t-phone${i}`)).toBe(user);
+        expect(await store.findProfileId(site.id, 'anonymous', `t-laptop${i}`)).toBe(user);
+      }
+      const live = async (s: Site) => (await store.listProfiles({ siteId: s.id, limit: 1000 })).items.length;
+      expect(await live(site)).toBe(await live(other));
+      expect(await live(site)).toBe(24 + 6);
+      const figures = async (s: Site) => {
+        const days = { from: Math.floor(T0 / DAY) - 1, to: Math.floor(T0 / DAY) + 1 };
+        const { daily, range, ...rest } = await siteOverview(store, s, days);
+        const touches = await Promise.all(
+          (['first', 'last'] as const).map(async (touch) => sorted(await store.rollupTouches(s.id, touch, days.from, days.to, ['medium', 'source', 'term']))),
+        );
+        return { daily, rest, touches };
+      };
+      const a = await figures(site);
+      expect(a).toEqual(await figures(other));
+      expect(a.rest.totals).toMatchObject({ events: stored(together), orders: 6, revenue: (10 + 11 + 12 + 13 + 14 + 15) * 100, customers: 6 });
     });
   });
 
@@ -431,7 +487,7 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
         { id: await idOf('mid'), orders: 1, revenue: 30, lastOrderAt: T0 },
         { id: await idOf('small'), orders: 1, revenue: 1, lastOrderAt: T0 - DAY },
       ]);
-      const rankings = await store.rankings(site.id, T0 + 2 * DAY);
+      const rankings = await unpackRankings(await store.rankings(site.id, T0 + 2 * DAY), T0 + 2 * DAY);
       expect(rankings.computedAt).toBe(T0 + 2 * DAY);
       expect(Object.fromEntries(rankings.abc)).toEqual({ [await idOf('big')]: 'A', [await idOf('mid')]: 'B', [await idOf('small')]: 'C' });
       expect(rankings.rfm.size).toBe(3);

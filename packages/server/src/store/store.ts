@@ -1,6 +1,6 @@
 import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../reports/rollups.js';
 import type { Offer, OfferEventRow, Segment } from '../decisions/types.js';
-import type { Rankings } from '../profiles/rankings.js';
+import type { PackedRankings } from '../profiles/rankings.js';
 import type { AutomationStore } from './automations.js';
 import type { RecommendationStore } from './recommendations.js';
 import type { ProfileRecord } from '../profiles/types.js';
@@ -122,8 +122,11 @@ export interface Store {
   deleteProfile(siteId: string, id: string, uncount?: (profile: ProfileRecord, events: StoredEvent[]) => RollupWrites): Promise<ErasureResult>;
   /** The live profiles of a site that ordered or have revenue: the ones rankings sort. */
   rankingInputs(siteId: string): Promise<RankingInput[]>;
-  /** ABC classes and RFM scores of a site's customers as of `now` (off the event loop where the store can). */
-  rankings(siteId: string, now: number): Promise<Rankings>;
+  /**
+   * ABC classes and RFM scores of a site's customers as of `now`, packed (off the event loop
+   * where the store can; `unpackRankings` makes the maps decisions read).
+   */
+  rankings(siteId: string, now: number): Promise<PackedRankings>;
   /** Calls `visit` for every live profile of a site, most recently seen first; `visit` returns false to stop. */
   scanProfiles(siteId: string, visit: (profile: ProfileRecord) => boolean | void, after?: string): Promise<void>;
 

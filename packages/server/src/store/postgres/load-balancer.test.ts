@@ -335,8 +335,12 @@ describePostgres('nginx in front of two nodes (docs/nginx/rapport.conf)', () => 
         const res = await request(lb.url, '/v1/batch', { headers: basic(site.writeKey), body: { batch } });
         expect(res.status, res.text).toBe(200);
       }
-      const lines = (await lb.log()).slice(before).filter((line) => line.includes('POST /v1/batch'));
-      expect(lines).toHaveLength(40);
+      // nginx logs a request after it has answered it: the last line may come a moment after the answer.
+      let lines: string[] = [];
+      await eventually(async () => {
+        lines = (await lb.log()).slice(before).filter((line) => line.includes('POST /v1/batch'));
+        expect(lines).toHaveLength(40);
+      }, 2_000);
       const [a, b] = servedBy(lines);
       console.log(`load-balancer: 40 batches through nginx, ${a} served by node 1 and ${b} by node 2`);
       expect(a).toBeGreaterThanOrEqual(5);

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { ingest } from '../../collect/pipeline.js';
 import { ingestEvent } from '../../test-support/events.js';
 import { createTestDatabase, describePostgres, startPostgres, testPostgresUrl, type PostgresCluster } from '../../test-support/postgres.js';
@@ -99,6 +99,24 @@ describePostgres('PostgresStore across nodes', () => {
       await sql(`SELECT m.from_profile FROM merges m JOIN profiles p ON p.site_id = m.site_id AND p.id = m.from_profile
         WHERE m.site_id = $1 AND m.rule <> 'anonymous-moved' AND m.from_profile IS NOT NULL AND p.merged_into IS NULL`),
     ).toEqual([]);
+  });
+
+  it('writes the calls that wait for a transaction together: fewer transactions than calls, every call answered', async () => {
+    const t = await openTestStore();
+    opened.push(t);
+    const store = t.store as PostgresStore;
+    const site = await createTestSite(store);
+    const connect = vi.spyOn(store.pool, 'connect');
+    const calls = 40;
+    const results = await Promise.all(Array.from({ length: calls }, (_, i) => ingest(store, site, [track(`grouped-${i}`), track(`grouped-${i}`)])));
+    const transactions = connect.mock.calls.length;
+    connect.mockRestore();
+    expect(results.flatMap((r) => r.outcomes)).toEqual(Array(calls * 2).fill('stored'));
+    // The first calls start at once, one transaction each (pool size less two); the rest wait and go together.
+    expect(transactions).toBeLessThan(calls / 2);
+    const ids = new Set(results.flatMap((r) => r.profileIds));
+    expect(ids.size).toBe(calls);
+    expect((await store.listEvents({ siteId: site.id, limit: 1000 })).items).toHaveLength(calls * 2);
   });
 
   it('stores a message sent through both nodes at once once', async () => {

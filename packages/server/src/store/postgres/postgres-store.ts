@@ -1,8 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { runProgramAsync } from '../../collect/pipeline.js';
 import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
-import { unpackRankings, type Rankings } from '../../profiles/rankings.js';
+import type { PackedRankings } from '../../profiles/rankings.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../../reports/rollups.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
@@ -57,7 +56,8 @@ import { ORDER_COMPLETED } from '../../profiles/computed.js';
 import { RankingWorker } from './ranking-worker.js';
 import { PostgresAutomations } from './automations.js';
 import { PostgresRecommendations } from './recommendations.js';
-import { replaceRollupsStatements, ROLLUP_DAYS_SQL, ROLLUP_SHARDS, rollupParts, rollupTouchesSql, subtractRollups } from './rollups.js';
+import { combineWrites, disjointMembers, groupRequest, IngestQueue, isWorkingSetRead, splitRead, type IngestCall, type Started } from './ingest-groups.js';
+import { replaceRollupsStatements, ROLLUP_DAYS_SQL, RollupShards, rollupParts, rollupTouchesSql, subtractRollups } from './rollups.js';
 import {
   eventFromRow,
   mergeDetailOf,
@@ -113,16 +113,23 @@ const BEGIN = 'BEGIN; SET LOCAL synchronous_commit = on';
  * The ingest pipeline's read (see `IngestTx.answer`) in one statement: the owner of each
  * identity, the dedupe keys found, and the owners' profiles locked in id order, one row per
  * profile (or one row of nulls), each row carrying the two arrays.
+ *
+ * Every lookup is a scalar subquery or a lateral one, so that its plan is an index probe per
+ * key whatever the statistics say. With joins, `= ANY` or EXISTS, a table not analyzed yet (a
+ * new or fast-growing site) was planned as one scan of all the site's keys and profiles, hashed:
+ * a cost that grew with the site instead of with the batch. The profiles are locked in id order:
+ * the nested loop follows its sorted outer side.
  */
 const WORKING_SET_SQL = `
   WITH owners AS MATERIALIZED (
-    SELECT k.n, i.profile_id FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(kind, value, n)
-    LEFT JOIN identities i ON i.site_id = $1 AND i.kind = k.kind AND i.value = k.value),
+    SELECT k.n, (SELECT i.profile_id FROM identities i WHERE i.site_id = $1 AND i.kind = k.kind AND i.value = k.value) AS profile_id
+    FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(kind, value, n)),
   locked AS (
-    SELECT * FROM profiles WHERE site_id = $1 AND id IN (SELECT profile_id FROM owners) ORDER BY id FOR UPDATE)
+    SELECT p.* FROM (SELECT DISTINCT profile_id FROM owners WHERE profile_id IS NOT NULL ORDER BY profile_id) o
+    CROSS JOIN LATERAL (SELECT * FROM profiles p WHERE p.site_id = $1 AND p.id = o.profile_id FOR UPDATE) p)
   SELECT (SELECT array_agg(profile_id ORDER BY n) FROM owners) AS owners_,
-    ARRAY(SELECT m.message_id IS NOT NULL FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS k(sender, message_id, n)
-          LEFT JOIN message_keys m ON m.site_id = $1 AND m.sender = k.sender AND m.message_id = k.message_id
+    ARRAY(SELECT (SELECT true FROM message_keys m WHERE m.site_id = $1 AND m.sender = k.sender AND m.message_id = k.message_id) IS NOT NULL
+          FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS k(sender, message_id, n)
           ORDER BY k.n) AS existing_,
     l.*
   FROM (SELECT 1) one LEFT JOIN locked l ON true`;
@@ -167,6 +174,8 @@ export class PostgresStore implements Store {
   private readonly changes: ChangeListener;
   private closed = false;
   private readonly ranker: RankingWorker;
+  private readonly rollupShards = new RollupShards();
+  private readonly ingestQueue: IngestQueue;
   readonly automations: PostgresAutomations;
   readonly recommendations: PostgresRecommendations;
 
@@ -186,6 +195,8 @@ export class PostgresStore implements Store {
       (text, values) => this.query(text, values),
       (work) => this.transaction(work),
     );
+    // Two connections stay free of ingest for decisions and the console.
+    this.ingestQueue = new IngestQueue((siteId, calls) => this.ingestGroup(siteId, calls), Math.max(1, options.poolSize - 2));
   }
 
   /** Connects, brings the schema up to date, makes the partitions ahead and starts listening. */
@@ -503,11 +514,24 @@ export class PostgresStore implements Store {
 
   // Ingest
 
-  async ingestTransaction<T>(siteId: string, program: () => IngestProgram<T>): Promise<T> {
+  /** Queued with the node's other ingest calls, and written with those of its site that wait (see IngestQueue). */
+  ingestTransaction<T>(siteId: string, program: () => IngestProgram<T>): Promise<T> {
+    return this.ingestQueue.submit(siteId, program);
+  }
+
+  /**
+   * Writes a group of calls in one transaction, retried as a whole on a conflict. Calls that
+   * cannot share it run after it (see ingestGroupOnce); on an error that is no conflict, a
+   * group of several calls is split up, so that only a call that fails on its own fails.
+   */
+  async ingestGroup(siteId: string, calls: IngestCall[]): Promise<void> {
     let partitionRounds = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.ingestOnce(siteId, program);
+        const { done, left } = await this.ingestGroupOnce(siteId, calls);
+        for (const { call, result } of done) call.resolve(result);
+        this.ingestQueue.requeue(siteId, left);
+        return;
       } catch (error) {
         if (error instanceof MissingPartitions && partitionRounds++ < 3) {
           try {
@@ -526,39 +550,96 @@ export class PostgresStore implements Store {
           // Never a 500 for contention: the sender keeps the messages and tries again.
           throw new StoreUnavailableError(`ingest conflicted with concurrent writers ${MAX_ATTEMPTS} times`, error);
         }
+        if (calls.length > 1 && classify(error) === 'other') {
+          for (const call of calls) call.alone = true;
+          this.ingestQueue.requeue(siteId, calls);
+          return;
+        }
         throw storeError(error);
       }
     }
   }
 
-  /** One attempt: the program's reads answered under locks, its writes, the commit. */
-  private async ingestOnce<T>(siteId: string, program: () => IngestProgram<T>): Promise<T> {
+  /**
+   * One attempt: the programs' first reads answered by one read under the locks of all their
+   * identities, their writes as one write, one commit. A program that needs a second read gets
+   * the transaction to itself only when it is alone in the group; otherwise it is left out and
+   * runs alone next, as are calls that share an identity, a message or a profile with an
+   * earlier member (see disjointMembers, splitRead).
+   */
+  private async ingestGroupOnce(siteId: string, calls: IngestCall[]): Promise<{ done: Array<{ call: IngestCall; result: unknown }>; left: IngestCall[] }> {
     const client = await this.connect();
-    const tx = new IngestTx(client);
+    const tx = new IngestTx(client, this.rollupShards);
     let destroy = false;
     try {
-      const { writes, result } = await runProgramAsync(program(), (request) => tx.answer(siteId, request));
-      if (hasWrites(writes)) {
-        const missing = this.partitions.missing(writes.events.map((w) => w.event.timestamp));
-        if (missing.length) throw new MissingPartitions(missing);
-        try {
-          await tx.write(siteId, writes);
-        } catch (error) {
-          // 23514: a partition that another node dropped, or that this one never heard of.
-          if (isState(error, '23514') && /partition/i.test((error as Error).message)) {
-            throw new MissingPartitions(writes.events.map((w) => monthStart(w.event.timestamp)));
-          }
-          throw error;
+      const left: IngestCall[] = [];
+      const started: Started[] = [];
+      for (const call of calls) {
+        const program = call.program();
+        const step = program.next();
+        if (step.done || !isWorkingSetRead(step.value)) {
+          if (calls.length === 1) return { done: [{ call, result: await this.finishAlone(tx, siteId, program, step) }], left };
+          call.alone = true;
+          left.push(call);
+        } else {
+          started.push({ call, program, request: step.value });
         }
       }
+      const { members, left: overlapping } = disjointMembers(started);
+      left.push(...overlapping.map((s) => s.call));
+      if (members.length === 0) return { done: [], left };
+      if (members.length === 1 && left.length === 0) {
+        const only = members[0];
+        return { done: [{ call: only.call, result: await this.finishAlone(tx, siteId, only.program, { done: false, value: only.request }) }], left };
+      }
+
+      const reads = splitRead(members, (await tx.answer(siteId, groupRequest(members))) as WorkingSetRead);
+      const outputs: Array<{ call: IngestCall; writes: IngestWrites; result: unknown }> = [];
+      members.forEach((member, i) => {
+        const read = reads[i];
+        const step = read && member.program.next(read);
+        if (!step || !step.done) {
+          if (step) member.call.alone = true;
+          left.push(member.call);
+          return;
+        }
+        outputs.push({ call: member.call, writes: step.value.writes, result: step.value.result });
+      });
+      const writes = combineWrites(outputs.map((o) => o.writes));
+      if (outputs.length) await this.writeIngest(tx, siteId, writes);
       await tx.commit();
-      return result;
+      return { done: outputs.map(({ call, result }) => ({ call, result })), left };
     } catch (error) {
       destroy = isConnectionError(error);
       if (!destroy) await tx.rollback().catch(() => (destroy = true));
       throw error;
     } finally {
+      tx.end();
       client.release(destroy || undefined);
+    }
+  }
+
+  /** A program that has the transaction to itself: every read answered in turn, its writes, the commit. */
+  private async finishAlone<T>(tx: IngestTx, siteId: string, program: IngestProgram<T>, first: IteratorResult<IngestRead, { writes: IngestWrites; result: T }>): Promise<T> {
+    let step = first;
+    while (!step.done) step = program.next(await tx.answer(siteId, step.value));
+    await this.writeIngest(tx, siteId, step.value.writes);
+    await tx.commit();
+    return step.value.result;
+  }
+
+  private async writeIngest(tx: IngestTx, siteId: string, writes: IngestWrites) {
+    if (!hasWrites(writes)) return;
+    const missing = this.partitions.missing(writes.events.map((w) => w.event.timestamp));
+    if (missing.length) throw new MissingPartitions(missing);
+    try {
+      await tx.write(siteId, writes);
+    } catch (error) {
+      // 23514: a partition that another node dropped, or that this one never heard of.
+      if (isState(error, '23514') && /partition/i.test((error as Error).message)) {
+        throw new MissingPartitions(writes.events.map((w) => monthStart(w.event.timestamp)));
+      }
+      throw error;
     }
   }
 
@@ -598,10 +679,12 @@ export class PostgresStore implements Store {
     if (identities.length === 0) return null;
     const { rows } = await this.query<ProfileRow>(
       prepared(
-        `SELECT p.* FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(kind, value, n)
-         JOIN identities i ON i.site_id = $1 AND i.kind = k.kind AND i.value = k.value
-         JOIN profiles p ON p.site_id = $1 AND p.id = i.profile_id
-         ORDER BY k.n LIMIT 1`,
+        // Index probes per key whatever the statistics (see WORKING_SET_SQL).
+        `SELECT p.* FROM profiles p WHERE p.site_id = $1 AND p.id = (
+           SELECT o.profile_id FROM (
+             SELECT k.n, (SELECT i.profile_id FROM identities i WHERE i.site_id = $1 AND i.kind = k.kind AND i.value = k.value) AS profile_id
+             FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS k(kind, value, n)) o
+           WHERE o.profile_id IS NOT NULL ORDER BY o.n LIMIT 1)`,
         [siteId, identities.map((k) => k.kind), pgTexts(identities.map((k) => k.value))],
       ),
     );
@@ -764,10 +847,10 @@ export class PostgresStore implements Store {
     }
   }
 
-  async rankings(siteId: string, now: number): Promise<Rankings> {
+  async rankings(siteId: string, now: number): Promise<PackedRankings> {
     if (this.closed) throw new StoreUnavailableError('the store is closed');
     try {
-      return await unpackRankings(await this.ranker.rank(siteId, now), now);
+      return await this.ranker.rank(siteId, now);
     } catch (error) {
       throw storeError(error);
     }
@@ -926,7 +1009,7 @@ export class PostgresStore implements Store {
   async updateComputed(siteId: string, profiles: ProfileRecord[]): Promise<void> {
     if (profiles.length === 0) return;
     await this.query(
-      `UPDATE profiles p SET computed = u.computed FROM unnest($2::text[], $3::text[]) AS u(id, computed) WHERE p.site_id = $1 AND p.id = u.id`,
+      `UPDATE profiles p SET computed = u.computed FROM unnest($2::text[], $3::text[]) AS u(id, computed) WHERE p.site_id = $1 AND p.id = ANY($2::text[]) AND p.id = u.id`,
       [siteId, profiles.map((p) => p.id), pgTexts(profiles.map((p) => JSON.stringify(p.computed)))],
     );
   }
@@ -1006,8 +1089,13 @@ export class PostgresStore implements Store {
  */
 class IngestTx {
   private begun = false;
+  /** The rollup shard this transaction writes to, held until it ends. */
+  private shard: number | null = null;
 
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly shards: RollupShards,
+  ) {}
 
   private async begin() {
     if (!this.begun) await this.client.query(BEGIN);
@@ -1169,7 +1257,7 @@ class IngestTx {
       parts.push(`identities_removed AS (
         DELETE FROM identities i
         USING unnest(${array(removals.map((c) => c.kind), 'text')}, ${array(removals.map((c) => c.value), 'text')}) AS d(kind, value)
-        WHERE i.site_id = $1 AND i.kind = d.kind AND i.value = d.value)`);
+        WHERE i.site_id = $1 AND i.value = ANY(${array(removals.map((c) => c.value), 'text')}) AND i.kind = d.kind AND i.value = d.value)`);
     }
 
     const profileArrays = (profiles: ProfileRecord[]) => {
@@ -1187,7 +1275,7 @@ class IngestTx {
       parts.push(`profiles_changed AS (
         UPDATE profiles p SET ${set.join(', ')}
         FROM unnest(${profileArrays(writes.changedProfiles)}) AS u(${profileNames.join(', ')})
-        WHERE p.site_id = $1 AND p.id = u.id)`);
+        WHERE p.site_id = $1 AND p.id = ANY(${array(writes.changedProfiles.map((p) => p.id), 'text')}) AND p.id = u.id)`);
     }
 
     const events = writes.events;
@@ -1219,7 +1307,8 @@ class IngestTx {
     }
     // The shard is a parameter, so that the statement's text (and its prepared name) does not vary with it.
     if (writes.rollups.days.length + writes.rollups.touches.length) {
-      params.push(Math.floor(Math.random() * ROLLUP_SHARDS));
+      this.shard ??= this.shards.take();
+      params.push(this.shard);
       parts.push(...rollupParts(writes.rollups, array, `$${params.length}::smallint`));
     }
     // $1 and $2 are typed wherever a statement leaves them unused.
@@ -1228,13 +1317,26 @@ class IngestTx {
   }
 
   async commit() {
-    if (this.begun) await this.client.query('COMMIT');
-    this.begun = false;
+    try {
+      if (this.begun) await this.client.query('COMMIT');
+    } finally {
+      this.end();
+    }
   }
 
   async rollback() {
-    if (this.begun) await this.client.query('ROLLBACK');
+    try {
+      if (this.begun) await this.client.query('ROLLBACK');
+    } finally {
+      this.end();
+    }
+  }
+
+  /** Gives the shard back; the connection's transaction, if one is open, is the caller's to end. */
+  end() {
     this.begun = false;
+    if (this.shard !== null) this.shards.release(this.shard);
+    this.shard = null;
   }
 }
 

@@ -4,10 +4,45 @@ import { pgTexts } from './rows.js';
 
 /**
  * Each day's rows are spread over this many shards: a transaction writes all of its increments
- * to one shard picked at random, so that two nodes ingesting for the same site at once rarely
- * wait on the same row. Readers add the shards up.
+ * to one shard (see RollupShards), so that concurrent writers for one site rarely wait on the
+ * same row. Readers add the shards up.
  */
 export const ROLLUP_SHARDS = 16;
+
+/**
+ * Gives each of a node's ingest transactions a rollup shard that none of its others holds, from
+ * the write until commit or rollback: a row lock of the rollups is held through the commit's
+ * flush, so transactions of one node that shared a shard at random queued behind each other's
+ * commits (20-40 ms waits at 50 concurrent batches). Each node starts at a random shard, so the
+ * shards of two nodes overlap only when together they hold many.
+ *
+ * @example
+ * const shard = shards.take();
+ * try { await write(shard); await commit(); } finally { shards.release(shard); }
+ */
+export class RollupShards {
+  private readonly holders = new Uint32Array(ROLLUP_SHARDS);
+  private readonly first = Math.floor(Math.random() * ROLLUP_SHARDS);
+
+  /** The first free shard from this node's own, else the least held one. */
+  take(): number {
+    let best = this.first;
+    for (let i = 0; i < ROLLUP_SHARDS; i++) {
+      const shard = (this.first + i) % ROLLUP_SHARDS;
+      if (this.holders[shard] === 0) {
+        best = shard;
+        break;
+      }
+      if (this.holders[shard] < this.holders[best]) best = shard;
+    }
+    this.holders[best]++;
+    return best;
+  }
+
+  release(shard: number) {
+    if (this.holders[shard] > 0) this.holders[shard]--;
+  }
+}
 
 const DAY_COLUMNS = ['events', 'visitors', 'new_visitors', 'sessions', 'orders', 'revenue', 'customers'] as const;
 const TOUCH_COLUMNS = ['visitors', 'sessions', 'customers', 'orders', 'revenue'] as const;

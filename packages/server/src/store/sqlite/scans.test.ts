@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { consoleTestApp } from '../../console/test-support/console-client.js';
-import { computeRankings } from '../../profiles/rankings.js';
+import { computeRankings, unpackRankings } from '../../profiles/rankings.js';
 
 type TestApp = Awaited<ReturnType<typeof consoleTestApp>>;
 const apps: TestApp[] = [];
@@ -67,7 +67,7 @@ describe('rankings over a database file', () => {
     const now = t.clock.now;
     let turned = false;
     setImmediate(() => (turned = true));
-    const worker = await t.store.rankings(t.site.id, now);
+    const worker = await unpackRankings(await t.store.rankings(t.site.id, now), now);
     expect(turned).toBe(true);
     const inPlace = await computeRankings(await t.store.rankingInputs(t.site.id), now);
     expect(worker.abc.size).toBe(301);

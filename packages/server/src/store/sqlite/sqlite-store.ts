@@ -41,7 +41,7 @@ import {
   type TouchKey,
 } from '../types.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
-import { computeRankings, RANKING_SOURCE, unpackRankings, type PackedRankings, type Rankings } from '../../profiles/rankings.js';
+import { packRankings, RANKING_SOURCE, type PackedRankings } from '../../profiles/rankings.js';
 import { Checkpointer, WRITER_CHECKPOINT_PAGES } from './checkpointer.js';
 import { SqliteAutomations } from './automations.js';
 import { SqliteRecommendations } from './recommendations.js';
@@ -596,9 +596,9 @@ export class SqliteStore implements Store {
     return out;
   }
 
-  async rankings(siteId: string, now: number): Promise<Rankings> {
-    if (!this.reader) return computeRankings(await this.rankingInputs(siteId), now);
-    return unpackRankings(await this.reader.run<PackedRankings>('rankings', { sql: RANKING_INPUTS_SQL, siteId, now }), now);
+  async rankings(siteId: string, now: number): Promise<PackedRankings> {
+    if (!this.reader) return packRankings(await this.rankingInputs(siteId), now);
+    return this.reader.run<PackedRankings>('rankings', { sql: RANKING_INPUTS_SQL, siteId, now });
   }
 
   // Console aggregates
