@@ -19,7 +19,7 @@ import { client } from './lib/http.mjs';
 import { checkClean, load, warmUp } from './lib/load.mjs';
 import { paced } from './lib/paced.mjs';
 import { basicAuth, decideFactory } from './lib/payloads.mjs';
-import { contextSwitchesOf, cpuSecondsOf, ensureBuilt, memoryOf, sampleRss, startRapport } from './lib/server.mjs';
+import { admin, contextSwitchesOf, cpuSecondsOf, ensureBuilt, memoryOf, sampleRss, startRapport } from './lib/server.mjs';
 import { fmt, isMain, log, mmm, parseArgs, report, summarize } from './lib/stats.mjs';
 
 export const DECIDE_TARGET_P99_MS = 10;
@@ -37,8 +37,31 @@ export async function prepareDecide(server, ds, { warmupSeconds = 3 } = {}) {
   const second = await http.request('POST', '/v1/decide', { headers: { authorization: basicAuth(ds.writeKey) }, body });
   http.close();
   if (first.status !== 200) throw new Error(`decide answered ${first.status}: ${first.text}`);
+  const firstTrainingMs = await firstTraining(server.url, ds.siteId);
   await warmUp({ url: server.url, path: '/v1/decide', headers: { authorization: basicAuth(ds.writeKey) }, body: decideFactory({ visitors: ds.visitors, seed: 98 }) }, warmupSeconds);
-  return { catalog, firstDecisionMs: first.ms, secondDecisionMs: second.ms };
+  return { catalog, firstDecisionMs: first.ms, secondDecisionMs: second.ms, firstTrainingMs };
+}
+
+/**
+ * Waits until no recommendation training will run during the measured runs, as a shop sees its
+ * decisions most of the hour: a server trains a site whose model is missing or older than the
+ * site's `trainEveryMinutes` 5 s after it starts (then when due). A model that would fall due
+ * within the next half hour is trained now, on request. Returns how long it took (ms).
+ */
+export async function firstTraining(url, siteId, timeoutMs = 20 * 60_000) {
+  const started = performance.now();
+  const status = () => admin(url, 'GET', `/api/recommendations/status?site=${encodeURIComponent(siteId)}`);
+  const freshFor = (s) => (s.trainedAt ? Date.parse(s.trainedAt) + s.settings.trainEveryMinutes * 60_000 - Date.now() : -1);
+  for (;;) {
+    const s = await status();
+    if (s.settings.trainEveryMinutes === 0) return performance.now() - started;
+    if (freshFor(s) > 0) {
+      if (freshFor(s) < 30 * 60_000) await admin(url, 'POST', `/api/recommendations/train?site=${encodeURIComponent(siteId)}`);
+      return performance.now() - started;
+    }
+    if (performance.now() - started > timeoutMs) throw new Error(`the site's recommendation training did not end within ${timeoutMs / 60_000} minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }
 
 /** One fixed-rate run and one closed-loop run; returns both. */

@@ -438,9 +438,9 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
     }
     for (const c of configs) {
       const ds = datasets[c.tier];
-      log(`decide: preparing ${c.label}, ${fmt(ds.profiles)} profiles (catalog, first decision, warm-up)`);
+      log(`decide: preparing ${c.label}, ${fmt(ds.profiles)} profiles (catalog, first decision, first recommendation training, warm-up)`);
       const prepared = await prepareDecide({ url: c.url }, ds, { warmupSeconds: seconds >= 5 ? 3 : 1 });
-      c.prepared = { firstDecisionMs: prepared.firstDecisionMs, secondDecisionMs: prepared.secondDecisionMs, catalog: prepared.catalog };
+      c.prepared = { firstDecisionMs: prepared.firstDecisionMs, secondDecisionMs: prepared.secondDecisionMs, firstTrainingMs: prepared.firstTrainingMs, catalog: prepared.catalog };
       c.runs = [];
     }
     for (let i = 1; i <= runs; i++) {

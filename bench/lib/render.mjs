@@ -482,7 +482,7 @@ function renderPostgres(p) {
   const d = p.decide;
   if (d) {
     out.push('### Decide', '');
-    out.push(`\`POST /v1/decide\` at a fixed ${fmt(s.rate)} requests/s (open loop, \`bench/lib/paced.mjs\`), the request mix, 3 slots, 50 segments and 20 offers of section 2; ${runs(s.decideRuns)} of ${s.decideSeconds} s per configuration, all servers started before the first run and kept for the whole part.`, '');
+    out.push(`\`POST /v1/decide\` at a fixed ${fmt(s.rate)} requests/s (open loop, \`bench/lib/paced.mjs\`), the request mix, 3 slots, 50 segments and 20 offers of section 2; ${runs(s.decideRuns)} of ${s.decideSeconds} s per configuration, all servers started before the first run and kept for the whole part. No recommendation training runs during the runs: a server trains a site whose model is missing or stale 5 s after it starts, then hourly, and that training is waited for first (a model that would fall due within half an hour is trained on request instead)${d.tiers.some((t) => t.firstTrainingMs != null) ? ` (${d.tiers.filter((t) => t.firstTrainingMs != null).map((t) => `${t.label} at ${fmt(t.profiles)}: waited ${fmt(t.firstTrainingMs / 1000, 0)} s`).join('; ')})` : ''}, so that they measure decisions between trainings.`, '');
     out.push('| configuration | profiles | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | achieved rate | non-2xx / errors | node CPU | postgres CPU | CPU ms per decision (node + postgres) | first decision ms |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const t of d.tiers) {
       const f = t.fixed;

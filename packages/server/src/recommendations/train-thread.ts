@@ -1,31 +1,42 @@
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../module-worker.js';
-import type { Interaction, ModelStats, TrainOptions } from './models/types.js';
+import type { ProductEventText } from '../store/recommendations.js';
+import type { ObservedProduct } from './interactions.js';
+import type { ModelStats, TrainOptions } from './models/types.js';
 
 export interface TrainThreadData {
   options: TrainOptions;
 }
-export type TrainRequest = { kind: 'add'; interactions: Interaction[] } | { kind: 'finish' };
-export type TrainReply = { kind: 'added' } | { kind: 'model'; data: string; stats: ModelStats } | { kind: 'failed'; message: string };
+export type TrainRequest = { kind: 'add'; rows: ProductEventText[] } | { kind: 'finish' } | { kind: 'observed'; limit: number };
+export type TrainReply =
+  | { kind: 'added' }
+  | { kind: 'model'; data: string; stats: ModelStats }
+  | { kind: 'observed'; products: ObservedProduct[] }
+  | { kind: 'failed'; message: string };
 
-/** What a training feeds interactions to and gets the model from: a thread, or this thread in tests. */
+/** What a training feeds stored events to and gets the model from: a thread, or this thread in tests. */
 export interface TrainingSink {
-  add(interactions: Interaction[]): Promise<void>;
+  add(rows: ProductEventText[]): Promise<void>;
   /** The model as JSON text, and its figures. */
   finish(): Promise<{ data: string; stats: ModelStats }>;
-  /** Stops the thread if the training is given up. */
-  abort(): Promise<void>;
+  /** After `finish`: the products the events named, `limit` at a time; fewer than `limit` once all are given. */
+  observed(limit: number): Promise<ObservedProduct[]>;
+  /** Stops the thread: when the training is done, or given up. */
+  close(): Promise<void>;
 }
 
 /**
- * One training on a worker thread of its own: a site's model takes seconds of CPU at a million
- * orders, which must not stall the requests this thread answers. Pages are posted one at a time
- * and each waits for the thread to take it, so no more than one page is ever queued.
+ * One training on a worker thread of its own: parsing a site's events and building its model
+ * take seconds of CPU at a million orders, which must not stall the requests this thread
+ * answers. Pages are posted one at a time and each waits for the thread to take it, so no more
+ * than one page is ever queued.
  *
  * @example
  * const sink = trainingThread({ ...DEFAULT_TRAIN_OPTIONS, now: Date.now() });
- * await sink.add(interactions);
+ * await sink.add(await store.recommendations.productEventTexts(site.id, since, null, 1000));
  * const { data, stats } = await sink.finish();
+ * const products = await sink.observed(1000);
+ * await sink.close();
  */
 export function trainingThread(options: TrainOptions): TrainingSink {
   const entry = new URL(import.meta.url.endsWith('.ts') ? './train-thread-entry.ts' : './train-thread-entry.js', import.meta.url);
@@ -52,16 +63,20 @@ export function trainingThread(options: TrainOptions): TrainingSink {
       worker.postMessage(request);
     });
   return {
-    async add(interactions) {
-      await ask({ kind: 'add', interactions });
+    async add(rows) {
+      await ask({ kind: 'add', rows });
     },
     async finish() {
       const reply = await ask({ kind: 'finish' });
-      await worker.terminate();
       if (reply.kind !== 'model') throw new Error('recommendations: the training thread gave no model');
       return { data: reply.data, stats: reply.stats };
     },
-    async abort() {
+    async observed(limit) {
+      const reply = await ask({ kind: 'observed', limit });
+      if (reply.kind !== 'observed') throw new Error('recommendations: the training thread gave no products');
+      return reply.products;
+    },
+    async close() {
       await worker.terminate();
     },
   };

@@ -1,25 +1,18 @@
 import type { JsonObject } from '@rapport/protocol';
-import type { ProductRecord } from '../store/recommendations.js';
 import type { Store } from '../store/store.js';
 import type { Site } from '../store/types.js';
-import { readProductEvent, type ObservedProduct } from './interactions.js';
-import { ModelTrainer, serializeModel } from './models/index.js';
-import { DEFAULT_TRAIN_OPTIONS, type Interaction, type ModelStats, type TrainOptions } from './models/types.js';
+import { DEFAULT_TRAIN_OPTIONS, type ModelStats, type TrainOptions } from './models/types.js';
 import { trainingThread, type TrainingSink } from './train-thread.js';
+import { TrainingInput } from './training-input.js';
 import { everyInterval } from '../periodic.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /**
- * Events read from the store per page, the batch posted to the training thread. Reading and
- * parsing a page happens on this thread (SQLite reads block it): small pages keep each stall to
- * a few milliseconds, so requests are answered between them while a large site trains.
+ * Events read from the store per page, the batch posted to the training thread: the thread
+ * parses them, so this one only passes pages along (read off the event loop on SQLite).
  */
 const PAGE = 1_000;
-/**
- * Products of events remembered per training for the catalog. A site with more distinct product
- * ids than this in its events is sending something other than products; the rest stay unknown.
- */
-export const MAX_OBSERVED_PRODUCTS = 200_000;
+/** Observed products taken back from the training thread, and written to the catalog, per step. */
 const UPSERT_CHUNK = 1_000;
 /** How often a node looks for sites whose model is due. */
 export const TRAINING_CHECK_MS = 60_000;
@@ -35,23 +28,25 @@ export interface TrainedModel {
 
 /** Trains on this thread: for tests and tiny sites where a thread would cost more than it saves. */
 export function inThreadSink(options: TrainOptions): TrainingSink {
-  const trainer = new ModelTrainer(options);
+  const input = new TrainingInput(options);
   return {
-    async add(interactions: Interaction[]) {
-      for (const i of interactions) trainer.add(i);
+    async add(rows) {
+      input.add(rows);
     },
     async finish() {
-      const model = trainer.finish();
-      return { data: serializeModel(model), stats: model.stats };
+      return input.finish();
     },
-    async abort() {},
+    async observed(limit) {
+      return input.nextObserved(limit);
+    },
+    async close() {},
   };
 }
 
 /**
  * Trains a site's models from its e-commerce events of the lookback period and saves them; the
  * products the events name are added to the catalog as observed (a feed row always wins, see
- * the store). The events are read here and the models built on a worker thread (`sink`).
+ * the store). The events are parsed and the models built on a worker thread (`sink`).
  *
  * @example
  * const trained = await trainSite(store, site, { now: Date.now() });
@@ -60,56 +55,30 @@ export function inThreadSink(options: TrainOptions): TrainingSink {
 export async function trainSite(store: Store, site: Site, options: { now: number; sink?: (options: TrainOptions) => TrainingSink }): Promise<TrainedModel> {
   const { now } = options;
   const sink = (options.sink ?? trainingThread)({ ...DEFAULT_TRAIN_OPTIONS, now });
-  const observed = new Map<string, ObservedProduct>();
   try {
     const since = now - site.settings.recommendations.lookbackDays * DAY_MS;
     let after: { at: number; seq: number } | null = null;
     for (;;) {
-      const rows = await store.recommendations.productEvents(site.id, since, after, PAGE);
+      const rows = await store.recommendations.productEventTexts(site.id, since, after, PAGE);
       if (rows.length === 0) break;
-      const interactions: Interaction[] = [];
-      for (const row of rows) {
-        const read = readProductEvent(row);
-        interactions.push(...read.interactions);
-        for (const p of read.products) remember(observed, p);
-      }
-      await sink.add(interactions);
+      await sink.add(rows);
       const last = rows[rows.length - 1];
       after = { at: last.at, seq: last.seq };
       if (rows.length < PAGE) break;
     }
     const { data, stats } = await sink.finish();
-    await saveObserved(store, site.id, observed, now);
-    await store.recommendations.saveModel({ siteId: site.id, trainedAt: now, stats: stats as unknown as JsonObject, data });
-    return { siteId: site.id, trainedAt: now, stats, observedProducts: observed.size };
-  } catch (error) {
-    await sink.abort();
-    throw error;
-  }
-}
-
-/** The newest word of the events on a product: later events overwrite earlier ones field by field. */
-function remember(observed: Map<string, ObservedProduct>, p: ObservedProduct) {
-  const known = observed.get(p.productId);
-  if (!known) {
-    if (observed.size < MAX_OBSERVED_PRODUCTS) observed.set(p.productId, p);
-    return;
-  }
-  for (const key of Object.keys(p) as (keyof ObservedProduct)[]) {
-    if (p[key] !== null) (known as unknown as Record<string, unknown>)[key] = p[key];
-  }
-}
-
-async function saveObserved(store: Store, siteId: string, observed: Map<string, ObservedProduct>, now: number) {
-  let chunk: ProductRecord[] = [];
-  for (const p of observed.values()) {
-    chunk.push({ ...p, siteId, source: 'observed', updatedAt: now });
-    if (chunk.length === UPSERT_CHUNK) {
-      await store.recommendations.upsertProducts(chunk);
-      chunk = [];
+    let observed = 0;
+    for (;;) {
+      const products = await sink.observed(UPSERT_CHUNK);
+      if (products.length) await store.recommendations.upsertProducts(products.map((p) => ({ ...p, siteId: site.id, source: 'observed', updatedAt: now })));
+      observed += products.length;
+      if (products.length < UPSERT_CHUNK) break;
     }
+    await store.recommendations.saveModel({ siteId: site.id, trainedAt: now, stats: stats as unknown as JsonObject, data });
+    return { siteId: site.id, trainedAt: now, stats, observedProducts: observed };
+  } finally {
+    await sink.close();
   }
-  if (chunk.length) await store.recommendations.upsertProducts(chunk);
 }
 
 /** Whether a site's model is due: never trained, or trained longer ago than its setting says. */

@@ -1,5 +1,5 @@
 import type { JsonObject } from '@rapport/protocol';
-import type { ProductEventRow, ProductRecord } from './recommendations.js';
+import type { ProductEventRow, ProductEventText, ProductRecord } from './recommendations.js';
 
 /** The columns of `products`, in the order both stores write them. */
 export const PRODUCT_COLUMNS = ['site_id', 'product_id', 'sku', 'name', 'price', 'currency', 'category', 'url', 'image_url', 'available', 'source', 'updated_at'] as const;
@@ -81,11 +81,23 @@ export interface ProductEventSqlRow {
   data?: string;
 }
 
+/** The properties of an event's stored JSON. */
+export const propertiesOf = (data: string): JsonObject | null => (JSON.parse(data) as { message?: { properties?: JsonObject } }).message?.properties ?? null;
+
 export const productEventFromRow = (r: ProductEventSqlRow): ProductEventRow => ({
   seq: Number(r.seq),
   profileId: r.profile_id,
   event: r.name,
   sessionId: r.session_id,
   at: Number(r.timestamp),
-  properties: r.data !== undefined ? ((JSON.parse(r.data) as { message?: { properties?: JsonObject } }).message?.properties ?? null) : r.properties ? (JSON.parse(r.properties) as JsonObject) : null,
+  properties: r.data !== undefined ? propertiesOf(r.data) : r.properties ? (JSON.parse(r.properties) as JsonObject) : null,
+});
+
+export const productEventTextFromRow = (r: ProductEventSqlRow & { data: string }): ProductEventText => ({
+  seq: Number(r.seq),
+  profileId: r.profile_id,
+  event: r.name,
+  sessionId: r.session_id,
+  at: Number(r.timestamp),
+  data: r.data,
 });

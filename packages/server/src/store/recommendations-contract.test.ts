@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ingest } from '../collect/pipeline.js';
 import { ingestEvent } from '../test-support/events.js';
 import { createTestSite, openTestStore, type TestStore } from '../test-support/store.js';
+import { propertiesOf } from './recommendation-rows.js';
 import type { ProductRecord } from './recommendations.js';
 import type { Store } from './store.js';
 import type { Site } from './types.js';
@@ -112,6 +113,12 @@ describe('product events', () => {
     expect(await recs.productEvents(site.id, T0 + 3, null, 10)).toHaveLength(1);
     const person = all[0].profileId;
     expect((await recs.profileProductEvents(site.id, person, 2)).map((e) => e.event)).toEqual(['Order Completed', 'Product Added']);
+
+    // The training's pages: the same rows, the same paging, their JSON left to the reader.
+    const texts1 = await recs.productEventTexts(site.id, T0, null, 2);
+    const texts2 = await recs.productEventTexts(site.id, T0, { at: texts1.at(-1)!.at, seq: texts1.at(-1)!.seq }, 10);
+    const texts = [...texts1, ...texts2];
+    expect(texts.map(({ data, ...row }) => ({ ...row, properties: propertiesOf(data) }))).toEqual(all);
   });
 
   it('scans other events of the list when asked: the clicks of recommended items beside orders', async () => {

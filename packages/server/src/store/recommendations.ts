@@ -40,6 +40,12 @@ export interface ProductEventRow {
   seq: number;
 }
 
+/** A `ProductEventRow` as stored, its JSON not parsed yet: what a training thread reads. */
+export interface ProductEventText extends Omit<ProductEventRow, 'properties'> {
+  /** The event's stored JSON; its `message.properties` are the event's properties. */
+  data: string;
+}
+
 /** A site's trained recommendation model, as the trainer saved it (see recommendations/). */
 export interface StoredModel {
   siteId: string;
@@ -76,6 +82,12 @@ export interface RecommendationStore {
    * `names`: other events of the list instead (the report of recommended items reads clicks).
    */
   productEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number, names?: readonly EventName[]): Promise<ProductEventRow[]>;
+  /**
+   * The training's pages of `productEvents` (the three e-commerce events), their JSON unparsed,
+   * read off the event loop where the store can: a site's lookback is millions of rows, which the
+   * training thread parses, not the thread that answers requests.
+   */
+  productEventTexts(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number): Promise<ProductEventText[]>;
   /** One person's newest such events, newest first: what "for you" starts from. */
   profileProductEvents(siteId: string, profileId: string, limit: number): Promise<ProductEventRow[]>;
   saveModel(model: StoredModel): Promise<void>;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { decodeCursorParts, encodeCursor } from '../cursor.js';
-import { PRODUCT_EVENTS, type EventName, type ProductEventRow, type ProductQuery, type ProductRecord, type RecommendationStore, type StoredModel } from '../recommendations.js';
-import { PRODUCT_COLUMNS, productEventFromRow, productFromRow, productToParams, upsertProductsFromSql, type ProductEventSqlRow, type ProductRow } from '../recommendation-rows.js';
+import { PRODUCT_EVENTS, type EventName, type ProductEventRow, type ProductEventText, type ProductQuery, type ProductRecord, type RecommendationStore, type StoredModel } from '../recommendations.js';
+import { PRODUCT_COLUMNS, productEventFromRow, productEventTextFromRow, productFromRow, productToParams, upsertProductsFromSql, type ProductEventSqlRow, type ProductRow } from '../recommendation-rows.js';
 import { pageOf } from '../rows.js';
 import type { Page } from '../types.js';
 import { pgText, pgTexts } from './rows.js';
@@ -94,6 +94,16 @@ export class PostgresRecommendations implements RecommendationStore {
       [siteId, [...names], since, after?.at ?? Number.MIN_SAFE_INTEGER, after?.seq ?? Number.MIN_SAFE_INTEGER, limit],
     );
     return rows.map(productEventFromRow);
+  }
+
+  async productEventTexts(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number): Promise<ProductEventText[]> {
+    const { rows } = await this.query<ProductEventSqlRow & { data: string }>(
+      `SELECT seq, profile_id, name, session_id, timestamp, data FROM events
+       WHERE site_id = $1 AND type = 'track' AND name = ANY($2) AND timestamp >= $3 AND (timestamp, seq) > ($4, $5)
+       ORDER BY timestamp, seq LIMIT $6`,
+      [siteId, NAMES, since, after?.at ?? Number.MIN_SAFE_INTEGER, after?.seq ?? Number.MIN_SAFE_INTEGER, limit],
+    );
+    return rows.map(productEventTextFromRow);
   }
 
   async profileProductEvents(siteId: string, profileId: string, limit: number): Promise<ProductEventRow[]> {

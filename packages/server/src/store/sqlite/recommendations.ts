@@ -1,22 +1,33 @@
 import type Database from 'better-sqlite3';
 import { encodeCursor, decodeCursorParts } from '../cursor.js';
-import { PRODUCT_EVENTS, RECOMMENDATION_EVENT_NAMES, type EventName, type ProductEventRow, type ProductQuery, type ProductRecord, type RecommendationStore, type StoredModel } from '../recommendations.js';
+import { PRODUCT_EVENTS, RECOMMENDATION_EVENT_NAMES, type EventName, type ProductEventRow, type ProductEventText, type ProductQuery, type ProductRecord, type RecommendationStore, type StoredModel } from '../recommendations.js';
 import { pageOf } from '../rows.js';
 import type { Page } from '../types.js';
-import { PRODUCT_COLUMNS, productEventFromRow, productFromRow, productToParams, upsertProductSql, type ProductEventSqlRow, type ProductRow } from '../recommendation-rows.js';
+import { PRODUCT_COLUMNS, productEventFromRow, productEventTextFromRow, productFromRow, productToParams, upsertProductSql, type ProductEventSqlRow, type ProductRow } from '../recommendation-rows.js';
 
 /**
  * The catalog and the trained models (migration 12) on SQLite. Writes go through the store's
  * group commit; the event scans read along `events_track_name` (site, name, time).
  */
+/** The training's scan (`productEventTexts`), along `events_track_name` as `scan`'s. */
+const TEXTS_SQL = `SELECT seq, profile_id, name, session_id, timestamp, data FROM events
+  WHERE site_id = @site AND type = 'track' AND name IN (${PRODUCT_EVENTS.map((n) => `'${n}'`).join(', ')}) AND timestamp >= @since
+    AND (timestamp > @at OR (timestamp = @at AND seq > @seq))
+  ORDER BY timestamp, seq LIMIT @limit`;
+
 export class SqliteRecommendations implements RecommendationStore {
   private readonly sql;
   /** The event scan per list of names (constants of the code, see RECOMMENDATION_EVENT_NAMES). */
   private readonly scans = new Map<string, Database.Statement>();
 
+  /**
+   * `read`: runs a query on the store's read worker (its own connection, off the event loop), or
+   * here for a database without one (in memory).
+   */
   constructor(
     private readonly db: Database.Database,
     private readonly write: <T>(work: () => T) => Promise<T>,
+    private readonly read: (sql: string, params: Record<string, unknown>) => Promise<unknown[]>,
   ) {
     const names = PRODUCT_EVENTS.map((n) => `'${n}'`).join(', ');
     this.sql = {
@@ -78,6 +89,11 @@ export class SqliteRecommendations implements RecommendationStore {
   async productEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number, names: readonly EventName[] = PRODUCT_EVENTS): Promise<ProductEventRow[]> {
     const rows = this.scan(names).all({ site: siteId, since, at: after?.at ?? Number.MIN_SAFE_INTEGER, seq: after?.seq ?? Number.MIN_SAFE_INTEGER, limit }) as ProductEventSqlRow[];
     return rows.map(productEventFromRow);
+  }
+
+  async productEventTexts(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number): Promise<ProductEventText[]> {
+    const rows = (await this.read(TEXTS_SQL, { site: siteId, since, at: after?.at ?? Number.MIN_SAFE_INTEGER, seq: after?.seq ?? Number.MIN_SAFE_INTEGER, limit })) as Array<ProductEventSqlRow & { data: string }>;
+    return rows.map(productEventTextFromRow);
   }
 
   private scan(names: readonly EventName[]): Database.Statement {

@@ -112,7 +112,11 @@ export class SqliteStore implements Store {
     this.sql = prepare(db);
     this.rollups = new SqliteRollups(db);
     this.automations = new SqliteAutomations(db, (work) => this.write(work));
-    this.recommendations = new SqliteRecommendations(db, (work) => this.write(work));
+    this.recommendations = new SqliteRecommendations(
+      db,
+      (work) => this.write(work),
+      async (sql, params) => (this.reader ? this.reader.run<unknown[]>('rows', { sql, params }) : db.prepare(sql).all(params)),
+    );
   }
 
   static open(file: string, options: OpenOptions = {}): SqliteStore {
@@ -695,6 +699,7 @@ const READ_JOBS = `${RANKING_SOURCE}
 ${REPORT_SOURCE}
 const jobs = {
   rankings: (db, { sql, siteId, now }) => packRankings(db.prepare(sql).all(siteId), now),
+  rows: (db, { sql, params }) => db.prepare(sql).all(params),
   ${REPORT_JOBS}
 };`;
 
