@@ -24,6 +24,7 @@ export class TrainingInput {
   private readonly trainer: ModelTrainer;
   private readonly observed = new Map<string, ObservedProduct>();
   private handedOut: ObservedProduct[] | null = null;
+  private next = 0;
 
   constructor(options: TrainOptions) {
     this.trainer = new ModelTrainer(options);
@@ -46,7 +47,9 @@ export class TrainingInput {
   /** The observed products, `limit` at a time (each call the next ones), so that none is a large transfer. */
   nextObserved(limit: number): ObservedProduct[] {
     this.handedOut ??= [...this.observed.values()];
-    return this.handedOut.splice(0, limit);
+    const products = this.handedOut.slice(this.next, this.next + limit);
+    this.next += products.length;
+    return products;
   }
 
   private remember(p: ObservedProduct) {

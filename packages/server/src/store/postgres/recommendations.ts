@@ -87,23 +87,22 @@ export class PostgresRecommendations implements RecommendationStore {
   }
 
   async productEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number, names: readonly EventName[] = NAMES): Promise<ProductEventRow[]> {
-    const { rows } = await this.query<ProductEventSqlRow>(
+    return (await this.scanEvents(siteId, since, after, limit, names)).map(productEventFromRow);
+  }
+
+  async productEventTexts(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number): Promise<ProductEventText[]> {
+    return (await this.scanEvents(siteId, since, after, limit, NAMES)).map(productEventTextFromRow);
+  }
+
+  /** A page of the events of `names` from `since` on, oldest first, with their stored JSON. */
+  private async scanEvents(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number, names: readonly EventName[]) {
+    const { rows } = await this.query<ProductEventSqlRow & { data: string }>(
       `SELECT seq, profile_id, name, session_id, timestamp, data FROM events
        WHERE site_id = $1 AND type = 'track' AND name = ANY($2) AND timestamp >= $3 AND (timestamp, seq) > ($4, $5)
        ORDER BY timestamp, seq LIMIT $6`,
       [siteId, [...names], since, after?.at ?? Number.MIN_SAFE_INTEGER, after?.seq ?? Number.MIN_SAFE_INTEGER, limit],
     );
-    return rows.map(productEventFromRow);
-  }
-
-  async productEventTexts(siteId: string, since: number, after: { at: number; seq: number } | null, limit: number): Promise<ProductEventText[]> {
-    const { rows } = await this.query<ProductEventSqlRow & { data: string }>(
-      `SELECT seq, profile_id, name, session_id, timestamp, data FROM events
-       WHERE site_id = $1 AND type = 'track' AND name = ANY($2) AND timestamp >= $3 AND (timestamp, seq) > ($4, $5)
-       ORDER BY timestamp, seq LIMIT $6`,
-      [siteId, NAMES, since, after?.at ?? Number.MIN_SAFE_INTEGER, after?.seq ?? Number.MIN_SAFE_INTEGER, limit],
-    );
-    return rows.map(productEventTextFromRow);
+    return rows;
   }
 
   async profileProductEvents(siteId: string, profileId: string, limit: number): Promise<ProductEventRow[]> {

@@ -9,11 +9,17 @@ import { PRODUCT_COLUMNS, productEventFromRow, productEventTextFromRow, productF
  * The catalog and the trained models (migration 12) on SQLite. Writes go through the store's
  * group commit; the event scans read along `events_track_name` (site, name, time).
  */
-/** The training's scan (`productEventTexts`), along `events_track_name` as `scan`'s. */
-const TEXTS_SQL = `SELECT seq, profile_id, name, session_id, timestamp, data FROM events
-  WHERE site_id = @site AND type = 'track' AND name IN (${PRODUCT_EVENTS.map((n) => `'${n}'`).join(', ')}) AND timestamp >= @since
+/**
+ * A page of a site's track events of `names` (an SQL list) from `@since` on, oldest first, along
+ * `events_track_name`; `json` is what the row carries of the event's JSON.
+ */
+const scanSql = (names: string, json: string) => `SELECT seq, profile_id, name, session_id, timestamp, ${json} FROM events
+  WHERE site_id = @site AND type = 'track' AND name IN (${names}) AND timestamp >= @since
     AND (timestamp > @at OR (timestamp = @at AND seq > @seq))
   ORDER BY timestamp, seq LIMIT @limit`;
+
+/** The training's scan (`productEventTexts`): the whole JSON, parsed by the training thread. */
+const TEXTS_SQL = scanSql(PRODUCT_EVENTS.map((n) => `'${n}'`).join(', '), 'data');
 
 export class SqliteRecommendations implements RecommendationStore {
   private readonly sql;
@@ -102,12 +108,7 @@ export class SqliteRecommendations implements RecommendationStore {
     if (!statement) {
       // Only names of the list: they are written into the SQL.
       const list = names.filter((n) => (RECOMMENDATION_EVENT_NAMES as readonly string[]).includes(n)).map((n) => `'${n}'`).join(', ');
-      statement = this.db.prepare(
-        `SELECT seq, profile_id, name, session_id, timestamp, json_extract(data, '$.message.properties') AS properties FROM events
-         WHERE site_id = @site AND type = 'track' AND name IN (${list}) AND timestamp >= @since
-           AND (timestamp > @at OR (timestamp = @at AND seq > @seq))
-         ORDER BY timestamp, seq LIMIT @limit`,
-      );
+      statement = this.db.prepare(scanSql(list, "json_extract(data, '$.message.properties') AS properties"));
       this.scans.set(key, statement);
     }
     return statement;
