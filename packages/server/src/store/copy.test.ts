@@ -11,7 +11,7 @@ import { createTestDatabase, describePostgres, testPostgresUrl } from '../test-s
 import { createTestSite } from '../test-support/store.js';
 import { copyDatabase, formatCopyReport, type CopyOptions, type CopyResult } from './copy.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
-import type { Store } from './store.js';
+import type { CohortQuery, Store } from './store.js';
 import type { IngestEvent, MergeRecord, Site, StoredEvent } from './types.js';
 import { captureConsole } from '../test-support/console-capture.js';
 
@@ -37,6 +37,11 @@ interface Source {
 }
 
 let sources = 0;
+
+const searchTouch = (at: number): IngestEvent['enrichment'] => ({
+  ...ingestEvent().enrichment,
+  firstTouch: { medium: 'search', source: 'Google', term: 'boots', campaign: null, referrer: 'https://www.google.com/', landingPage: null, at },
+});
 
 /** A SQLite database filled through the real pipeline: two sites, merges, segments, offers, offer events. */
 async function buildSource(): Promise<Source> {
@@ -110,7 +115,8 @@ async function buildSource(): Promise<Source> {
       for (let v = 0; v < 8; v++) {
         const anonymousId = `anon-${m}-${v}`;
         const batch = [
-          { type: 'page' as const, name: 'Home', anonymousId, timestamp: month + v * 1000 },
+          // Half of them came from a search: reports split by first touch read it (copied into columns of its own).
+          { type: 'page' as const, name: 'Home', anonymousId, timestamp: month + v * 1000, ...(v % 2 ? {} : { enrichment: searchTouch(month) }) },
           { type: 'track' as const, name: 'Product Viewed', anonymousId, timestamp: month + v * 1000 + 1, properties: { sku: `sku-${v}` } },
           { type: 'track' as const, name: 'Offer Viewed', anonymousId, timestamp: month + v * 1000 + 2, properties: { offerId: 'off_welcome' } },
         ];
@@ -187,8 +193,18 @@ async function readSite(store: Store, site: Site, offers: Offer[]) {
     offers: await store.listOffers(site.id),
     offerEvents,
     rankings: await store.rankingInputs(site.id),
+    // Groups in key order: the stores give them in an order of their own.
+    retentionBySource: await store.cohorts(site.id, cohortsOfMonths(true)).then((c) => ({ ...c, groups: c.groups?.sort((a, b) => a.key.localeCompare(b.key)) })),
     vera: await store.findProfileId(site.id, 'user', 'u-vera'),
   };
+}
+
+/** Weekly cohorts of the three months, in UTC. */
+function cohortsOfMonths(bySource: boolean): CohortQuery {
+  const day = Math.floor(MONTHS[0] / DAY);
+  const from = day - ((day + 3) % 7);
+  const cohortWeeks = 14;
+  return { from, dayStarts: Array.from({ length: 7 * (cohortWeeks + 12) + 1 }, (_, i) => (from + i) * DAY), cohortWeeks, weeks: 12, metric: 'return', bySource };
 }
 
 async function readAll(store: Store, source: Source) {
@@ -237,6 +253,7 @@ describePostgres('rapport copy (SQLite to PostgreSQL)', () => {
       expect.arrayContaining(['identify', 'anonymous-moved']),
     );
     expect(shop.offerEvents[0].map((e) => e.kind).sort()).toEqual(expect.arrayContaining(['click', 'control', 'impression']));
+    expect(shop.retentionBySource.groups?.map((g) => [g.key, g.cohorts.reduce((n, c) => n + c.people, 0)])).toEqual([['', 4], ['Google', 4]]);
 
     const url = await createTestDatabase(testPostgresUrl());
     const progress: string[] = [];

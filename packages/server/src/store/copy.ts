@@ -3,7 +3,7 @@ import pg from 'pg';
 import { migrate as migratePostgres } from './postgres/migrations.js';
 import { NOTIFY_SQL, notifyParams } from './postgres/notify.js';
 import { Partitions } from './postgres/partitions.js';
-import { TYPES } from './postgres/rows.js';
+import { firstTouchOfJson, TYPES } from './postgres/rows.js';
 import { MIGRATIONS as SQLITE_MIGRATIONS } from './sqlite/migrations.js';
 
 /**
@@ -102,6 +102,8 @@ interface TableSpec {
   identity?: boolean;
   /** Rows of the source left out. */
   where?: string;
+  /** Columns of the target only, made from the copied row (`s`) by these expressions. */
+  derived?: Array<[string, string]>;
 }
 
 const text = (...names: string[]) => names.map((n): [string, PgType] => [n, 'text']);
@@ -134,6 +136,10 @@ const TABLES: TableSpec[] = [
       ...text('merged_into'),
       ...bigint('created_at', 'updated_at'),
       ...text('traits', 'trait_times', 'computed'),
+    ],
+    derived: [
+      ['first_source', firstTouchOfJson('s.computed', 'source')],
+      ['first_medium', firstTouchOfJson('s.computed', 'medium')],
     ],
     perSite: true,
   },
@@ -452,10 +458,11 @@ class Target {
   }
 
   private async insert(table: TableSpec, rows: unknown[][], json: string): Promise<Written> {
-    const names = table.columns.map(([name]) => name).join(', ');
+    const names = table.columns.map(([name]) => name);
+    const derived = table.derived ?? [];
     const { rows: written } = await this.client.query<{ seq?: number }>(
-      `INSERT INTO ${table.name} (${names}) ${table.identity ? 'OVERRIDING SYSTEM VALUE' : ''}
-       SELECT ${names} FROM ${recordset(table)}
+      `INSERT INTO ${table.name} (${[...names, ...derived.map(([name]) => name)].join(', ')}) ${table.identity ? 'OVERRIDING SYSTEM VALUE' : ''}
+       SELECT ${[...names.map((n) => `s.${n}`), ...derived.map(([, sql]) => sql)].join(', ')} FROM ${recordset(table)}
        ON CONFLICT (${table.key.join(', ')}) DO NOTHING
        RETURNING ${table.seq ? 'seq' : '1 AS one'}`,
       [json],

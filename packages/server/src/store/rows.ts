@@ -71,14 +71,15 @@ export const profileFromRow = (row: ProfileRow): ProfileRecord => ({
   updatedAt: row.updated_at,
 });
 
-export const profileToParams = (p: ProfileRecord) => ({
+/** A profile's columns, the JSON ones as values (PostgreSQL sends them in one JSON array). */
+export const profileFields = (p: ProfileRecord) => ({
   site_id: p.siteId,
   id: p.id,
   user_id: p.userId,
   email: p.email,
-  traits: JSON.stringify(p.traits),
-  trait_times: JSON.stringify(p.traitTimes),
-  computed: JSON.stringify(p.computed),
+  traits: p.traits as unknown,
+  trait_times: p.traitTimes as unknown,
+  computed: p.computed as unknown,
   first_seen: p.computed.firstSeen,
   last_seen: p.computed.lastSeen,
   orders: p.computed.orders,
@@ -87,6 +88,14 @@ export const profileToParams = (p: ProfileRecord) => ({
   merged_into: p.mergedInto,
   created_at: p.createdAt,
   updated_at: p.updatedAt,
+});
+
+/** A profile's columns as SQLite binds them, the JSON ones as text. */
+export const profileToParams = (p: ProfileRecord) => ({
+  ...profileFields(p),
+  traits: JSON.stringify(p.traits),
+  trait_times: JSON.stringify(p.traitTimes),
+  computed: JSON.stringify(p.computed),
 });
 
 export interface EventRow {

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { ingest } from '../../collect/pipeline.js';
-import { ingestEvent } from '../../test-support/events.js';
+import { touchKeyOf } from '../../reports/rollups.js';
+import { ingestEvent, pageEvent } from '../../test-support/events.js';
 import { createTestDatabase, describePostgres, startPostgres, testPostgresUrl, type PostgresCluster } from '../../test-support/postgres.js';
 import { createTestSite, openStoreAt, openTestStore, type TestStore } from '../../test-support/store.js';
 import { StoreUnavailableError, type StoreChange } from '../store.js';
@@ -112,7 +113,7 @@ describePostgres('PostgresStore across nodes', () => {
     const transactions = connect.mock.calls.length;
     connect.mockRestore();
     expect(results.flatMap((r) => r.outcomes)).toEqual(Array(calls * 2).fill('stored'));
-    // The first calls start at once, one transaction each (pool size less two); the rest wait and go together.
+    // The first calls start at once, one transaction each (see ingestTransactions); the rest wait and go together.
     expect(transactions).toBeLessThan(calls / 2);
     const ids = new Set(results.flatMap((r) => r.profileIds));
     expect(ids.size).toBe(calls);
@@ -205,6 +206,61 @@ describePostgres('PostgreSQL schema', () => {
       expect(await migrate(pools[0])).toBe(newest);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
+    }
+  });
+
+  it('keeps the first touch in columns: filled by migration 10, written by ingest, read from the JSON while NULL', async () => {
+    const url = await createTestDatabase(testPostgresUrl());
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      await migrate(pool, { migrations: MIGRATIONS.filter((m) => m.version < 10) });
+      await pool.query(`INSERT INTO sites (id, name, write_key, secret, origins, settings, created_at) VALUES ('s', 'S', 'wk', 'sk', '[]', '{}', 0)`);
+      const computed = (firstTouch: unknown) => JSON.stringify({ firstTouch });
+      const profiles: Array<[string, string]> = [
+        ['google', computed({ medium: 'search', source: 'Google', term: null, campaign: null, referrer: null, landingPage: null, at: 1 })],
+        ['none', computed(null)],
+        // A NUL escape that PostgreSQL's JSON refuses: read as U+FFFD, never a failed migration.
+        ['nul', computed({ medium: 'referral', source: 'a\u0000b', term: null, campaign: null, referrer: null, landingPage: null, at: 1 })],
+      ];
+      for (const [id, json] of profiles) {
+        await pool.query(`INSERT INTO profiles (site_id, id, traits, trait_times, computed, created_at, updated_at) VALUES ('s', $1, '{}', '{}', $2, 0, 0)`, [id, json]);
+      }
+      await migrate(pool);
+      const { rows } = await pool.query('SELECT id, first_source, first_medium FROM profiles ORDER BY id');
+      expect(rows).toEqual([
+        { id: 'google', first_source: 'Google', first_medium: 'search' },
+        { id: 'none', first_source: '', first_medium: '(none)' },
+        { id: 'nul', first_source: 'a\ufffdb', first_medium: 'referral' },
+      ]);
+    } finally {
+      await pool.end();
+    }
+
+    // Ingest writes them; a row without them (an older node's) is read from its JSON.
+    const { one: store, site, db } = await twoNodes();
+    const day = Math.floor(at / DAY);
+    const monday = day - ((day + 3) % 7);
+    await ingest(store, site, [
+      pageEvent('from-google', monday * DAY + 1_000, { medium: 'search', source: 'Google' }),
+      pageEvent('direct', monday * DAY + 2_000),
+    ]);
+    const check = new pg.Pool({ connectionString: db, max: 1 });
+    try {
+      const written = await check.query('SELECT first_source, first_medium, computed FROM profiles WHERE site_id = $1 ORDER BY first_source', [site.id]);
+      expect(written.rows.map((r) => [r.first_source, r.first_medium])).toEqual(
+        written.rows.map((r) => {
+          const key = touchKeyOf(JSON.parse(r.computed).firstTouch);
+          return [key.source, key.medium];
+        }),
+      );
+      expect(written.rows.map((r) => r.first_source)).toContain('Google');
+      const query = { from: monday, dayStarts: Array.from({ length: 7 * 13 + 1 }, (_, i) => (monday + i) * DAY), cohortWeeks: 1, weeks: 12, metric: 'return' as const, bySource: true };
+      const before = await store.cohorts(site.id, query);
+      expect(before.groups?.map((g) => [g.key, g.cohorts[0].people]).sort()).toEqual([['', 1], ['Google', 1]]);
+      await check.query('UPDATE profiles SET first_source = NULL, first_medium = NULL WHERE site_id = $1', [site.id]);
+      expect(await store.cohorts(site.id, query)).toEqual(before);
+    } finally {
+      await check.end();
     }
   });
 

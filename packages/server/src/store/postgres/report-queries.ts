@@ -1,5 +1,5 @@
 import type { CohortQuery, FunnelQuery, FunnelStep } from '../store.js';
-import { pgText } from './rows.js';
+import { firstTouchSql, pgText, safeJson } from './rows.js';
 
 /**
  * The funnel and cohort reports on PostgreSQL: statements in which the database does the
@@ -8,15 +8,6 @@ import { pgText } from './rows.js';
  * weeks after). Values are always parameters; the texts vary only with the shape of the
  * query (the kinds of its steps, the metric and the split).
  */
-
-/**
- * A JSON text column as `json`, parsed so that it cannot fail: PostgreSQL refuses to read a JSON
- * text holding \u0000 (text cannot hold NUL) or a lone surrogate, both of which JSON.stringify
- * writes as escapes (a message may carry them; see the store contract's test). Those escapes are
- * read as U+FFFD, and texts without any \u escape, nearly all, are not touched.
- */
-const safeJson = (column: string) =>
-  `(CASE WHEN strpos(${column}, '\\u') = 0 THEN ${column} ELSE regexp_replace(${column}, '\\\\u(0000|d[89a-f][0-9a-f]{2})', '\\\\ufffd', 'gi') END)::json`;
 
 /**
  * A page view's path, as the index `events_page_path` (migration 5) holds it: a query must spell
@@ -74,9 +65,8 @@ export function funnelParams(siteId: string, query: FunnelQuery): unknown[] {
  */
 export function funnelSql(steps: FunnelStep[], touch: 'source' | 'medium' | null): string {
   if (!touch) return `${funnelCtes(steps)}\nSELECT '' AS key, n, count(*) AS people FROM reached GROUP BY n`;
-  const none = touch === 'source' ? `''` : `'(none)'`;
   return `${funnelCtes(steps)}
-    SELECT COALESCE(${safeJson('pr.computed')} -> 'firstTouch' ->> '${touch}', ${none}) AS key, r.n, count(*) AS people
+    SELECT ${firstTouchSql('pr', touch)} AS key, r.n, count(*) AS people
     FROM reached r LEFT JOIN profiles pr ON pr.site_id = $1 AND pr.id = r.profile_id
     GROUP BY 1, 2`;
 }
@@ -97,11 +87,10 @@ export const PROFILES_BY_ID_SQL = 'SELECT * FROM profiles WHERE site_id = $1 AND
  */
 export function cohortStatement(siteId: string, query: CohortQuery): { text: string; values: unknown[] } {
   const { dayStarts, cohortWeeks } = query;
-  // One parse of the profile's JSON (text) for its first touch, and only when split by it.
   const people = `people AS MATERIALIZED (
     SELECT id, (width_bucket(first_seen, :starts::bigint[]) - 1) / 7 AS c,
-      ${query.bySource ? `COALESCE(${safeJson('computed')} -> 'firstTouch' ->> 'source', '')` : `''`} AS key
-    FROM profiles
+      ${query.bySource ? firstTouchSql('p', 'source') : `''`} AS key
+    FROM profiles p
     WHERE site_id = :site AND merged_into IS NULL AND first_seen >= :start AND first_seen < :end AND last_seen >= :start)`;
   // Coming back is any event, read from the index of each profile's events by time (no table
   // rows, and only the months of the range's partitions): cheaper here than parsing each
