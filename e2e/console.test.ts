@@ -427,6 +427,44 @@ describe('the marketer console in Chromium', () => {
     await expectNoScriptRan();
   });
 
+  it('opens the funnel and the retention reports: each chart drawn, the figures in a table under it', async () => {
+    const site = server.site.id;
+    /** The chart's box and the table's: drawn (not empty) and the table below the chart. */
+    const below = async (chart: string, table: string) => {
+      const c = await tab.locator(chart).first().boundingBox();
+      const t = await tab.locator(table).first().boundingBox();
+      expect(c && c.width > 0 && c.height > 0).toBe(true);
+      expect(t!.y).toBeGreaterThanOrEqual(c!.y + c!.height);
+    };
+
+    await tab.goto(`${server.url}/console/reports/attribution?site=${site}`);
+    await Promise.all([tab.waitForURL(/\/console\/reports\/funnel/), tab.click('a >> text=Funnels')]);
+    // The shop's standard steps are filled in; two of them are enough here.
+    const field = (name: string) => `form.funnel-form input[name=${name}]`;
+    await tab.fill(field('step1'), 'Product Viewed');
+    await tab.fill(field('step2'), 'Order Completed');
+    for (const n of [3, 4]) await tab.fill(field(`step${n}`), '');
+    await Promise.all([tab.waitForURL(/step2=Order/), tab.click('form.funnel-form button[type=submit]')]);
+    expect(await tab.locator('svg.bar[role=img]').count()).toBe(2);
+    await below('svg.bar', 'table.report-table');
+    const [within, from, to] = await Promise.all(['within', 'from', 'to'].map((name) => tab.inputValue(field(name))));
+    const steps = [{ event: 'Product Viewed' }, { event: 'Order Completed' }];
+    const funnel = (await server.api('POST', '/api/reports/funnel', { site, steps, withinDays: Number(within), from, to })).body;
+    expect(funnel.steps[0].people).toBeGreaterThan(0);
+    const cells = await tab.locator('table.report-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).innerText.split('\t')[1]?.trim()));
+    expect(cells).toEqual(funnel.steps.map((x: { people: number }) => x.people.toLocaleString('en-US')));
+    await shoot('13-funnel');
+
+    await Promise.all([tab.waitForURL(/\/console\/reports\/retention/), tab.click('a >> text=Retention')]);
+    await below('svg.daily[role=img]', 'table.report-table');
+    const retention = (await server.api('GET', `/api/reports/retention?site=${site}`)).body;
+    const people = retention.cohorts.reduce((n: number, c: { people: number }) => n + c.people, 0);
+    expect(people).toBeGreaterThan(0);
+    expect(await tab.locator('table.report-table tbody tr').count()).toBe(retention.cohorts.length);
+    await shoot('14-retention');
+    await expectNoScriptRan();
+  });
+
   it('shows the script tag, reveals the secret on demand, and rotates it after a confirmation', async () => {
     await tab.click('nav >> text=Sites');
     await tab.click(`a.strong >> text=Summer Travel`);
