@@ -26,8 +26,9 @@ export const DECIDE_TARGET_P99_MS = 10;
 
 /**
  * Readies a running server for decisions on dataset `ds`: the catalog exists, and the first
- * decision (which compiles the rules and computes the site's ABC/RFM rankings, as the first one
- * after every start or every ten minutes does) is timed apart; then 3 s of warm-up.
+ * decision (which compiles the rules and starts the count of the site's ABC/RFM rankings, as the
+ * first one after every start or every ten minutes does) is timed apart; the rankings and the
+ * first recommendation training are waited for; then 3 s of warm-up.
  */
 export async function prepareDecide(server, ds, { warmupSeconds = 3 } = {}) {
   const catalog = await ensureCatalog(server.url, ds.siteId);
@@ -37,6 +38,9 @@ export async function prepareDecide(server, ds, { warmupSeconds = 3 } = {}) {
   const second = await http.request('POST', '/v1/decide', { headers: { authorization: basicAuth(ds.writeKey) }, body });
   http.close();
   if (first.status !== 200) throw new Error(`decide answered ${first.status}: ${first.text}`);
+  // A decision does not wait for the site's rankings; a list of profiles does: the runs then do
+  // not measure the count of every customer that a server's first decision set off.
+  await admin(server.url, 'GET', `/api/profiles?site=${encodeURIComponent(ds.siteId)}&limit=1`);
   const firstTrainingMs = await firstTraining(server.url, ds.siteId);
   await warmUp({ url: server.url, path: '/v1/decide', headers: { authorization: basicAuth(ds.writeKey) }, body: decideFactory({ visitors: ds.visitors, seed: 98 }) }, warmupSeconds);
   return { catalog, firstDecisionMs: first.ms, secondDecisionMs: second.ms, firstTrainingMs };
@@ -56,7 +60,15 @@ export async function firstTraining(url, siteId, timeoutMs = 20 * 60_000) {
     const s = await status();
     if (s.settings.trainEveryMinutes === 0) return performance.now() - started;
     if (freshFor(s) > 0) {
-      if (freshFor(s) < 30 * 60_000) await admin(url, 'POST', `/api/recommendations/train?site=${encodeURIComponent(siteId)}`);
+      // A 503 says "retry later", as to any client.
+      for (let attempt = 1; freshFor(s) < 30 * 60_000; attempt++) {
+        try {
+          await admin(url, 'POST', `/api/recommendations/train?site=${encodeURIComponent(siteId)}`);
+          break;
+        } catch (error) {
+          if (attempt >= 3 || !/: 503 /.test(error.message)) throw error;
+        }
+      }
       return performance.now() - started;
     }
     if (performance.now() - started > timeoutMs) throw new Error(`the site's recommendation training did not end within ${timeoutMs / 60_000} minutes`);

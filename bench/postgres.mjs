@@ -40,6 +40,7 @@ import { DATA_DIR, ensureDatasets, removeDb } from './lib/dataset.mjs';
 import { checkClean, load, warmUp } from './lib/load.mjs';
 import { startNginx } from './lib/nginx.mjs';
 import { paced } from './lib/paced.mjs';
+import { funnelTarget, timeReports } from './lib/reports.mjs';
 import { basicAuth, batchFactory, decideFactory, EVENTS_PER_BATCH } from './lib/payloads.mjs';
 import { machineCpuSeconds, startPostgres } from './lib/postgres.mjs';
 import { ROOT, admin, cpuSecondsOf, ensureBuilt, startRapport } from './lib/server.mjs';
@@ -380,7 +381,7 @@ async function profilePostgresDecide(cluster, copy, ds, { poolArgs, seconds }) {
   return { run, summary: file ? summarizeProfile(file, { top: 14, inclusive: ['decide', 'findProfile', 'findProfileId', 'getProfile', 'profileFromRow', 'parseUserAgent', 'referralOf', 'readSiteRequest', 'matches'] }) : null };
 }
 
-async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seconds, rate, copyLimitMinutes, profileSeconds = 0 }) {
+async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seconds, rate, copyLimitMinutes, profileSeconds = 0, reportRepeats = 3 }) {
   const datasets = await ensureDatasets(tiers, { log });
   const result = { tiers: [], copies: {}, skipped: [], problems: [] };
   const hasCopy = copyAvailable();
@@ -414,10 +415,13 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
     }
   }
 
-  // Every server of every configuration runs for the whole part (idle ones cost nothing but memory).
-  const configs = [];
+  // Every server of every configuration runs for the whole part (idle ones cost nothing but
+  // memory: a server counts a site's rankings again only when decisions come, ten minutes after
+  // the last count).
+  let configs = [];
   const started = [];
-  try {
+  const startAll = async () => {
+    configs = [];
     for (const t of tiers) {
       const ds = datasets[t];
       const sqliteNode = await startRapport(ds.file);
@@ -436,12 +440,33 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
         configs.push({ name: 'postgres-2', label: 'PostgreSQL, 2 nodes behind nginx', tier: t, url: nginx.url, nodes: [pgNode, second], postgres: cluster, nginx, db: copy.db });
       }
     }
+  };
+  const prepareAll = async () => {
     for (const c of configs) {
       const ds = datasets[c.tier];
-      log(`decide: preparing ${c.label}, ${fmt(ds.profiles)} profiles (catalog, first decision, first recommendation training, warm-up)`);
+      log(`decide: preparing ${c.label}, ${fmt(ds.profiles)} profiles (catalog, first decision and rankings, first recommendation training, warm-up)`);
       const prepared = await prepareDecide({ url: c.url }, ds, { warmupSeconds: seconds >= 5 ? 3 : 1 });
       c.prepared = { firstDecisionMs: prepared.firstDecisionMs, secondDecisionMs: prepared.secondDecisionMs, firstTrainingMs: prepared.firstTrainingMs, catalog: prepared.catalog };
       c.runs = [];
+    }
+  };
+  const stopAll = async () => {
+    for (const x of started.splice(0).reverse()) await x.stop();
+  };
+  try {
+    await startAll();
+    const t0 = Date.now();
+    await prepareAll();
+    // First trainings (a new dataset) can take minutes: the rankings counted at the first
+    // decisions would then fall due again during the runs. Started again, every server counts
+    // them anew, its model trained, just before the runs.
+    if (Date.now() - t0 > 3 * 60_000) {
+      const trainings = Object.fromEntries(configs.map((c) => [`${c.name} ${c.tier}`, c.prepared.firstTrainingMs]));
+      log('decide: the first trainings took minutes; starting every server again, so that the runs begin within minutes of their rankings');
+      await stopAll();
+      await startAll();
+      await prepareAll();
+      for (const c of configs) c.prepared.firstTrainingMs = trainings[`${c.name} ${c.tier}`];
     }
     for (let i = 1; i <= runs; i++) {
       for (const c of configs) {
@@ -453,8 +478,13 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
         log(`decide ${i}/${runs} ${c.label.padEnd(33)} ${fmt(ds.profiles).padStart(9)} profiles: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms; cores: node ${r.cpu.node.toFixed(2)}, postgres ${r.cpu.postgres.toFixed(2)}${r.problem ? `; ${r.problem}` : ''}`);
       }
     }
+    // After the decide runs, which they would otherwise find with other pages in memory.
+    for (const c of configs.filter((x) => x.tier === Math.max(...tiers) && x.nodes.length === 1)) {
+      log(`reports: ${c.label}, ${fmt(datasets[c.tier].profiles)} profiles (${reportRepeats} times each, one at a time)`);
+      c.reports = await timeReports(c.url, datasets[c.tier], { repeats: reportRepeats, log });
+    }
   } finally {
-    for (const s of started.reverse()) await s.stop();
+    await stopAll();
   }
   for (const c of configs) {
     const ds = datasets[c.tier];
@@ -471,6 +501,7 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
         cpu: summarize(c.runs.map((r) => r.cpu), ['node', 'postgres', 'nginx', 'loadGenerator', 'machineBusy', 'machineCores', 'others', 'server', 'postgresShare']),
       },
       runs: c.runs,
+      reports: c.reports,
     });
     result.problems.push(...c.runs.map((r) => r.problem).filter(Boolean));
   }
@@ -488,6 +519,8 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
     met: pgLargest ? pgLargest.fixed.p99.median < DECIDE_TARGET_P99_MS : false,
     skipped: !pgLargest,
   };
+  // Funnels at the largest tier, on each store: the slowest of them against the target.
+  result.reportsTarget = funnelTarget(result.tiers.filter((x) => x.reports), datasets[largest].profiles);
   result.datasets = Object.fromEntries(tiers.map((t) => [t, { profiles: datasets[t].profiles, events: datasets[t].events, sqliteBytes: datasets[t].bytes }]));
   return result;
 }

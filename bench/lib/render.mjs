@@ -104,6 +104,10 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
     const t = postgres.decide.target;
     out.push(`| PostgreSQL decide p99 < ${fmt(t.p99Ms)} ms at 1,000 requests/s, ${fmt(t.profiles)} profiles | ${t.skipped ? 'not measured (see section 7)' : `p99 ${fmt(t.measured, 2)} ms`} | ${t.skipped ? '**not measured**' : status(t.met)} |`);
   }
+  if (postgres?.decide?.reportsTarget) {
+    const t = postgres.decide.reportsTarget;
+    out.push(`| Funnels < ${secs(t.ms)} at ${fmt(t.profiles)} profiles, slowest funnel on each store | ${t.stores.map((x) => `${x.label} ${secs(x.slowest.medianMs)} (${x.slowest.name})`).join('; ')} | ${status(t.met)} |`);
+  }
   if (automations?.target) {
     const t = automations.target;
     const m = automations.stores[t.store];
@@ -520,6 +524,27 @@ function renderPostgres(p) {
     const spread = d.tiers.find((x) => x.name === 'postgres-2')?.runs?.map((r) => r.upstreams).filter(Boolean) ?? [];
     if (spread.length) out.push(`- nginx spread the decisions over the two nodes (per run): ${spread.map((u) => Object.values(u).join(' / ')).join('; ')}.`);
     out.push('');
+    const timed = d.tiers.filter((x) => x.reports);
+    if (timed.length) {
+      const repeats = timed[0].reports.cases[0].ms.length;
+      out.push('### Funnels and retention', '');
+      out.push(
+        `The reports that read events, not rollups, on the same servers after their decide runs: each asked ${repeats} times, one at a time, through the admin API as the console asks them (\`POST /api/reports/funnel\` with the steps Product Viewed → Product Added → Order Completed within 7 days; \`GET /api/reports/retention\`, weekly cohorts and the 12 weeks after). Median of the ${repeats} (maximum in brackets), and the people counted (the funnel's first step, the cohorts' people):`,
+        '',
+      );
+      const cases = timed[0].reports.cases.map((c) => c.name);
+      out.push(`| report | ${timed.map((x) => `${x.label}, ${fmt(x.profiles)} profiles`).join(' | ')} |`, `| --- |${timed.map(() => ' ---: |').join('')}`);
+      for (const name of cases) {
+        const cells = timed.map((x) => {
+          const c = x.reports.cases.find((y) => y.name === name);
+          return c ? `**${secs(c.medianMs)}** (${secs(c.maxMs)}), ${fmt(c.counted)} people` : '–';
+        });
+        out.push(`| ${name} | ${cells.join(' | ')} |`);
+      }
+      const t = d.reportsTarget;
+      if (t) out.push('', `The slowest funnel (target < ${secs(t.ms)} at ${fmt(t.profiles)} profiles): ${t.stores.map((x) => `${x.label} ${secs(x.slowest.medianMs)} (${x.slowest.name})`).join('; ')}: ${status(t.met)}. Retention has no target of its own; it is timed beside them.`);
+      out.push('');
+    }
   }
   return out;
 }
