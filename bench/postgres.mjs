@@ -20,7 +20,9 @@
 // 2. Decide at a fixed 1,000 requests/s (lib/paced.mjs, the request mix and the 50 segments / 20
 //    offers of decide.mjs) on the SQLite tiers of lib/dataset.mjs and on their copies in
 //    PostgreSQL (`rapport copy --from <file> --to <url>`, timed: rows/s), 100k and 1M profiles,
-//    and with 2 PostgreSQL nodes behind nginx at 100k.
+//    and with 2 PostgreSQL nodes behind nginx at 100k. Then funnels and retention at 1M on both
+//    stores (lib/reports.mjs), and the decide target's own runs: the PostgreSQL 1M node alone,
+//    every other server stopped, after a CHECKPOINT.
 //
 //   node bench/postgres.mjs [--runs 3] [--seconds 10] [--connections 50] [--decide-runs 3]
 //     [--decide-seconds 10] [--rate 1000] [--tiers 100000,1000000] [--two-node-tier 100000]
@@ -419,6 +421,7 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
   // memory: a server counts a site's rankings again only when decisions come, ten minutes after
   // the last count).
   let configs = [];
+  let alone = null;
   const started = [];
   const startAll = async () => {
     configs = [];
@@ -483,9 +486,31 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
       log(`reports: ${c.label}, ${fmt(datasets[c.tier].profiles)} profiles (${reportRepeats} times each, one at a time)`);
       c.reports = await timeReports(c.url, datasets[c.tier], { repeats: reportRepeats, log });
     }
+    // The target's own runs: the PostgreSQL node of the largest tier with nothing else of the
+    // benchmark on the machine (the other servers stopped, postgres' dirty pages written out
+    // first), as a node and its database would serve decisions. Idle servers cost little, but on
+    // 2 cores a few milliseconds of another process's work are a decision's p99.
+    const target = configs.find((x) => x.name === 'postgres' && x.tier === Math.max(...tiers));
+    if (target) {
+      for (const x of started.filter((y) => !target.nodes.includes(y))) {
+        await x.stop();
+        started.splice(started.indexOf(x), 1);
+      }
+      await cluster.query('CHECKPOINT', [], target.db);
+      const ds = datasets[target.tier];
+      await warmUp({ url: target.url, path: '/v1/decide', headers: { authorization: basicAuth(ds.writeKey) }, body: decideFactory({ visitors: ds.visitors, seed: 97 }) }, seconds >= 5 ? 5 : 1);
+      alone = { ...target, name: 'postgres-alone', label: 'PostgreSQL, 1 node, alone', runs: [] };
+      for (let i = 1; i <= runs; i++) {
+        const r = await decideFixed(alone, ds, { rate, seconds, seed: 700 + 10 * i });
+        alone.runs.push(r);
+        log(`decide ${i}/${runs} ${alone.label.padEnd(33)} ${fmt(ds.profiles).padStart(9)} profiles: p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms; cores: node ${r.cpu.node.toFixed(2)}, postgres ${r.cpu.postgres.toFixed(2)}${r.problem ? `; ${r.problem}` : ''}`);
+      }
+      delete alone.reports;
+    }
   } finally {
     await stopAll();
   }
+  if (alone) configs.push(alone);
   for (const c of configs) {
     const ds = datasets[c.tier];
     result.tiers.push({
@@ -506,7 +531,7 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
     result.problems.push(...c.runs.map((r) => r.problem).filter(Boolean));
   }
   const largest = Math.max(...tiers);
-  const pgLargest = result.tiers.find((x) => x.name === 'postgres' && x.visitors === largest);
+  const pgLargest = result.tiers.find((x) => x.name === 'postgres-alone') ?? result.tiers.find((x) => x.name === 'postgres' && x.visitors === largest);
   const profiled = pgLargest ?? [...result.tiers].reverse().find((x) => x.name === 'postgres');
   if (profileSeconds > 0 && profiled) {
     log(`decide: profiling a PostgreSQL node at ${fmt(profiled.profiles)} profiles (closed loop, not counted)`);
