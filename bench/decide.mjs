@@ -67,6 +67,7 @@ export async function firstTraining(url, siteId, timeoutMs = 20 * 60_000) {
           break;
         } catch (error) {
           if (attempt >= 3 || !/: 503 /.test(error.message)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 5_000));
         }
       }
       return performance.now() - started;
