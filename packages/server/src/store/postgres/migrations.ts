@@ -419,8 +419,7 @@ export async function migrate(pool: pg.Pool, options: MigrateOptions = {}): Prom
         name text NOT NULL,
         applied_at bigint NOT NULL
       )`);
-      const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
-      const current = rows[0].v ?? 0;
+      const current = ((await query('SELECT MAX(version) AS v FROM schema_migrations')).rows[0].v as number | null) ?? 0;
       const newest = Math.max(0, ...migrations.map((m) => m.version));
       if (current > newest) {
         throw new Error(`the database is at schema version ${current}, newer than this Rapport (${newest}); upgrade Rapport`);

@@ -4,6 +4,7 @@ import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
 import type { PackedRankings } from '../../profiles/rankings.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../../reports/rollups.js';
+import { touchKeyOf } from '../../reports/rollups.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
 import {
   ConflictError,
@@ -1016,12 +1017,12 @@ export class PostgresStore implements Store {
 
   async updateComputed(siteId: string, profiles: ProfileRecord[]): Promise<void> {
     if (profiles.length === 0) return;
-    const columns = profileColumns(profiles);
+    const touches = profiles.map((p) => touchKeyOf(p.computed.firstTouch));
     await this.query(
       `UPDATE profiles p SET computed = u.computed, first_source = u.first_source, first_medium = u.first_medium
        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(id, computed, first_source, first_medium)
        WHERE p.site_id = $1 AND p.id = ANY($2::text[]) AND p.id = u.id`,
-      [siteId, columns.id, profiles.map((p) => JSON.stringify(p.computed)), pgTexts(columns.first_source), pgTexts(columns.first_medium)],
+      [siteId, profiles.map((p) => p.id), profiles.map((p) => JSON.stringify(p.computed)), pgTexts(touches.map((t) => t.source)), pgTexts(touches.map((t) => t.medium))],
     );
   }
 

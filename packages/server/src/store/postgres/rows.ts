@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Offer, Segment } from '../../decisions/types.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import type { EventWrite, MergeRecord } from '../types.js';
-import { touchKeyOf } from '../../reports/rollups.js';
+import { NO_TOUCH, touchKeyOf } from '../../reports/rollups.js';
 import { profileFields, type EventData } from '../rows.js';
 
 /** The database time in ms, for leases shared by nodes whose clocks may differ. */
@@ -103,8 +103,7 @@ export const safeJson = (column: string) =>
  * '(none)' without one), read from its computed JSON text.
  */
 export function firstTouchOfJson(computed: string, field: 'source' | 'medium'): string {
-  const none = field === 'source' ? `''` : `'(none)'`;
-  return `COALESCE(${safeJson(computed)} -> 'firstTouch' ->> '${field}', ${none})`;
+  return `COALESCE(${safeJson(computed)} -> 'firstTouch' ->> '${field}', '${NO_TOUCH[field]}')`;
 }
 
 /**
