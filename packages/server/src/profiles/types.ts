@@ -130,6 +130,12 @@ export interface ProfileRecord {
   updatedAt: number;
 }
 
+/**
+ * What a segment's rule reads of a stored profile (segments/subject.ts): all that a report split
+ * by segment loads of each person, so that it parses no more JSON than the rule can read.
+ */
+export type RuleProfile = Pick<ProfileRecord, 'id' | 'userId' | 'traits' | 'computed'>;
+
 export function emptyComputed(): Computed {
   return {
     firstSeen: null,

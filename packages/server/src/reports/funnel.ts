@@ -1,7 +1,7 @@
 import type { AppContext } from '../app-context.js';
 import { isObject } from '../collect/validate.js';
 import { invalidField, type Body } from '../http/input.js';
-import type { ProfileRecord } from '../profiles/types.js';
+import type { RuleProfile } from '../profiles/types.js';
 import { segmentTest } from '../segments/membership.js';
 import type { FunnelCounts, FunnelSplit, FunnelStep, Store } from '../store/store.js';
 import type { Site } from '../store/types.js';
@@ -149,7 +149,7 @@ export function funnelRequest(body: Body, site: Site, now: number): FunnelReques
  * @example
  * const inSegment = await segmentOfSplit(ctx, site, request.by);
  */
-export async function segmentOfSplit(ctx: AppContext, site: Site, by: FunnelBy | null): Promise<((profile: ProfileRecord) => boolean) | null> {
+export async function segmentOfSplit(ctx: AppContext, site: Site, by: FunnelBy | null): Promise<((profile: RuleProfile) => boolean) | null> {
   if (!by || !('segment' in by)) return null;
   if (!(await ctx.catalog.forSite(site.id)).segments.has(by.segment)) throw invalidField('by', `no segment ${by.segment} on this site`);
   return segmentTest(ctx, site.id, by.segment);
@@ -175,7 +175,7 @@ function figures(steps: FunnelStep[], people: number[]): FunnelStepFigures[] {
  * await funnelReport(store, site, funnelRequest(body, site, Date.now()), null);
  * // { steps: [{ label: 'Product Viewed', people: 120, conversionFromPrevious: 1, conversionFromFirst: 1 }, ...] }
  */
-export async function funnelReport(store: Store, site: Site, request: FunnelRequest, inSegment: ((profile: ProfileRecord) => boolean) | null): Promise<FunnelReport> {
+export async function funnelReport(store: Store, site: Site, request: FunnelRequest, inSegment: ((profile: RuleProfile) => boolean) | null): Promise<FunnelReport> {
   const tz = site.settings.timeZone;
   const by = request.by;
   let split: FunnelSplit | undefined;

@@ -1,13 +1,13 @@
 import type { AppContext } from '../app-context.js';
 import { HttpError } from '../http/errors.js';
 import { invalidField } from '../http/input.js';
-import type { ProfileRecord } from '../profiles/types.js';
+import type { ProfileRecord, RuleProfile } from '../profiles/types.js';
 import { compileRule, usesRankings, type Predicate } from './compile.js';
 import type { Rule } from './rule.js';
 import type { Subject } from './subject.js';
 
 /** A profile as a rule sees it offline, with no page being viewed. */
-export function subjectOf(profile: ProfileRecord, now: number, rankings: Subject['rankings']): Subject {
+export function subjectOf(profile: RuleProfile, now: number, rankings: Subject['rankings']): Subject {
   return {
     profileId: profile.id,
     userId: profile.userId,
@@ -70,7 +70,7 @@ export async function membersPage(ctx: AppContext, siteId: string, matches: Pred
  * @example
  * const inSegment = await segmentTest(ctx, site.id, segmentId);
  */
-export async function segmentTest(ctx: AppContext, siteId: string, segmentId: string): Promise<(profile: ProfileRecord) => boolean> {
+export async function segmentTest(ctx: AppContext, siteId: string, segmentId: string): Promise<(profile: RuleProfile) => boolean> {
   const catalog = await ctx.catalog.forSite(siteId);
   const compiled = catalog.segments.get(segmentId);
   if (!compiled) {

@@ -1,4 +1,4 @@
-import type { ProfileRecord } from '../profiles/types.js';
+import type { RuleProfile } from '../profiles/types.js';
 import type { FunnelCounts } from './store.js';
 
 /**
@@ -34,22 +34,48 @@ export class FunnelTally {
   }
 }
 
+/** An entrant of a funnel: a profile id and the number of steps they reached. */
+export interface Entrant {
+  id: string;
+  reached: number;
+}
+
 /**
- * Adds entrants to `tally` as `in` or `out` of a segment, given their profiles (a person whose
- * profile is gone meanwhile, merged or erased, is `out`).
+ * Funnel counts `in` and `out` of a segment from the entrants, whose profiles come from `load`
+ * a chunk at a time. The chunks go in id order, so that each reads neighbours in the profiles'
+ * primary key, and the next chunk is asked for before this one is tested, so that a database's
+ * reading overlaps the tests. A person whose profile is gone meanwhile (merged or erased) is
+ * `out`.
  *
  * @example
- * tallySegment(tally, [{ id: 'p1', reached: 2 }], await load(['p1']), (p) => matches(p));
+ * await tallyBySegment(3, [{ id: 'p1', reached: 2 }], (p) => matches(p), (ids) => store.load(ids), 500);
+ * // { steps: [1, 1, 0], groups: [{ key: 'in', steps: [1, 1, 0] }] }
  */
-export function tallySegment(
-  tally: FunnelTally,
-  people: Array<{ id: string; reached: number }>,
-  profiles: ProfileRecord[],
-  inSegment: (profile: ProfileRecord) => boolean,
-): void {
-  const byId = new Map(profiles.map((p) => [p.id, p]));
-  for (const person of people) {
-    const profile = byId.get(person.id);
-    tally.add(person.reached, profile && inSegment(profile) ? 'in' : 'out');
+export async function tallyBySegment(
+  steps: number,
+  entrants: Entrant[],
+  inSegment: (profile: RuleProfile) => boolean,
+  load: (ids: string[]) => Promise<RuleProfile[]>,
+  chunk: number,
+): Promise<FunnelCounts> {
+  const tally = new FunnelTally(steps);
+  const sorted = [...entrants].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const ask = (from: number) => {
+    if (from >= sorted.length) return null;
+    const loading = load(sorted.slice(from, from + chunk).map((e) => e.id));
+    // Awaited in the next round; until then a failure must not count as unhandled.
+    loading.catch(() => {});
+    return loading;
+  };
+  let next = ask(0);
+  for (let from = 0; next; from += chunk) {
+    const profiles = await next;
+    next = ask(from + chunk);
+    const byId = new Map(profiles.map((p) => [p.id, p]));
+    for (let i = from; i < from + chunk && i < sorted.length; i++) {
+      const profile = byId.get(sorted[i].id);
+      tally.add(sorted[i].reached, profile && inSegment(profile) ? 'in' : 'out');
+    }
   }
+  return tally.counts();
 }

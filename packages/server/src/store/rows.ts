@@ -1,6 +1,7 @@
 import type { JsonObject, MessageType } from '@rapport/protocol';
 import type { Offer, Segment } from '../decisions/types.js';
-import { emptyComputed, type ProfileRecord } from '../profiles/types.js';
+import { emptyComputed, type Computed, type ProfileRecord, type RuleProfile } from '../profiles/types.js';
+import { NO_TOUCH, touchKeyOf } from '../reports/rollups.js';
 import { encodeCursor } from './cursor.js';
 import type { AutomationRecord, AutomationStatus, RunRecord, RunStatus } from './automations.js';
 import {
@@ -64,15 +65,42 @@ export const profileFromRow = (row: ProfileRow): ProfileRecord => ({
   email: row.email,
   traits: JSON.parse(row.traits),
   traitTimes: JSON.parse(row.trait_times),
-  // Attributes added by later versions start empty on profiles written before them.
-  computed: { ...emptyComputed(), ...JSON.parse(row.computed) },
+  computed: computedOf(row.computed),
   mergedInto: row.merged_into,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
 });
 
-/** A profile's columns, the JSON ones as values (PostgreSQL sends them in one JSON array). */
+const COMPUTED_KEYS = Object.keys(emptyComputed());
+
+/**
+ * A profile's computed attributes from their JSON. Attributes added by later versions start
+ * empty on profiles written before them; a profile that has them all is taken as parsed, since
+ * copying its attributes into a new object cost as much again as parsing them.
+ */
+function computedOf(text: string): Computed {
+  const computed = JSON.parse(text);
+  for (const key of COMPUTED_KEYS) if (!(key in computed)) return { ...emptyComputed(), ...computed };
+  return computed;
+}
+
+/** The columns of a profile that `ruleProfileFromRow` reads, for a SELECT list. */
+export const RULE_PROFILE_COLUMNS = 'id, user_id, traits, computed';
+
+/** What a rule reads of a profile, from the columns of `RULE_PROFILE_COLUMNS`. */
+export const ruleProfileFromRow = (row: Pick<ProfileRow, 'id' | 'user_id' | 'traits' | 'computed'>): RuleProfile => ({
+  id: row.id,
+  userId: row.user_id,
+  traits: JSON.parse(row.traits),
+  computed: computedOf(row.computed),
+});
+
+/**
+ * A profile's columns, the JSON ones as values (PostgreSQL sends them in one JSON array), and its
+ * first touch's source and medium as the rollups key them.
+ */
 export const profileFields = (p: ProfileRecord) => ({
+  ...firstTouchColumns(p),
   site_id: p.siteId,
   id: p.id,
   user_id: p.userId,
@@ -89,6 +117,12 @@ export const profileFields = (p: ProfileRecord) => ({
   created_at: p.createdAt,
   updated_at: p.updatedAt,
 });
+
+/** The columns that keep the key of a profile's first touch, as the reports split by it. */
+export function firstTouchColumns(p: Pick<ProfileRecord, 'computed'>) {
+  const touch = touchKeyOf(p.computed.firstTouch);
+  return { first_source: touch.source, first_medium: touch.medium ?? NO_TOUCH.medium };
+}
 
 /** A profile's columns as SQLite binds them, the JSON ones as text. */
 export const profileToParams = (p: ProfileRecord) => ({

@@ -598,6 +598,34 @@ describe(`Store contract (${process.env.RAPPORT_TEST_STORE === 'postgres' ? 'pos
         expect(await store.rollupTouches(site.id, touch, day, day, ['term'])).toEqual([]);
       }
     });
+
+    it('splits funnels and cohorts by the first touch a person has now: after a merge, and after a recount', async () => {
+      await send(page('phone', T0, { medium: 'search', source: 'Google' }), track('phone', 'Product Viewed', T0 + 1_000));
+      await send(page('laptop', T0 + HOUR, { medium: 'social', source: 'Facebook' }), track('laptop', 'Product Viewed', T0 + HOUR + 1_000));
+      const funnel = async (touch: 'source' | 'medium') =>
+        (await store.funnel(site.id, { steps: [{ event: 'Product Viewed' }, { event: 'Order Completed' }], from: T0 - DAY, to: T0 + DAY, windowMs: DAY, by: { touch } })).groups;
+      const day = Math.floor(T0 / DAY);
+      const monday = day - ((day + 3) % 7);
+      const cohorts = async () => {
+        const query = { from: monday, dayStarts: Array.from({ length: 7 * 3 + 1 }, (_, i) => (monday + i) * DAY), cohortWeeks: 1, weeks: 2, metric: 'return' as const, bySource: true };
+        return (await store.cohorts(site.id, query)).groups?.map((g) => [g.key, g.cohorts[0].people]);
+      };
+      expect(sorted((await funnel('medium'))!)).toEqual(sorted([{ key: 'search', steps: [1, 0] }, { key: 'social', steps: [1, 0] }]));
+      expect(sorted((await cohorts())!)).toEqual(sorted([['Google', 1], ['Facebook', 1]]));
+
+      // One person, by the earlier first touch.
+      await send(identify('phone', 'u-t', T0 + 2_000, { trust: 'trusted' }), identify('laptop', 'u-t', T0 + HOUR + 2_000, { trust: 'trusted' }));
+      expect(await funnel('medium')).toEqual([{ key: 'search', steps: [1, 0] }]);
+      expect(await cohorts()).toEqual([['Google', 1]]);
+
+      // A recount that finds another first touch (rapport rollups rebuild) moves the person.
+      const profile = (await store.getProfile(site.id, (await store.findProfileId(site.id, 'user', 'u-t'))!))!;
+      profile.computed.firstTouch = { ...profile.computed.firstTouch!, medium: 'referral', source: 'Bing' };
+      await store.updateComputed(site.id, [profile]);
+      expect(await funnel('source')).toEqual([{ key: 'Bing', steps: [1, 0] }]);
+      expect(await funnel('medium')).toEqual([{ key: 'referral', steps: [1, 0] }]);
+      expect(await cohorts()).toEqual([['Bing', 1]]);
+    });
   });
 
   describe('leases and retention', () => {

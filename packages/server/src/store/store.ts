@@ -3,7 +3,7 @@ import type { Offer, OfferEventRow, Segment } from '../decisions/types.js';
 import type { PackedRankings } from '../profiles/rankings.js';
 import type { AutomationStore } from './automations.js';
 import type { RecommendationStore } from './recommendations.js';
-import type { ProfileRecord } from '../profiles/types.js';
+import type { ProfileRecord, RuleProfile } from '../profiles/types.js';
 import type {
   ErasureResult,
   EventQuery,
@@ -229,7 +229,7 @@ export interface FunnelQuery {
 }
 
 /** A funnel's split: by a field of the person's first touch, or in a segment or not (as the person is now). */
-export type FunnelSplit = { touch: 'source' | 'medium' } | { segment: (profile: ProfileRecord) => boolean };
+export type FunnelSplit = { touch: 'source' | 'medium' } | { segment: (profile: RuleProfile) => boolean };
 
 export interface FunnelCounts {
   /** People who reached each step, from the first. */

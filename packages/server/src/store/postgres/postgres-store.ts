@@ -4,7 +4,6 @@ import type { Offer, OfferEventRow, Segment } from '../../decisions/types.js';
 import type { PackedRankings } from '../../profiles/rankings.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import type { DayCounts, RollupWrites, TouchCounts, TouchKind } from '../../reports/rollups.js';
-import { touchKeyOf } from '../../reports/rollups.js';
 import { decodeCursor, decodeCursorParts, encodeCursor } from '../cursor.js';
 import {
   ConflictError,
@@ -19,8 +18,8 @@ import {
   type StoreChange,
   type TouchField,
 } from '../store.js';
-import { FunnelTally, tallySegment } from '../report-tally.js';
-import { cohortStatement, funnelParams, funnelPeopleSql, funnelSql, PROFILES_BY_ID_SQL } from './report-queries.js';
+import { FunnelTally, tallyBySegment } from '../report-tally.js';
+import { cohortStatement, funnelParams, funnelPeopleSql, funnelSql, RULE_PROFILES_BY_ID_SQL } from './report-queries.js';
 import {
   DEFAULT_SITE_SETTINGS,
   movesRows,
@@ -61,11 +60,13 @@ import { combineWrites, disjointMembers, groupRequest, IngestQueue, isWorkingSet
 import { replaceRollupsStatements, ROLLUP_DAYS_SQL, RollupShards, rollupParts, rollupTouchesSql, subtractRollups } from './rollups.js';
 import {
   eventFromRow,
+  firstTouchColumns,
   mergeDetailOf,
   mergeFromRow,
   offerFromRow,
   pageOf,
   profileFromRow,
+  ruleProfileFromRow,
   segmentFromRow,
   siteFromRow,
   type EventRow,
@@ -94,7 +95,7 @@ const MAX_ATTEMPTS = 8;
 const SCAN_CHUNK = 5000;
 const PROFILE_SCAN_CHUNK = 250;
 /** Profiles read per query when a funnel is split by segment. */
-const SEGMENT_CHUNK = 250;
+const SEGMENT_CHUNK = 1000;
 /** Windows of firstEventsBetween per query. */
 const WINDOW_CHUNK = 1000;
 /** Rows deleted per statement by retention: one delete of millions of rows would hold locks for long. */
@@ -1017,12 +1018,12 @@ export class PostgresStore implements Store {
 
   async updateComputed(siteId: string, profiles: ProfileRecord[]): Promise<void> {
     if (profiles.length === 0) return;
-    const touches = profiles.map((p) => touchKeyOf(p.computed.firstTouch));
+    const touches = profiles.map(firstTouchColumns);
     await this.query(
       `UPDATE profiles p SET computed = u.computed, first_source = u.first_source, first_medium = u.first_medium
        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(id, computed, first_source, first_medium)
        WHERE p.site_id = $1 AND p.id = ANY($2::text[]) AND p.id = u.id`,
-      [siteId, profiles.map((p) => p.id), profiles.map((p) => JSON.stringify(p.computed)), pgTexts(touches.map((t) => t.source)), pgTexts(touches.map((t) => t.medium))],
+      [siteId, profiles.map((p) => p.id), profiles.map((p) => JSON.stringify(p.computed)), pgTexts(touches.map((t) => t.first_source)), pgTexts(touches.map((t) => t.first_medium))],
     );
   }
 
@@ -1040,22 +1041,19 @@ export class PostgresStore implements Store {
   async funnel(siteId: string, query: FunnelQuery): Promise<FunnelCounts> {
     const by = query.by;
     const params = funnelParams(siteId, query);
-    const tally = new FunnelTally(query.steps.length);
     if (by && 'segment' in by) {
       // A segment is a rule of the application: the entrants come back with their steps, and
-      // their profiles are read and tested a chunk at a time, in the same snapshot.
+      // what the rule reads of their profiles comes a chunk at a time, in the same snapshot.
       return this.reportRead(async (q) => {
         const { rows } = await q<{ profile_id: string; n: number }>(funnelPeopleSql(query.steps), params);
-        for (let i = 0; i < rows.length; i += SEGMENT_CHUNK) {
-          const people = rows.slice(i, i + SEGMENT_CHUNK).map((r) => ({ id: r.profile_id, reached: r.n }));
-          const profiles = (await q<ProfileRow>(PROFILES_BY_ID_SQL, [siteId, people.map((p) => p.id)])).rows.map(profileFromRow);
-          tallySegment(tally, people, profiles, by.segment);
-        }
-        return tally.counts();
+        const entrants = rows.map((r) => ({ id: r.profile_id, reached: r.n }));
+        const load = async (ids: string[]) => (await q<ProfileRow>(RULE_PROFILES_BY_ID_SQL, [siteId, ids])).rows.map(ruleProfileFromRow);
+        return tallyBySegment(query.steps.length, entrants, by.segment, load, SEGMENT_CHUNK);
       });
     }
     const touch = by ? by.touch : null;
     const { rows } = await this.reportRead((q) => q<{ key: string; n: number; people: number }>(funnelSql(query.steps, touch), params));
+    const tally = new FunnelTally(query.steps.length);
     for (const r of rows) tally.add(r.n, r.key, r.people);
     const counts = tally.counts();
     return touch ? counts : { steps: counts.steps };

@@ -1,5 +1,6 @@
 import type { CohortQuery, FunnelQuery, FunnelStep } from '../store.js';
 import { firstTouchSql, pgText, safeJson } from './rows.js';
+import { RULE_PROFILE_COLUMNS } from '../rows.js';
 
 /**
  * The funnel and cohort reports on PostgreSQL: statements in which the database does the
@@ -76,8 +77,8 @@ export function funnelPeopleSql(steps: FunnelStep[]): string {
   return `${funnelCtes(steps)}\nSELECT profile_id, n FROM reached`;
 }
 
-/** The live profiles of a site with these ids, for a split by segment. */
-export const PROFILES_BY_ID_SQL = 'SELECT * FROM profiles WHERE site_id = $1 AND id = ANY($2::text[])';
+/** What a rule reads of the profiles of a site with these ids, for a split by segment. */
+export const RULE_PROFILES_BY_ID_SQL = `SELECT ${RULE_PROFILE_COLUMNS} FROM profiles WHERE site_id = $1 AND id = ANY($2::text[])`;
 
 /**
  * The cohorts of `Store.cohorts` as one statement, with its values: rows `(c, key, k, people)`,

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Offer, Segment } from '../../decisions/types.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import type { EventWrite, MergeRecord } from '../types.js';
-import { NO_TOUCH, touchKeyOf } from '../../reports/rollups.js';
+import { NO_TOUCH } from '../../reports/rollups.js';
 import { profileFields, type EventData } from '../rows.js';
 
 /** The database time in ms, for leases shared by nodes whose clocks may differ. */
@@ -166,10 +166,7 @@ export function profileColumns(profiles: ProfileRecord[]): Columns<ProfileColumn
   return columnsOf(
     PROFILE_COLUMNS.map(([name]) => name),
     profiles,
-    (p) => {
-      const touch = touchKeyOf(p.computed.firstTouch);
-      return { ...profileFields(p), first_source: touch.source, first_medium: touch.medium };
-    },
+    profileFields,
   );
 }
 

@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, type Migration } from './migrations.js';
 import { openDatabase } from './open.js';
+import { emptyComputed } from '../../profiles/types.js';
+import { firstTouchColumns } from '../rows.js';
 
 const dirs: string[] = [];
 const tempFile = () => {
@@ -36,6 +38,26 @@ describe('migrations', () => {
     const db = new Database(file);
     expect(migrate(db, [...MIGRATIONS, next])).toBe(999);
     expect(db.prepare("SELECT value, note FROM meta WHERE key = 'admin_token'").get()).toEqual({ value: 'kept', note: null });
+    db.close();
+  });
+
+  it('fill the first-touch columns of the profiles already there (migration 13) as ingest writes them', () => {
+    const db = new Database(tempFile());
+    migrate(db, MIGRATIONS.filter((m) => m.version < 13));
+    db.prepare(`INSERT INTO sites (id, name, write_key, secret, origins, settings, created_at) VALUES ('s', 'S', 'wk', 'sk', '[]', '{}', 0)`).run();
+    const touch = (medium: string, source: string | null) => ({ medium, source, term: null, campaign: null, referrer: null, landingPage: null, at: 1 });
+    const computed = { google: touch('search', 'Google'), direct: touch('direct', null), none: null };
+    const insert = db.prepare(`INSERT INTO profiles (site_id, id, traits, trait_times, computed, created_at, updated_at) VALUES ('s', ?, '{}', '{}', ?, 0, 0)`);
+    for (const [id, firstTouch] of Object.entries(computed)) insert.run(id, JSON.stringify({ firstTouch }));
+    migrate(db);
+    const rows = db.prepare('SELECT id, first_source, first_medium FROM profiles ORDER BY id').all();
+    expect(rows).toEqual(
+      Object.entries(computed)
+        .map(([id, firstTouch]) => ({ id, ...firstTouchColumns({ computed: { ...emptyComputed(), firstTouch } }) }))
+        .sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    expect(rows).toContainEqual({ id: 'google', first_source: 'Google', first_medium: 'search' });
+    expect(rows).toContainEqual({ id: 'none', first_source: '', first_medium: '(none)' });
     db.close();
   });
 

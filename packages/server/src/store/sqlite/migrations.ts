@@ -355,6 +355,21 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 13,
+    name: 'first touch columns',
+    sql: `
+      -- The source and medium of a profile's first touch, as the rollups key them ('' and
+      -- '(none)' when there is none, reports/rollups.ts): retention and funnels split by them
+      -- read these instead of each profile's computed JSON (seconds at a million profiles).
+      ALTER TABLE profiles ADD COLUMN first_source TEXT NOT NULL DEFAULT '';
+      ALTER TABLE profiles ADD COLUMN first_medium TEXT NOT NULL DEFAULT '(none)';
+      UPDATE profiles SET
+          first_source = COALESCE(json_extract(computed, '$.firstTouch.source'), ''),
+          first_medium = COALESCE(json_extract(computed, '$.firstTouch.medium'), '(none)')
+        WHERE json_extract(computed, '$.firstTouch') IS NOT NULL;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database, all in one transaction. */

@@ -27,10 +27,13 @@ export function stepSql(step: FunnelStep): string {
        WHERE site_id = ? AND type = 'page' AND ${PAGE_PATH} = ? AND timestamp >= ? AND timestamp <= ?`;
 }
 
-/** The key of a person's first touch by `source` or `medium`, as the rollups key it (reports/rollups.ts). */
+/**
+ * The key of a person's first touch by `source` or `medium`, as the rollups key it
+ * (reports/rollups.ts), from the profile's column of it (migration 13).
+ */
 export function touchSql(field: 'source' | 'medium'): string {
   const none = field === 'source' ? `''` : `'(none)'`;
-  return `SELECT COALESCE((SELECT json_extract(computed, '$.firstTouch.${field}') FROM profiles WHERE site_id = ? AND id = ?), ${none})`;
+  return `SELECT COALESCE((SELECT first_${field} FROM profiles WHERE site_id = ? AND id = ?), ${none})`;
 }
 
 /** Up to this share of a site's live profiles, cohorts walk the index of last seen; past it they read the table in order. */
@@ -43,7 +46,7 @@ const INDEX_SHARE = 0.25;
  */
 export function cohortSql(query: Pick<CohortQuery, 'metric' | 'bySource'>) {
   const columns = `id, first_seen, ${query.metric === 'return' ? `json_extract(computed, '$.activeDays')` : 'NULL'},
-    ${query.bySource ? `COALESCE(json_extract(computed, '$.firstTouch.source'), '')` : `''`}`;
+    ${query.bySource ? 'first_source' : `''`}`;
   const where = 'site_id = @site AND merged_into IS NULL AND first_seen >= @start AND first_seen < @end AND last_seen >= @start';
   return {
     seenSince: 'SELECT COUNT(*) FROM profiles INDEXED BY profiles_last_seen WHERE site_id = @site AND merged_into IS NULL AND last_seen >= @start',
@@ -130,7 +133,9 @@ export function funnelPeople(db: Database.Database, args: FunnelJobArgs): Funnel
   if (!args.touch) return { steps: total };
   const keyOf = db.prepare(args.touch).pluck();
   const groups = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
+  // In id order, each lookup reads near the last one in the profiles' primary key.
+  const byId = Array.from({ length: n }, (_, i) => i).sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
+  for (const i of byId) {
     const key = String(keyOf.get(siteId, ids[i]));
     let group = groups.get(key);
     if (!group) groups.set(key, (group = new Array<number>(steps.length).fill(0)));

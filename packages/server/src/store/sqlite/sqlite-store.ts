@@ -13,7 +13,7 @@ import {
   type Store,
   type TouchField,
 } from '../store.js';
-import { FunnelTally, tallySegment } from '../report-tally.js';
+import { tallyBySegment } from '../report-tally.js';
 import type { ProfileRecord } from '../../profiles/types.js';
 import {
   DEFAULT_SITE_SETTINGS,
@@ -57,8 +57,11 @@ import {
   mergeFromRow,
   offerFromRow,
   pageOf,
+  firstTouchColumns,
   profileFromRow,
   profileToParams,
+  RULE_PROFILE_COLUMNS,
+  ruleProfileFromRow,
   segmentFromRow,
   siteFromRow,
   type EventData,
@@ -641,7 +644,7 @@ export class SqliteStore implements Store {
 
   updateComputed(siteId: string, profiles: ProfileRecord[]): Promise<void> {
     return this.write(() => {
-      for (const p of profiles) this.sql.updateComputed.run(JSON.stringify(p.computed), siteId, p.id);
+      for (const p of profiles) this.sql.updateComputed.run({ computed: JSON.stringify(p.computed), ...firstTouchColumns(p), site_id: siteId, id: p.id });
     });
   }
 
@@ -664,19 +667,15 @@ export class SqliteStore implements Store {
     };
     const result = await this.readJob<FunnelJobResult>('funnel', args, () => funnelPeople(this.db, args));
     if (!by || !('segment' in by)) return result;
-    // A segment is a rule of the application, evaluated here on the entrants' profiles, a
-    // chunk at a time with a turn of the event loop between chunks.
-    const tally = new FunnelTally(query.steps.length);
+    // A segment is a rule of the application, evaluated here on what it reads of the entrants'
+    // profiles, a chunk at a time with a turn of the event loop between chunks.
     const ids = result.ids ?? [];
-    for (let i = 0; i < ids.length; i += PROFILE_SCAN_CHUNK) {
-      const chunk = ids.slice(i, i + PROFILE_SCAN_CHUNK);
-      const profiles = (
-        this.db.prepare(`SELECT * FROM profiles WHERE site_id = ? AND id IN (${chunk.map(() => '?').join(', ')})`).all(siteId, ...chunk) as ProfileRow[]
-      ).map(profileFromRow);
-      tallySegment(tally, chunk.map((id, j) => ({ id, reached: result.reached![i + j] })), profiles, by.segment);
+    const entrants = ids.map((id, i) => ({ id, reached: result.reached![i] }));
+    const load = async (chunk: string[]) => {
       await nextTurn();
-    }
-    return tally.counts();
+      return (this.sql.ruleProfilesById.all(siteId, JSON.stringify(chunk)) as ProfileRow[]).map(ruleProfileFromRow);
+    };
+    return tallyBySegment(query.steps.length, entrants, by.segment, load, PROFILE_SCAN_CHUNK);
   }
 
   async cohorts(siteId: string, query: CohortQuery): Promise<CohortCounts> {
@@ -749,20 +748,23 @@ function prepare(db: Database.Database) {
     deleteIdentity: db.prepare('DELETE FROM identities WHERE site_id = ? AND kind = ? AND value = ?'),
     insertProfile: db.prepare(
       `INSERT INTO profiles (site_id, id, user_id, email, traits, trait_times, computed, first_seen, last_seen,
-         orders, revenue, last_order_at, merged_into, created_at, updated_at)
+         orders, revenue, last_order_at, merged_into, created_at, updated_at, first_source, first_medium)
        VALUES (@site_id, @id, @user_id, @email, @traits, @trait_times, @computed, @first_seen, @last_seen,
-         @orders, @revenue, @last_order_at, @merged_into, @created_at, @updated_at)`,
+         @orders, @revenue, @last_order_at, @merged_into, @created_at, @updated_at, @first_source, @first_medium)`,
     ),
     // The partial index of user ids holds identified profiles only: a count without the table.
     countIdentified: db.prepare('SELECT COUNT(*) FROM profiles INDEXED BY profiles_user WHERE site_id = ? AND user_id IS NOT NULL').pluck(),
     ordersBetween: db.prepare("SELECT * FROM events WHERE site_id = ? AND timestamp BETWEEN ? AND ? AND type = 'track' AND name = ?"),
     liveProfilesById: db.prepare('SELECT * FROM profiles WHERE site_id = ? AND id > ? AND merged_into IS NULL ORDER BY id LIMIT ?'),
-    updateComputed: db.prepare('UPDATE profiles SET computed = ? WHERE site_id = ? AND id = ?'),
+    ruleProfilesById: db.prepare(`SELECT ${RULE_PROFILE_COLUMNS} FROM profiles WHERE site_id = ? AND id IN (SELECT value FROM json_each(?))`),
+    updateComputed: db.prepare(
+      'UPDATE profiles SET computed = @computed, first_source = @first_source, first_medium = @first_medium WHERE site_id = @site_id AND id = @id',
+    ),
     updateProfile: db.prepare(
       `UPDATE profiles SET user_id = @user_id, email = @email, traits = @traits, trait_times = @trait_times,
          computed = @computed, first_seen = @first_seen, last_seen = @last_seen, orders = @orders,
          revenue = @revenue, last_order_at = @last_order_at, merged_into = @merged_into,
-         updated_at = @updated_at
+         updated_at = @updated_at, first_source = @first_source, first_medium = @first_medium
        WHERE site_id = @site_id AND id = @id`,
     ),
     profileIdentities: db.prepare(
