@@ -322,6 +322,26 @@ describe('bootstrapped slots (decided while the server rendered the page)', () =
     ]);
   });
 
+  it('records the click on a link that the parser had not reached when the slot was adopted', async () => {
+    // The slot's opening tag is in the page, its link still in the network: the SDK adopts the
+    // slot (a mutation) before the link exists.
+    document.body.innerHTML = rendered({ offerId: 'of-1', variant: 'offer' }, 'Loading');
+    const fetch = decide({ slots: {} });
+    withSlots();
+    await settle(0);
+    expect(slot().getAttribute('data-rapport-offer')).toBe('of-1');
+    const link = document.createElement('a');
+    link.href = '/offers/thailand';
+    link.innerHTML = '<span>See the tours</span>';
+    link.addEventListener('click', (event) => event.preventDefault());
+    slot().appendChild(link);
+    link.querySelector('span')!.click();
+    // A click in the slot beside its links is no click on the offer.
+    slot().click();
+    await settle(1000);
+    expect(tracked(fetch)).toEqual([[SLOT_EVENTS.click, { offerId: 'of-1', slot: 'home-hero', variant: 'offer' }]]);
+  });
+
   it('records a control exposure, once, when visible', async () => {
     document.body.innerHTML = rendered({ offerId: 'of-1', variant: 'control', content: null }, 'Welcome');
     const fetch = decide({ slots: {} });

@@ -132,20 +132,26 @@ export const slots: Module = (core) => {
       el.textContent = '';
       el.appendChild(offer);
     }
-    // The cards in the slot, whoever rendered them: the list's impression names what was shown.
-    const found = el.querySelectorAll('[data-rapport-product]');
-    const products = Array.from(found, (card) => ({
+    const productOf = (card: Element) => ({
       product_id: card.getAttribute(PRODUCT_ATTR),
       position: +card.getAttribute('data-rapport-position')!,
-    }));
+    });
+    // One listener on the slot, which finds the link or card at the click: a slot the server
+    // rendered can be adopted while the parser has not reached its links yet.
     if (rendered)
-      (list ? found : el.querySelectorAll('a')).forEach((a, i) =>
-        a.addEventListener('click', list ? () => pick(products[i]) : follow),
+      el.addEventListener(
+        'click',
+        guard((event: Event) => {
+          const target = event.target as Element;
+          const hit = target.closest && target.closest(list ? '[' + PRODUCT_ATTR + ']' : 'a');
+          if (hit && el.contains(hit)) list ? pick(productOf(hit)) : follow();
+        }),
       );
     el.setAttribute('data-rapport-offer', offerId);
     whenVisible(el, () => {
       track(SLOT_EVENTS.impression)();
-      if (list) core.track(RECOMMENDATION_EVENTS.impression, { ...list, products });
+      // The cards in the slot, whoever rendered them: the list's impression names what was shown.
+      if (list) core.track(RECOMMENDATION_EVENTS.impression, { ...list, products: Array.from(el.querySelectorAll('[' + PRODUCT_ATTR + ']'), productOf) });
     });
   };
 
