@@ -53,11 +53,11 @@ import { ORDER_COMPLETED } from '../../profiles/computed.js';
 import { openDatabase, WalSync, type OpenOptions } from './open.js';
 import {
   eventFromRow,
+  firstTouchColumns,
   mergeDetailOf,
   mergeFromRow,
   offerFromRow,
   pageOf,
-  firstTouchColumns,
   profileFromRow,
   profileToParams,
   RULE_PROFILE_COLUMNS,
