@@ -20,13 +20,15 @@
 // 2. Decide at a fixed 1,000 requests/s (lib/paced.mjs, the request mix and the 50 segments / 20
 //    offers of decide.mjs) on the SQLite tiers of lib/dataset.mjs and on their copies in
 //    PostgreSQL (`rapport copy --from <file> --to <url>`, timed: rows/s), 100k and 1M profiles,
-//    and with 2 PostgreSQL nodes behind nginx at 100k. Then funnels and retention at 1M on both
+//    and with 2 PostgreSQL nodes behind nginx at both. Then funnels and retention at 1M on both
 //    stores (lib/reports.mjs), and the decide target's own runs: the PostgreSQL 1M node alone,
 //    every other server stopped, after a CHECKPOINT.
+// 3. Ingest at 100k and 1M profiles: the configurations of 1 again, each on a clone of the tier
+//    (removed afterwards), for the tier's site, 80% of the batches from its people.
 //
 //   node bench/postgres.mjs [--runs 3] [--seconds 10] [--connections 50] [--decide-runs 3]
-//     [--decide-seconds 10] [--rate 1000] [--tiers 100000,1000000] [--two-node-tier 100000]
-//     [--pool-size <n>] [--copy-limit-minutes 25] [--no-ingest] [--no-decide] [--quick]
+//     [--decide-seconds 10] [--rate 1000] [--tiers 100000,1000000] [--two-node-tiers 100000,1000000]
+//     [--pool-size <n>] [--copy-limit-minutes 25] [--no-ingest] [--no-decide] [--no-scale-ingest] [--quick]
 //
 // --quick: tiers of 2,000 and 10,000 visitors, one short run of each: about a minute.
 // --pool-size: each node's --pool-size (default: the product's default, 10).
@@ -112,11 +114,15 @@ function cpuMeter({ nodes = [], postgres = null, nginx = null }) {
 
 // Ingest
 
-/** The servers of one ingest configuration on a fresh database; returns `{ url, nodes, nginx, postgres, count(), stop() }`. */
-async function startIngestTarget(kind, { cluster, poolArgs, nodeFlags = [] }) {
+/**
+ * The servers of one ingest configuration on a fresh database, or on `into` (`{ sqliteFile,
+ * pgDatabase }`, a clone of a tier, kept); returns `{ url, nodes, nginx, postgres, db, count(),
+ * stop(), cleanup() }`.
+ */
+async function startIngestTarget(kind, { cluster, poolArgs, nodeFlags = [], into = null }) {
   if (kind === 'sqlite') {
-    const db = path.join(DATA_DIR, 'pg-step-ingest.db');
-    removeDb(db);
+    const db = into?.sqliteFile ?? path.join(DATA_DIR, 'pg-step-ingest.db');
+    if (!into) removeDb(db);
     const node = await startRapport(db, { nodeFlags });
     return {
       url: node.url,
@@ -133,12 +139,13 @@ async function startIngestTarget(kind, { cluster, poolArgs, nodeFlags = [] }) {
         await node.stop();
       },
       async cleanup() {
-        removeDb(db);
+        if (!into) removeDb(db);
       },
     };
   }
-  const url = await cluster.createDatabase(INGEST_DB);
-  const count = async () => Number((await cluster.query('SELECT COUNT(*) AS n FROM events', [], INGEST_DB))[0].n);
+  const db = into?.pgDatabase ?? INGEST_DB;
+  const url = into ? cluster.urlOf(db) : await cluster.createDatabase(db);
+  const count = async () => Number((await cluster.query('SELECT COUNT(*) AS n FROM events', [], db))[0].n);
   const nodes = [];
   let nginx = null;
   const stop = async () => {
@@ -155,32 +162,39 @@ async function startIngestTarget(kind, { cluster, poolArgs, nodeFlags = [] }) {
     await stop();
     throw error;
   }
-  return { url: nginx?.url ?? nodes[0].url, nodes, nginx, postgres: cluster, count, stop, cleanup: () => cluster.dropDatabase(INGEST_DB) };
+  return { url: nginx?.url ?? nodes[0].url, nodes, nginx, postgres: cluster, db, count, stop, cleanup: async () => into || cluster.dropDatabase(db) };
 }
 
-async function ingestRun(kind, { cluster, poolArgs, seconds, warmup, connections, nodeFlags, seed }) {
-  const target = await startIngestTarget(kind, { cluster, poolArgs, nodeFlags });
+/**
+ * One ingest run of a configuration: on a fresh database and a new site whose visitors are
+ * `VISITOR_POOL`, or with `into` (`{ sqliteFile, pgDatabase, writeKey, visitors }`) on a tier's
+ * clone, for its site and visitors: 80% of the batches then come from the tier's people.
+ */
+async function ingestRun(kind, { cluster, poolArgs, seconds, warmup, connections, nodeFlags, seed, into = null }) {
+  const target = await startIngestTarget(kind, { cluster, poolArgs, nodeFlags, into });
   try {
-    const site = await admin(target.url, 'POST', '/api/sites', { name: 'Ingest bench', origins: [SHOP] });
+    const before = into ? await target.count() : 0;
+    const site = into ? { writeKey: into.writeKey } : await admin(target.url, 'POST', '/api/sites', { name: 'Ingest bench', origins: [SHOP] });
+    const visitors = into?.visitors ?? VISITOR_POOL;
     // Every node must know the new site before the load: a node that has not heard of it yet
     // reads the sites again on an unknown write key, so one accepted batch per node is enough.
     for (const n of target.nodes) {
-      const res = await fetch(`${n.url}/v1/batch`, { method: 'POST', headers: { authorization: basicAuth(site.writeKey), 'content-type': 'application/json' }, body: batchFactory({ visitors: VISITOR_POOL, seed: 3 })() });
+      const res = await fetch(`${n.url}/v1/batch`, { method: 'POST', headers: { authorization: basicAuth(site.writeKey), 'content-type': 'application/json' }, body: batchFactory({ visitors, seed: 3 })() });
       await res.text();
       if (!res.ok) throw new Error(`${kind}: a node answered ${res.status} to its first batch`);
     }
     const shot = { url: target.url, path: '/v1/batch', headers: { authorization: basicAuth(site.writeKey) }, connections };
-    const warm = await warmUp({ ...shot, body: batchFactory({ visitors: VISITOR_POOL, seed: seed + 1 }) }, warmup);
+    const warm = await warmUp({ ...shot, body: batchFactory({ visitors, seed: seed + 1 }) }, warmup);
     target.nginx?.truncateLog();
     const meter = cpuMeter(target);
     if (target.postgres) await cluster.resetStatements();
     meter.start();
-    const r = await load({ ...shot, body: batchFactory({ visitors: VISITOR_POOL, seed: seed + 2 }), seconds });
+    const r = await load({ ...shot, body: batchFactory({ visitors, seed: seed + 2 }), seconds });
     const cpu = meter.stop();
-    const statements = target.postgres ? await cluster.topStatements(INGEST_DB) : undefined;
+    const statements = target.postgres ? await cluster.topStatements(target.db) : undefined;
     const spread = target.nginx?.accessLog();
     await target.stop();
-    const stored = await target.count();
+    const stored = (await target.count()) - before;
     const acknowledged = (warm.ok + r.ok + target.nodes.length) * EVENTS_PER_BATCH;
     const eventsPerSec = (r.ok * EVENTS_PER_BATCH) / r.seconds;
     return {
@@ -217,32 +231,42 @@ async function ingestRun(kind, { cluster, poolArgs, seconds, warmup, connections
 const INGEST_KINDS = ['sqlite', 'postgres', 'postgres-2'];
 const KIND_LABEL = { sqlite: 'SQLite, 1 node', postgres: 'PostgreSQL, 1 node', 'postgres-2': 'PostgreSQL, 2 nodes behind nginx' };
 
-async function runIngestPart({ cluster, poolArgs, runs, seconds, warmup, connections, profileSeconds }) {
+/** Ingest runs of every configuration, interleaved: `{ sqlite: [runs], postgres: [...], 'postgres-2': [...] }`. */
+async function ingestRounds({ cluster, poolArgs, runs, seconds, warmup, connections, into = null, tag = '' }) {
   const all = Object.fromEntries(INGEST_KINDS.map((k) => [k, []]));
   for (let i = 1; i <= runs; i++) {
     for (const kind of INGEST_KINDS) {
-      const r = await ingestRun(kind, { cluster, poolArgs, seconds, warmup, connections, seed: 1000 * i });
+      const r = await ingestRun(kind, { cluster, poolArgs, seconds, warmup, connections, seed: 1000 * i, into });
       all[kind].push(r);
       log(
-        `ingest ${i}/${runs} ${KIND_LABEL[kind].padEnd(33)} ${fmt(r.eventsPerSec).padStart(6)} events/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms; ` +
+        `ingest${tag} ${i}/${runs} ${KIND_LABEL[kind].padEnd(33)} ${fmt(r.eventsPerSec).padStart(6)} events/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms; ` +
           `cores: node ${r.cpu.node.toFixed(2)}, postgres ${r.cpu.postgres.toFixed(2)}, nginx ${r.cpu.nginx.toFixed(2)}, load ${r.cpu.loadGenerator.toFixed(2)}, machine ${r.cpu.machineBusy.toFixed(2)}/${r.cpu.machineCores.toFixed(0)}${r.problem ? `; ${r.problem}` : ''}`,
       );
     }
   }
+  return all;
+}
+
+/** Each configuration's figures over its runs, and the ratios run by run: each figure over the SQLite figure of the same round. */
+function ingestSummary(all) {
   const summ = (rs) => ({
     ...summarize(rs, ['eventsPerSec', 'eventsPerSecPerNode', 'batchesPerSec', 'p50', 'p99', 'maxMs', 'eventsPerServerCpuSecond', 'eventsPerServerCpuSecondWithNginx', 'eventsPerMachineCore']),
     cpu: summarize(rs.map((r) => r.cpu), ['node', 'postgres', 'nginx', 'loadGenerator', 'machineBusy', 'machineCores', 'others', 'server', 'postgresShare']),
     runs: rs,
   });
-  const result = {
+  return {
     ...Object.fromEntries(INGEST_KINDS.map((k) => [k, summ(all[k])])),
-    // Run by run: each PostgreSQL figure over the SQLite figure of the same round.
     ratioPostgresToSqlite: summary(all.postgres.map((r, i) => r.eventsPerSec / all.sqlite[i].eventsPerSec)),
     ratioTwoNodesToSqlite: summary(all['postgres-2'].map((r, i) => r.eventsPerSec / all.sqlite[i].eventsPerSec)),
     ratioTwoNodesToOne: summary(all['postgres-2'].map((r, i) => r.eventsPerSec / all.postgres[i].eventsPerSec)),
     ratioPerCpuPostgresToSqlite: summary(all.postgres.map((r, i) => r.eventsPerServerCpuSecond / all.sqlite[i].eventsPerServerCpuSecond)),
     problems: INGEST_KINDS.flatMap((k) => all[k].map((r) => r.problem)).filter(Boolean),
   };
+}
+
+async function runIngestPart({ cluster, poolArgs, runs, seconds, warmup, connections, profileSeconds }) {
+  const all = await ingestRounds({ cluster, poolArgs, runs, seconds, warmup, connections });
+  const result = ingestSummary(all);
   result.target = { ratio: PG_INGEST_TARGET_RATIO, met: result.ratioPostgresToSqlite.median >= PG_INGEST_TARGET_RATIO };
   if (profileSeconds > 0) {
     log('ingest: profiling one more PostgreSQL 1-node run (not counted)');
@@ -258,6 +282,44 @@ async function runIngestPart({ cluster, poolArgs, runs, seconds, warmup, connect
         : null,
     };
   }
+  return result;
+}
+
+/**
+ * Ingest into the tiers: each configuration on a clone of the tier (the SQLite file copied, the
+ * PostgreSQL copy of the decide part as a template), for the tier's site, 80% of the batches
+ * from its people, so that identities and profiles are looked up and updated among a tier's
+ * millions of rows. The clones are removed afterwards: the tiers stay as they were generated.
+ * Tiers without a PostgreSQL copy are skipped.
+ */
+async function runIngestAtScale({ cluster, poolArgs, tiers, runs, seconds, warmup, connections }) {
+  const datasets = await ensureDatasets(tiers, { log });
+  const result = { tiers: [], skipped: [] };
+  for (const t of tiers) {
+    const ds = datasets[t];
+    const template = `ds_${t}`;
+    if (!(await cluster.databases()).includes(template)) {
+      result.skipped.push(`${fmt(ds.profiles)} profiles: no PostgreSQL copy of the tier`);
+      continue;
+    }
+    const into = { sqliteFile: path.join(DATA_DIR, `pg-step-ingest-${t}.db`), pgDatabase: `ingest_${t}`, writeKey: ds.writeKey, visitors: ds.visitors };
+    const t0 = performance.now();
+    removeDb(into.sqliteFile);
+    for (const suffix of ['', '-wal']) if (fs.existsSync(ds.file + suffix)) fs.copyFileSync(ds.file + suffix, into.sqliteFile + suffix);
+    await cluster.dropDatabase(into.pgDatabase);
+    // FILE_COPY: the template's files copied after a checkpoint, rather than every page through the WAL.
+    await cluster.query(`CREATE DATABASE ${into.pgDatabase} TEMPLATE ${template} STRATEGY FILE_COPY`);
+    const cloneSeconds = (performance.now() - t0) / 1000;
+    log(`ingest at ${fmt(ds.profiles)} profiles: clones of the tier made in ${fmt(cloneSeconds, 1)} s`);
+    try {
+      const all = await ingestRounds({ cluster, poolArgs, runs, seconds, warmup, connections, into, tag: ` at ${fmt(ds.profiles)} profiles` });
+      result.tiers.push({ visitors: t, profiles: ds.profiles, events: ds.events, cloneSeconds, ...ingestSummary(all) });
+    } finally {
+      removeDb(into.sqliteFile);
+      await cluster.dropDatabase(into.pgDatabase);
+    }
+  }
+  result.problems = result.tiers.flatMap((x) => x.problems.map((p) => `at ${fmt(x.profiles)} profiles: ${p}`));
   return result;
 }
 
@@ -383,7 +445,7 @@ async function profilePostgresDecide(cluster, copy, ds, { poolArgs, seconds }) {
   return { run, summary: file ? summarizeProfile(file, { top: 14, inclusive: ['decide', 'findProfile', 'findProfileId', 'getProfile', 'profileFromRow', 'parseUserAgent', 'referralOf', 'readSiteRequest', 'matches'] }) : null };
 }
 
-async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seconds, rate, copyLimitMinutes, profileSeconds = 0, reportRepeats = 3 }) {
+async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTiers, runs, seconds, rate, copyLimitMinutes, profileSeconds = 0, reportRepeats = 3 }) {
   const datasets = await ensureDatasets(tiers, { log });
   const result = { tiers: [], copies: {}, skipped: [], problems: [] };
   const hasCopy = copyAvailable();
@@ -435,7 +497,7 @@ async function runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs, seco
       const pgNode = await startRapport(copy.url, { extraArgs: poolArgs });
       started.push(pgNode);
       configs.push({ name: 'postgres', label: 'PostgreSQL, 1 node', tier: t, url: pgNode.url, nodes: [pgNode], postgres: cluster, db: copy.db });
-      if (t === twoNodeTier) {
+      if (twoNodeTiers.includes(t)) {
         const second = await startRapport(copy.url, { extraArgs: [...poolArgs, '--trust-proxy=127.0.0.1'] });
         started.push(second);
         const nginx = await nginxFor([pgNode, second]);
@@ -561,11 +623,12 @@ export async function runPostgres({
   decideSeconds = 10,
   rate = 1000,
   tiers = [100_000, 1_000_000],
-  twoNodeTier = 100_000,
+  twoNodeTiers = [100_000, 1_000_000],
   poolSize,
   copyLimitMinutes = 25,
   ingest = true,
   decide = true,
+  scaleIngest = true,
   quick = false,
 } = {}) {
   ensureBuilt({ log });
@@ -573,7 +636,7 @@ export async function runPostgres({
   const cluster = await startPostgres({ dir: CLUSTER_DIR, log });
   const poolArgs = poolSize ? ['--pool-size', String(poolSize)] : [];
   const result = {
-    settings: { quick, runs, seconds, warmup, connections, eventsPerBatch: EVENTS_PER_BATCH, visitorPool: VISITOR_POOL, decideRuns, decideSeconds, rate, tiers, twoNodeTier, poolSize: poolSize ?? 'the default, 10', copyLimitMinutes },
+    settings: { quick, runs, seconds, warmup, connections, eventsPerBatch: EVENTS_PER_BATCH, visitorPool: VISITOR_POOL, decideRuns, decideSeconds, rate, tiers, twoNodeTiers, poolSize: poolSize ?? 'the default, 10', copyLimitMinutes },
     postgres: { settings: cluster.settings, dataDir: path.relative(ROOT, CLUSTER_DIR) },
   };
   try {
@@ -581,13 +644,17 @@ export async function runPostgres({
       result.ingest = await runIngestPart({ cluster, poolArgs, runs, seconds, warmup, connections, profileSeconds });
     }
     if (decide) {
-      result.decide = await runDecidePart({ cluster, poolArgs, tiers, twoNodeTier, runs: decideRuns, seconds: decideSeconds, rate, copyLimitMinutes, profileSeconds: decideProfileSeconds });
+      result.decide = await runDecidePart({ cluster, poolArgs, tiers, twoNodeTiers, runs: decideRuns, seconds: decideSeconds, rate, copyLimitMinutes, profileSeconds: decideProfileSeconds });
+    }
+    // Last: the clones' copying would otherwise leave the decide runs a page cache of other pages.
+    if (ingest && scaleIngest) {
+      result.ingestAtScale = await runIngestAtScale({ cluster, poolArgs, tiers, runs, seconds, warmup, connections });
     }
   } finally {
     await cluster.stop();
   }
   result.nginx = nginxInfo;
-  result.problems = [...(result.ingest?.problems ?? []), ...(result.decide?.problems ?? [])];
+  result.problems = [...(result.ingest?.problems ?? []), ...(result.decide?.problems ?? []), ...(result.ingestAtScale?.problems ?? [])];
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }
@@ -608,17 +675,22 @@ if (isMain(import.meta)) {
     decideSeconds: Number(args['decide-seconds'] ?? (quick ? 3 : 10)),
     rate: Number(args.rate ?? 1000),
     tiers: list(args.tiers ?? (quick ? '2000,10000' : '100000,1000000')),
-    twoNodeTier: Number(args['two-node-tier'] ?? (quick ? 2000 : 100000)),
+    twoNodeTiers: list(args['two-node-tiers'] ?? (quick ? '2000' : '100000,1000000')),
     poolSize: args['pool-size'] ? Number(args['pool-size']) : undefined,
     copyLimitMinutes: Number(args['copy-limit-minutes'] ?? 25),
     ingest: !args['no-ingest'],
     decide: !args['no-decide'],
+    scaleIngest: !args['no-scale-ingest'],
   });
   const i = result.ingest;
   const lines = [];
   if (i) {
     for (const k of INGEST_KINDS) lines.push(`${KIND_LABEL[k].padEnd(33)} ${mmm(i[k].eventsPerSec)} events/s, p99 ${mmm(i[k].p99)} ms, ${mmm(i[k].eventsPerServerCpuSecond)} events per CPU-second (node + postgres)`);
     lines.push(`PostgreSQL 1 node / SQLite: ${mmm(i.ratioPostgresToSqlite, 2)} (target ≥ ${PG_INGEST_TARGET_RATIO}: ${i.target.met ? 'met' : 'missed'})`);
+  }
+  for (const x of result.ingestAtScale?.tiers ?? []) {
+    for (const k of INGEST_KINDS) lines.push(`ingest at ${fmt(x.profiles)} profiles, ${KIND_LABEL[k].padEnd(33)} ${mmm(x[k].eventsPerSec)} events/s, p99 ${mmm(x[k].p99)} ms`);
+    lines.push(`ingest at ${fmt(x.profiles)} profiles, PostgreSQL 1 node / SQLite: ${mmm(x.ratioPostgresToSqlite, 2)}`);
   }
   const d = result.decide;
   if (d) {

@@ -99,7 +99,13 @@ export function renderBenchmarks({ machine, ingest, decide, growth, identity, sd
     const ratios = PEER_FIGURES.map(([key, label]) => `${label} ${ratio(f[key])}`).join(', ');
     out.push(`| SDK lowest of Rapport, Segment, PostHog and RudderStack on every browser figure (ratio to the best peer) | ${ratios} | ${status(sdk.peers.met)} |`);
   }
-  if (postgres?.ingest) out.push(`| PostgreSQL ingest ≥ ${fmt(100 * postgres.ingest.target.ratio)}% of SQLite's, 1 node each | ${pct(postgres.ingest.ratioPostgresToSqlite)} | ${status(postgres.ingest.target.met)} |`);
+  if (postgres?.ingest) {
+    const target = postgres.ingest.target.ratio;
+    out.push(`| PostgreSQL ingest ≥ ${fmt(100 * target)}% of SQLite's, 1 node each | ${pct(postgres.ingest.ratioPostgresToSqlite)} | ${status(postgres.ingest.target.met)} |`);
+    for (const x of postgres.ingestAtScale?.tiers ?? []) {
+      out.push(`| the same into ${fmt(x.profiles)} profiles | ${pct(x.ratioPostgresToSqlite)} | ${status(x.ratioPostgresToSqlite.median >= target)} |`);
+    }
+  }
   if (postgres?.decide) {
     const t = postgres.decide.target;
     out.push(`| PostgreSQL decide p99 < ${fmt(t.p99Ms)} ms at 1,000 requests/s, ${fmt(t.profiles)} profiles | ${t.skipped ? 'not measured (see section 7)' : `p99 ${fmt(t.measured, 2)} ms`} | ${t.skipped ? '**not measured**' : status(t.met)} |`);
@@ -550,6 +556,28 @@ function renderPostgres(p) {
       if (t) out.push('', `The slowest funnel (target < ${secs(t.ms)} at ${fmt(t.profiles)} profiles): ${t.stores.map((x) => `${x.label} ${secs(x.slowest.medianMs)} (${x.slowest.name})`).join('; ')}: ${status(t.met)}. Retention has no target of its own; it is timed beside them.`);
       out.push('');
     }
+  }
+  const scale = p.ingestAtScale;
+  if (scale?.tiers?.length || scale?.skipped?.length) {
+    const kinds = [['sqlite', 'SQLite, 1 node'], ['postgres', 'PostgreSQL, 1 node'], ['postgres-2', 'PostgreSQL, 2 nodes behind nginx']];
+    out.push('### Ingest at 100,000 and 1,000,000 profiles', '');
+    out.push(
+      `The ingest load above, after the decide part, into each tier: every configuration on a clone of the tier (the SQLite file copied, the PostgreSQL database made from the tier's copy as a template; both removed afterwards), for the tier's site, 80% of the batches from the tier's people and 20% from new visitors, so that identities and profiles are looked up and updated among the tier's rows. ${runs(s.runs)} of ${s.seconds} s per configuration, interleaved; the runs of one configuration add to the same clone.`,
+      '',
+    );
+    out.push('| profiles | configuration | events/s | events/s per node | p50 ms | p99 ms | node CPU | postgres CPU | machine busy (of 2) | events per CPU-second (node + postgres) |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const x of scale.tiers) {
+      for (const [k, label] of kinds) {
+        const r = x[k];
+        out.push(`| ${fmt(x.profiles)} | ${label} | **${n(r.eventsPerSec)}** | ${n(r.eventsPerSecPerNode)} | ${n(r.p50)} | ${n(r.p99)} | ${cores(r.cpu.node)} | ${cores(r.cpu.postgres)} | ${cores(r.cpu.machineBusy)} | ${n(r.eventsPerServerCpuSecond)} |`);
+      }
+    }
+    out.push('');
+    for (const x of scale.tiers) {
+      out.push(`- ${fmt(x.profiles)} profiles: PostgreSQL, 1 node, over SQLite, run by run: **${pct(x.ratioPostgresToSqlite)}**; two nodes over one: ${pct(x.ratioTwoNodesToOne)}; clones made in ${fmt(x.cloneSeconds, 0)} s.`);
+    }
+    for (const sk of scale.skipped ?? []) out.push(`- Not measured: ${sk}.`);
+    out.push(`- Every run checks that what it acknowledged is in the database: ${scale.problems?.length ? `**problems: ${scale.problems.join('; ')}**` : 'all acknowledged events were stored, no errors, no non-2xx answers'}.`, '');
   }
   return out;
 }
