@@ -162,7 +162,10 @@ async function startIngestTarget(kind, { cluster, poolArgs, nodeFlags = [], into
     await stop();
     throw error;
   }
-  return { url: nginx?.url ?? nodes[0].url, nodes, nginx, postgres: cluster, db, count, stop, cleanup: async () => into || cluster.dropDatabase(db) };
+  const cleanup = async () => {
+    if (!into) await cluster.dropDatabase(db);
+  };
+  return { url: nginx?.url ?? nodes[0].url, nodes, nginx, postgres: cluster, db, count, stop, cleanup };
 }
 
 /**

@@ -57,6 +57,9 @@ function peersMd(p) {
   return out;
 }
 
+/** The ingest configurations of section 7, in the order of their rows. */
+const INGEST_KINDS = [['sqlite', 'SQLite, 1 node'], ['postgres', 'PostgreSQL, 1 node'], ['postgres-2', 'PostgreSQL, 2 nodes behind nginx']];
+
 /** One sentence on a profile for a missed target: the biggest areas and functions. */
 function profileLine(p) {
   if (!p) return 'no profile was taken.';
@@ -452,11 +455,10 @@ function renderPostgres(p) {
   );
   const i = p.ingest;
   if (i) {
-    const kinds = [['sqlite', 'SQLite, 1 node'], ['postgres', 'PostgreSQL, 1 node'], ['postgres-2', 'PostgreSQL, 2 nodes behind nginx']];
     out.push('### Ingest', '');
     out.push(`The load of section 1: \`POST /v1/batch\`, batches of ${s.eventsPerBatch} messages from a pool of ${fmt(s.visitorPool)} visitors, ${s.connections} connections, ${runs(s.runs)} of ${s.seconds} s per configuration, each on a fresh database.`, '');
     out.push('| configuration | events/s | events/s per node | p50 ms | p99 ms | node CPU | postgres CPU | nginx CPU | load generator | machine busy (of 2) | events per CPU-second (node + postgres) |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const [k, label] of kinds) {
+    for (const [k, label] of INGEST_KINDS) {
       const r = i[k];
       if (!r) continue;
       out.push(`| ${label} | **${n(r.eventsPerSec)}** | ${n(r.eventsPerSecPerNode)} | ${n(r.p50)} | ${n(r.p99)} | ${cores(r.cpu.node)} | ${cores(r.cpu.postgres)} | ${cores(r.cpu.nginx)} | ${cores(r.cpu.loadGenerator)} | ${cores(r.cpu.machineBusy)} | ${n(r.eventsPerServerCpuSecond)} |`);
@@ -559,7 +561,6 @@ function renderPostgres(p) {
   }
   const scale = p.ingestAtScale;
   if (scale?.tiers?.length || scale?.skipped?.length) {
-    const kinds = [['sqlite', 'SQLite, 1 node'], ['postgres', 'PostgreSQL, 1 node'], ['postgres-2', 'PostgreSQL, 2 nodes behind nginx']];
     out.push('### Ingest at 100,000 and 1,000,000 profiles', '');
     out.push(
       `The ingest load above, after the decide part, into each tier: every configuration on a clone of the tier (the SQLite file copied, the PostgreSQL database made from the tier's copy as a template; both removed afterwards), for the tier's site, 80% of the batches from the tier's people and 20% from new visitors, so that identities and profiles are looked up and updated among the tier's rows. ${runs(s.runs)} of ${s.seconds} s per configuration, interleaved; the runs of one configuration add to the same clone.`,
@@ -567,7 +568,7 @@ function renderPostgres(p) {
     );
     out.push('| profiles | configuration | events/s | events/s per node | p50 ms | p99 ms | node CPU | postgres CPU | machine busy (of 2) | events per CPU-second (node + postgres) |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const x of scale.tiers) {
-      for (const [k, label] of kinds) {
+      for (const [k, label] of INGEST_KINDS) {
         const r = x[k];
         out.push(`| ${fmt(x.profiles)} | ${label} | **${n(r.eventsPerSec)}** | ${n(r.eventsPerSecPerNode)} | ${n(r.p50)} | ${n(r.p99)} | ${cores(r.cpu.node)} | ${cores(r.cpu.postgres)} | ${cores(r.cpu.machineBusy)} | ${n(r.eventsPerServerCpuSecond)} |`);
       }

@@ -48,7 +48,7 @@ export interface Entrant {
  * `out`.
  *
  * @example
- * await tallyBySegment(3, [{ id: 'p1', reached: 2 }], (p) => matches(p), (ids) => store.load(ids), 500);
+ * await tallyBySegment(3, [{ id: 'p1', reached: 2 }], (p) => matches(p), (ids) => readRuleProfiles(ids), 500);
  * // { steps: [1, 1, 0], groups: [{ key: 'in', steps: [1, 1, 0] }] }
  */
 export async function tallyBySegment(

@@ -1,7 +1,7 @@
 import type { JsonObject, MessageType } from '@rapport/protocol';
 import type { Offer, Segment } from '../decisions/types.js';
 import { emptyComputed, type Computed, type ProfileRecord, type RuleProfile } from '../profiles/types.js';
-import { NO_TOUCH, touchKeyOf } from '../reports/rollups.js';
+import { NO_TOUCH } from '../reports/rollups.js';
 import { encodeCursor } from './cursor.js';
 import type { AutomationRecord, AutomationStatus, RunRecord, RunStatus } from './automations.js';
 import {
@@ -118,10 +118,10 @@ export const profileFields = (p: ProfileRecord) => ({
   updated_at: p.updatedAt,
 });
 
-/** The columns that keep the key of a profile's first touch, as the reports split by it. */
+/** The columns that keep the source and medium of a profile's first touch, as the rollups key them (`touchKeyOf`). */
 export function firstTouchColumns(p: Pick<ProfileRecord, 'computed'>) {
-  const touch = touchKeyOf(p.computed.firstTouch);
-  return { first_source: touch.source, first_medium: touch.medium ?? NO_TOUCH.medium };
+  const touch = p.computed.firstTouch;
+  return { first_source: touch?.source ?? NO_TOUCH.source, first_medium: touch?.medium ?? NO_TOUCH.medium };
 }
 
 /** A profile's columns as SQLite binds them, the JSON ones as text. */
